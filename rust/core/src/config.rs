@@ -1,0 +1,137 @@
+//! The terminal's settings, with their defaults and their checks.
+
+use crate::host::TerminalIdentity;
+use crate::ids::{MerchantId, OperatorId, TerminalId};
+use crate::lang::Bilingual;
+use crate::money::Currency;
+
+/// Settings the engine runs with. [`Config::default`] is a usable demo terminal.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    /// The terminal's identity on every host message.
+    pub identity: TerminalIdentity,
+    /// The merchant's name, printed on slips.
+    pub merchant_name: String,
+    /// The currency of every amount.
+    pub currency: Currency,
+    /// How many slip copies an approval prints (热敏打印联数), 1–3. Default 2.
+    pub slip_copies: u8,
+    /// The most a completion may be, in percent of its pre-auth. Default 115.
+    pub completion_limit_percent: u32,
+    /// How many days a pre-auth can be completed. Default 30.
+    pub preauth_valid_days: u32,
+    /// How many times a reversal is sent before it becomes `failed` (冲正重发次数), 1–3.
+    /// Link failures (nothing sent) do not count. Default 3.
+    pub reversal_max_attempts: u32,
+    /// The first retry delay of background work (reversals, advices, print jobs), in ms.
+    /// It doubles with each attempt up to [`Config::retry_max_delay_ms`]. Default 2000.
+    pub retry_base_delay_ms: u64,
+    /// The longest retry delay, in ms. Default 60000.
+    pub retry_max_delay_ms: u64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            identity: TerminalIdentity {
+                merchant_id: MerchantId::parse("898310048990001").expect("valid default"),
+                terminal_id: TerminalId::parse("10000001").expect("valid default"),
+                operator_id: OperatorId::parse("01").expect("valid default"),
+            },
+            merchant_name: "POSCORE DEMO MERCHANT 演示商户".into(),
+            currency: Currency::CNY,
+            slip_copies: 2,
+            completion_limit_percent: 115,
+            preauth_valid_days: 30,
+            reversal_max_attempts: 3,
+            retry_base_delay_ms: 2_000,
+            retry_max_delay_ms: 60_000,
+        }
+    }
+}
+
+/// A setting out of its range.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("setting {name} = {value} is out of range: it must be {range}")]
+pub struct ConfigError {
+    /// The setting.
+    pub name: &'static str,
+    /// Its value.
+    pub value: String,
+    /// The allowed range, in words.
+    pub range: &'static str,
+}
+
+impl Bilingual for ConfigError {
+    fn code(&self) -> &'static str {
+        "CONFIG_RANGE"
+    }
+    fn zh(&self) -> String {
+        format!("参数 {} = {} 超出范围：应为 {}", self.name, self.value, self.range)
+    }
+    fn en(&self) -> String {
+        self.to_string()
+    }
+}
+
+impl Config {
+    /// Checks every setting's range.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        fn check(ok: bool, name: &'static str, value: impl ToString, range: &'static str) -> Result<(), ConfigError> {
+            if ok { Ok(()) } else { Err(ConfigError { name, value: value.to_string(), range }) }
+        }
+        check((1..=3).contains(&self.slip_copies), "slip_copies", self.slip_copies, "1 to 3")?;
+        check(
+            (100..=200).contains(&self.completion_limit_percent),
+            "completion_limit_percent",
+            self.completion_limit_percent,
+            "100 to 200",
+        )?;
+        check((1..=60).contains(&self.preauth_valid_days), "preauth_valid_days", self.preauth_valid_days, "1 to 60")?;
+        check((1..=3).contains(&self.reversal_max_attempts), "reversal_max_attempts", self.reversal_max_attempts, "1 to 3")?;
+        check((1..=600_000).contains(&self.retry_base_delay_ms), "retry_base_delay_ms", self.retry_base_delay_ms, "1 to 600000")?;
+        check(
+            self.retry_max_delay_ms >= self.retry_base_delay_ms && self.retry_max_delay_ms <= 3_600_000,
+            "retry_max_delay_ms",
+            self.retry_max_delay_ms,
+            "at least retry_base_delay_ms and at most 3600000",
+        )?;
+        check(
+            !self.merchant_name.is_empty() && self.merchant_name.chars().count() <= 40,
+            "merchant_name",
+            &self.merchant_name,
+            "1 to 40 characters",
+        )?;
+        Ok(())
+    }
+
+    /// The delay before retry number `attempt` (1-based) of background work.
+    pub fn retry_delay_ms(&self, attempt: u32) -> u64 {
+        let shift = attempt.saturating_sub(1).min(20);
+        self.retry_base_delay_ms.saturating_mul(1u64 << shift).min(self.retry_max_delay_ms)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_is_valid_and_ranges_are_checked() {
+        assert_eq!(Config::default().validate(), Ok(()));
+        let bad = Config { slip_copies: 4, ..Config::default() };
+        assert_eq!(bad.validate().unwrap_err().name, "slip_copies");
+        let bad = Config { reversal_max_attempts: 0, ..Config::default() };
+        assert_eq!(bad.validate().unwrap_err().name, "reversal_max_attempts");
+        let bad = Config { completion_limit_percent: 99, ..Config::default() };
+        assert_eq!(bad.validate().unwrap_err().name, "completion_limit_percent");
+    }
+
+    #[test]
+    fn retry_delay_doubles_to_a_cap() {
+        let c = Config::default();
+        assert_eq!(c.retry_delay_ms(1), 2_000);
+        assert_eq!(c.retry_delay_ms(2), 4_000);
+        assert_eq!(c.retry_delay_ms(30), 60_000);
+    }
+}

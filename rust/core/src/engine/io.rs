@@ -1,0 +1,223 @@
+//! What goes into the engine ([`Input`]) and what comes out ([`Output`]).
+
+use crate::card::CardInput;
+use crate::error::CommandError;
+use crate::host::{BatchTotals, ExchangeId, HostReply, HostRequest};
+use crate::ids::{BatchNumber, RequestId, TraceNumber};
+use crate::money::Money;
+use crate::record::{PrintJobRecord, ReversalRecord, TxnRecord};
+use crate::txn::{PrintJobState, PrintKind, SlipCopy, TxnKind};
+
+/// The caller's handle on one submitted command: its [`CommandDone`] carries it back.
+/// Chosen by the caller (the driver counts them up); never stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Ticket(pub u64);
+
+/// A cashier's or operator's command.
+#[derive(Debug, Clone)]
+pub enum Command {
+    /// 预授权: hold `amount` on the card.
+    PreAuth {
+        /// The amount to hold.
+        amount: Money,
+        /// The card (memory only).
+        card: CardInput,
+    },
+    /// 预授权完成请求: complete the pre-auth with this trace online, for `amount`.
+    Complete {
+        /// The pre-auth's trace.
+        original_trace: TraceNumber,
+        /// The final amount.
+        amount: Money,
+    },
+    /// 预授权完成通知: complete the pre-auth offline; the advice is sent store-and-forward.
+    CompleteOffline {
+        /// The pre-auth's trace.
+        original_trace: TraceNumber,
+        /// The final amount.
+        amount: Money,
+    },
+    /// 预授权撤销: void the pre-auth with this trace.
+    Void {
+        /// The pre-auth's trace.
+        original_trace: TraceNumber,
+    },
+    /// 预授权完成撤销: void the completion with this trace.
+    CompleteVoid {
+        /// The completion's trace.
+        original_trace: TraceNumber,
+    },
+    /// 批结算: send pending reversals and advices, then settle the batch.
+    Settle,
+    /// Put a `failed` reversal back in the queue (the operator's retry).
+    RetryReversal {
+        /// The trace of the transaction whose reversal failed.
+        trace: TraceNumber,
+    },
+    /// 签到: sign on to the host.
+    SignOn,
+}
+
+impl Command {
+    /// The kind of transaction this command creates, if it creates one.
+    pub fn creates(&self) -> Option<TxnKind> {
+        match self {
+            Command::PreAuth { .. } => Some(TxnKind::PreAuth),
+            Command::Complete { .. } => Some(TxnKind::CompletionRequest),
+            Command::CompleteOffline { .. } => Some(TxnKind::CompletionAdvice),
+            Command::Void { .. } => Some(TxnKind::PreAuthVoid),
+            Command::CompleteVoid { .. } => Some(TxnKind::CompletionVoid),
+            Command::Settle | Command::RetryReversal { .. } | Command::SignOn => None,
+        }
+    }
+}
+
+/// Something that happened, handed to [`crate::Engine::handle`].
+#[derive(Debug, Clone)]
+pub enum Input {
+    /// A command, with the caller's ticket and idempotency key.
+    Command {
+        /// Handed back in the [`CommandDone`].
+        ticket: Ticket,
+        /// One request id is one transaction, however often it is sent.
+        request_id: RequestId,
+        /// The command.
+        command: Command,
+    },
+    /// The host answered an exchange.
+    HostReply {
+        /// Which exchange.
+        exchange: ExchangeId,
+        /// The answer.
+        reply: HostReply,
+    },
+    /// The request went out but no answer came in time.
+    HostTimeout {
+        /// Which exchange.
+        exchange: ExchangeId,
+    },
+    /// The link failed before anything was sent (connect refused, no network).
+    LinkFailed {
+        /// Which exchange.
+        exchange: ExchangeId,
+        /// What the link said, for the operator.
+        why: String,
+    },
+    /// The printer finished a job: `Ok` when it confirmed the slip came out.
+    PrintResult {
+        /// The job.
+        job_id: i64,
+        /// `Err` carries the printer's complaint (paper out, cover open, …).
+        result: Result<(), String>,
+    },
+    /// Time passed: lets due retries go out.
+    Tick,
+}
+
+/// A slip to print, rendered from the journal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PrintJob {
+    /// The job's journal id, handed back in [`Input::PrintResult`].
+    pub job_id: i64,
+    /// The transaction the slip is for, as journaled.
+    pub txn: TxnRecord,
+    /// Which copy.
+    pub copy: SlipCopy,
+    /// Original or reprint.
+    pub kind: PrintKind,
+}
+
+/// What the engine asks for.
+#[derive(Debug)]
+pub enum Output {
+    /// Send this to the host; answer with `HostReply`, `HostTimeout` or `LinkFailed`.
+    Send {
+        /// The exchange's id.
+        exchange: ExchangeId,
+        /// What to send.
+        request: HostRequest,
+    },
+    /// Print this slip; answer with `PrintResult`.
+    Print(PrintJob),
+    /// A command finished.
+    Done(CommandDone),
+    /// Tell the UI.
+    Event(Event),
+}
+
+/// A command's end, for the caller that submitted it.
+#[derive(Debug)]
+pub struct CommandDone {
+    /// The ticket the command came with.
+    pub ticket: Ticket,
+    /// Its request id.
+    pub request_id: RequestId,
+    /// How it ended.
+    pub outcome: Result<CommandOutcome, CommandError>,
+}
+
+/// A command that was carried out (whatever the host said).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CommandOutcome {
+    /// The transaction, in its state after the host's answer: `approved`, `declined`,
+    /// `unknown` (answer lost, reversal pending), or `not_sent`.
+    Transaction(TxnRecord),
+    /// The batch was settled.
+    Settled(SettlementSummary),
+    /// The failed reversal of this transaction is queued again.
+    ReversalRequeued(TxnRecord),
+    /// Signed on.
+    SignedOn,
+}
+
+/// A finished settlement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SettlementSummary {
+    /// The batch that closed.
+    pub batch: BatchNumber,
+    /// Its totals.
+    pub totals: BatchTotals,
+    /// Whether the host's totals matched.
+    pub balanced: bool,
+    /// The new batch.
+    pub next_batch: BatchNumber,
+}
+
+/// News for the UI. Everything here is also in the journal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// A transaction changed state.
+    Transaction(TxnRecord),
+    /// A reversal changed state.
+    Reversal {
+        /// The reversed transaction's trace.
+        trace: TraceNumber,
+        /// Its kind.
+        kind: TxnKind,
+        /// The reversal.
+        reversal: ReversalRecord,
+    },
+    /// A print job changed state.
+    PrintJob {
+        /// The transaction's trace.
+        trace: TraceNumber,
+        /// The job.
+        job: PrintJobRecord,
+    },
+    /// Whether a sign-on is now required.
+    SignOnRequired(bool),
+    /// A batch was settled.
+    Settled(SettlementSummary),
+}
+
+impl Event {
+    /// A print job event, built from the parts.
+    pub fn print_job(trace: TraceNumber, job: &PrintJobRecord) -> Event {
+        Event::PrintJob { trace, job: job.clone() }
+    }
+
+    /// Whether this event says a print job is done.
+    pub fn is_printed(&self) -> bool {
+        matches!(self, Event::PrintJob { job, .. } if job.state == PrintJobState::Printed)
+    }
+}

@@ -1,0 +1,322 @@
+//! The engine: a deterministic, sans-IO state machine over the journal.
+//!
+//! [`Engine::handle`] takes one [`Input`] at a time and returns the [`Output`]s: requests
+//! for the host, slips for the printer, command results and UI events. It never touches a
+//! socket, a thread or a clock; the time of each input is passed in.
+//!
+//! ## The rules it enforces
+//! - A transaction and its armed reversal are committed before its request is output.
+//! - One exchange with the host at a time. Before the next financial request (and before
+//!   settlement) go, in order: a required sign-on, then every pending reversal.
+//! - An approval is one commit: state, auth code, RRN, reversal disarmed, slip jobs queued.
+//! - A timeout makes the transaction `unknown` with its reversal pending (98); an answer
+//!   with a bad MAC does the same with reason A0 and forces a sign-on.
+//! - A reversal is retried at most `reversal_max_attempts` times (link failures do not
+//!   count), then kept as `failed` for the operator, never deleted. 00, 12 and 25 finish it.
+//! - Completion advices are queued and sent whenever the link is idle, before settlement.
+//! - The same request id returns the same transaction and never authorizes twice.
+//!
+//! If the journal fails, the engine stops (every later call returns
+//! [`JournalError::Poisoned`]): its memory may no longer match the file, and reopening the
+//! journal recovers the truth.
+
+mod answers;
+mod commands;
+mod io;
+mod requests;
+
+use std::collections::{HashMap, VecDeque};
+use std::path::Path;
+
+pub use io::{Command, CommandDone, CommandOutcome, Event, Input, Output, PrintJob, SettlementSummary, Ticket};
+
+use crate::card::PanHashKey;
+use crate::config::{Config, ConfigError};
+use crate::error::{CommandError, JournalError};
+use crate::host::{ExchangeId, FinancialRequest, HostRequest};
+use crate::ids::RequestId;
+use crate::journal::{Journal, RecoveryReport, RetryChange, Tx, rows};
+use crate::lang::Bilingual;
+use crate::time::Timestamp;
+use crate::txn::{PrintJobState, TxnState};
+
+/// Why the engine could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    /// A setting is out of range.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The journal could not be opened.
+    #[error(transparent)]
+    Journal(#[from] JournalError),
+}
+
+impl Bilingual for OpenError {
+    fn code(&self) -> &'static str {
+        match self {
+            OpenError::Config(e) => e.code(),
+            OpenError::Journal(e) => e.code(),
+        }
+    }
+    fn zh(&self) -> String {
+        match self {
+            OpenError::Config(e) => e.zh(),
+            OpenError::Journal(e) => e.zh(),
+        }
+    }
+    fn en(&self) -> String {
+        self.to_string()
+    }
+}
+
+/// What the one exchange in flight is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Purpose {
+    SignOn,
+    Financial { txn_id: i64 },
+    Reversal { txn_id: i64 },
+    Advice { txn_id: i64 },
+    Settlement,
+}
+
+/// A financial request waiting for the link, with its card data (memory only).
+struct Queued {
+    txn_id: i64,
+    request: FinancialRequest,
+}
+
+/// A caller waiting for a command's end.
+type Waiter = (Ticket, RequestId);
+
+/// The pre-authorization engine. See the module documentation for its rules.
+pub struct Engine {
+    journal: Journal,
+    config: Config,
+    pan_key: PanHashKey,
+    now: Timestamp,
+    in_flight: Option<(ExchangeId, Purpose)>,
+    next_exchange: u64,
+    queue: VecDeque<Queued>,
+    waiters: HashMap<i64, Vec<Waiter>>,
+    settle_waiters: Vec<Waiter>,
+    sign_on_waiters: Vec<Waiter>,
+    /// No background sign-on before this time (after a failed one).
+    sign_on_not_before: Timestamp,
+    /// The print job handed to the printer and not yet answered.
+    printing: Option<i64>,
+    poisoned: bool,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("journal", &self.journal)
+            .field("in_flight", &self.in_flight)
+            .field("queued", &self.queue.len())
+            .field("poisoned", &self.poisoned)
+            .finish()
+    }
+}
+
+impl Engine {
+    /// Opens the journal at `path` (creating it if needed), runs recovery, and returns the
+    /// engine with what recovery did. Call [`Engine::handle`] with [`Input::Tick`] next, so
+    /// recovered work (pending reversals, queued slips) starts.
+    pub fn open(path: &Path, config: Config, pan_key: PanHashKey, now: Timestamp) -> Result<(Engine, RecoveryReport), OpenError> {
+        config.validate()?;
+        let (journal, report) = Journal::open(path, now)?;
+        let engine = Engine {
+            journal,
+            config,
+            pan_key,
+            now,
+            in_flight: None,
+            next_exchange: 1,
+            queue: VecDeque::new(),
+            waiters: HashMap::new(),
+            settle_waiters: Vec::new(),
+            sign_on_waiters: Vec::new(),
+            sign_on_not_before: now,
+            printing: None,
+            poisoned: false,
+        };
+        Ok((engine, report))
+    }
+
+    /// The journal, for reads (list, show, export).
+    pub fn journal(&self) -> &Journal {
+        &self.journal
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Whether nothing is in flight or waiting: no exchange, no queued command, no slip
+    /// being printed. (Background work that is not yet due may remain.)
+    pub fn is_idle(&self) -> bool {
+        self.in_flight.is_none() && self.queue.is_empty() && self.printing.is_none()
+    }
+
+    /// Handles one input at time `at` and returns what to do. A journal error stops the
+    /// engine (see the module documentation).
+    pub fn handle(&mut self, at: Timestamp, input: Input) -> Result<Vec<Output>, JournalError> {
+        if self.poisoned {
+            return Err(JournalError::Poisoned);
+        }
+        self.now = at;
+        let mut out = Vec::new();
+        let result = self.dispatch(input, &mut out).and_then(|()| self.pump(&mut out));
+        match result {
+            Ok(()) => Ok(out),
+            Err(error) => {
+                log::error!("engine stopped by a journal error: {error}");
+                self.poisoned = true;
+                Err(error)
+            }
+        }
+    }
+
+    fn dispatch(&mut self, input: Input, out: &mut Vec<Output>) -> Result<(), JournalError> {
+        match input {
+            Input::Command { ticket, request_id, command } => self.command(ticket, request_id, command, out),
+            Input::HostReply { exchange, reply } => match self.take_in_flight(exchange) {
+                Some(purpose) => self.on_reply(purpose, &reply, out),
+                None => Ok(()),
+            },
+            Input::HostTimeout { exchange } => match self.take_in_flight(exchange) {
+                Some(purpose) => self.on_timeout(purpose, out),
+                None => Ok(()),
+            },
+            Input::LinkFailed { exchange, why } => match self.take_in_flight(exchange) {
+                Some(purpose) => self.on_link_failed(purpose, &why, out),
+                None => Ok(()),
+            },
+            Input::PrintResult { job_id, result } => self.on_print_result(job_id, result, out),
+            Input::Tick => Ok(()),
+        }
+    }
+
+    fn take_in_flight(&mut self, exchange: ExchangeId) -> Option<Purpose> {
+        match self.in_flight {
+            Some((id, purpose)) if id == exchange => {
+                self.in_flight = None;
+                Some(purpose)
+            }
+            _ => {
+                log::warn!("ignoring an answer to exchange {} that is no longer in flight", exchange.0);
+                None
+            }
+        }
+    }
+
+    fn send(&mut self, purpose: Purpose, request: HostRequest, out: &mut Vec<Output>) {
+        let exchange = ExchangeId(self.next_exchange);
+        self.next_exchange += 1;
+        log::info!("sending {} as exchange {}", request.describe(), exchange.0);
+        self.in_flight = Some((exchange, purpose));
+        out.push(Output::Send { exchange, request });
+    }
+
+    /// Ends every waiter of a transaction with the same outcome.
+    fn finish_waiters(&mut self, txn_id: i64, outcome: impl Fn() -> Result<CommandOutcome, CommandError>, out: &mut Vec<Output>) {
+        for (ticket, request_id) in self.waiters.remove(&txn_id).unwrap_or_default() {
+            out.push(Output::Done(CommandDone { ticket, request_id, outcome: outcome() }));
+        }
+    }
+
+    /// Decides what goes to the host next, and which slip goes to the printer.
+    fn pump(&mut self, out: &mut Vec<Output>) -> Result<(), JournalError> {
+        self.pump_host(out)?;
+        self.pump_printer(out)
+    }
+
+    fn pump_host(&mut self, out: &mut Vec<Output>) -> Result<(), JournalError> {
+        if self.in_flight.is_some() {
+            return Ok(());
+        }
+        let now = self.now;
+        let cashier_waiting = !self.queue.is_empty() || !self.settle_waiters.is_empty();
+        let reversal = requests::next_reversal(self.journal.conn(), now, cashier_waiting)?;
+        let advice = requests::next_advice(self.journal.conn(), now, !self.settle_waiters.is_empty())?;
+        let host_needed = cashier_waiting || !self.sign_on_waiters.is_empty() || reversal.is_some() || advice.is_some();
+        if !host_needed {
+            return Ok(());
+        }
+        let sign_on_due = cashier_waiting || !self.sign_on_waiters.is_empty() || now >= self.sign_on_not_before;
+        if !self.sign_on_waiters.is_empty() || self.journal.sign_on_required()? {
+            if sign_on_due {
+                let trace = self.journal.write(now, |tx| tx.allocate_trace())?;
+                let identity = self.config.identity.clone();
+                self.send(Purpose::SignOn, HostRequest::SignOn { trace, identity }, out);
+            }
+            return Ok(());
+        }
+        if let Some(txn_id) = reversal {
+            let request = requests::reversal_request(self.journal.conn(), txn_id, &self.config)?;
+            self.send(Purpose::Reversal { txn_id }, HostRequest::Reversal(request), out);
+            return Ok(());
+        }
+        if let Some(queued) = self.queue.pop_front() {
+            let txn_id = queued.txn_id;
+            let record = self.journal.write(now, |tx| {
+                tx.set_txn_state(txn_id, TxnState::Queued, TxnState::Sending, "sent to the host")?;
+                tx.arm_reversal(txn_id)?;
+                Ok(rows::txn_by_id(tx.conn(), txn_id)?.record)
+            })?;
+            out.push(Output::Event(Event::Transaction(record)));
+            self.send(Purpose::Financial { txn_id }, HostRequest::Financial(queued.request), out);
+            return Ok(());
+        }
+        if let Some(txn_id) = advice {
+            let request = requests::advice_request(self.journal.conn(), txn_id, &self.config)?;
+            self.journal.write(now, |tx| {
+                tx.set_advice(txn_id, crate::txn::AdviceState::Queued, crate::txn::AdviceState::Sending, &RetryChange::default(), "sent to the host")
+            })?;
+            self.send(Purpose::Advice { txn_id }, HostRequest::Advice(request), out);
+            return Ok(());
+        }
+        if !self.settle_waiters.is_empty() {
+            let request = requests::settlement_request(self.journal.conn(), &self.config)?;
+            self.send(Purpose::Settlement, HostRequest::Settlement(request), out);
+        }
+        Ok(())
+    }
+
+    fn pump_printer(&mut self, out: &mut Vec<Output>) -> Result<(), JournalError> {
+        if self.printing.is_some() {
+            return Ok(());
+        }
+        let now = self.now;
+        let Some((job_id, txn_id)) = requests::next_print_job(self.journal.conn(), now)? else { return Ok(()) };
+        let job = self.journal.write(now, |tx| start_print(tx, job_id, txn_id))?;
+        {
+            self.printing = Some(job.job_id);
+            out.push(Output::Event(Event::print_job(job.txn.trace, job_record(&job)?)));
+            out.push(Output::Print(job));
+        }
+        Ok(())
+    }
+}
+
+fn job_record(job: &PrintJob) -> Result<&crate::record::PrintJobRecord, JournalError> {
+    job.txn
+        .print_jobs
+        .iter()
+        .find(|j| j.id == job.job_id)
+        .ok_or_else(|| JournalError::Corrupt { what: format!("print job {} not on its transaction", job.job_id) })
+}
+
+/// Marks a queued slip `printing` and returns it, inside the caller's write.
+fn start_print(tx: &Tx<'_>, job_id: i64, txn_id: i64) -> Result<PrintJob, JournalError> {
+    tx.set_print_job(job_id, txn_id, PrintJobState::Queued, PrintJobState::Printing, &RetryChange::default(), "handed to the printer")?;
+    let txn = rows::txn_by_id(tx.conn(), txn_id)?.record;
+    let job = txn
+        .print_jobs
+        .iter()
+        .find(|j| j.id == job_id)
+        .cloned()
+        .ok_or_else(|| JournalError::Corrupt { what: format!("print job {job_id}") })?;
+    Ok(PrintJob { job_id, copy: job.copy, kind: job.kind, txn })
+}

@@ -1,0 +1,306 @@
+//! The errors the engine gives: [`CommandError`] when a cashier's command is refused by a
+//! rule (nothing happened, nothing is lost), and [`JournalError`] when storage fails.
+//!
+//! Each says what failed, why, and what to do, in Chinese and English ([`Bilingual`]).
+
+use crate::card::CardError;
+use crate::ids::{IdError, TraceNumber};
+use crate::lang::Bilingual;
+use crate::money::AmountError;
+use crate::txn::{TxnKind, TxnState};
+
+/// Why the journal could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum JournalError {
+    /// SQLite refused an operation.
+    #[error("journal error while {action}: {source}; check free storage, then restart the terminal app")]
+    Sqlite {
+        /// What the journal was doing.
+        action: &'static str,
+        /// SQLite's error.
+        #[source]
+        source: rusqlite::Error,
+    },
+    /// Another process holds the journal.
+    #[error("the journal {path} is in use by another poscore process; close it first")]
+    InUse {
+        /// The journal's path.
+        path: String,
+    },
+    /// The file was written by a newer poscore.
+    #[error("the journal has schema version {found}, newer than this poscore ({supported}); update the app, do not downgrade it")]
+    SchemaTooNew {
+        /// The file's version.
+        found: i64,
+        /// The newest this build knows.
+        supported: i64,
+    },
+    /// A stored value makes no sense (a corrupt or hand-edited journal).
+    #[error("the journal holds an unreadable value ({what}); restore the last backup or call support")]
+    Corrupt {
+        /// What was unreadable.
+        what: String,
+    },
+    /// An earlier storage error left the engine unsure of its state.
+    #[error("an earlier journal error stopped the engine; restart the terminal app to recover from the journal")]
+    Poisoned,
+}
+
+impl JournalError {
+    /// Wraps a SQLite error with what the journal was doing.
+    pub(crate) fn sqlite(action: &'static str) -> impl FnOnce(rusqlite::Error) -> JournalError {
+        move |source| JournalError::Sqlite { action, source }
+    }
+}
+
+impl Bilingual for JournalError {
+    fn code(&self) -> &'static str {
+        match self {
+            JournalError::Sqlite { .. } => "JOURNAL_SQLITE",
+            JournalError::InUse { .. } => "JOURNAL_IN_USE",
+            JournalError::SchemaTooNew { .. } => "JOURNAL_SCHEMA_TOO_NEW",
+            JournalError::Corrupt { .. } => "JOURNAL_CORRUPT",
+            JournalError::Poisoned => "JOURNAL_POISONED",
+        }
+    }
+    fn zh(&self) -> String {
+        match self {
+            JournalError::Sqlite { action, source } => format!("交易日志出错（{action}：{source}）：请检查存储空间，然后重启应用"),
+            JournalError::InUse { path } => format!("交易日志 {path} 正被另一个 poscore 进程使用：请先关闭它"),
+            JournalError::SchemaTooNew { found, supported } => {
+                format!("交易日志版本 {found} 高于本程序支持的 {supported}：请升级应用，不要降级")
+            }
+            JournalError::Corrupt { what } => format!("交易日志中有无法读取的数据（{what}）：请恢复最近的备份或联系客服"),
+            JournalError::Poisoned => "之前的存储错误使引擎停止：请重启应用，将从交易日志恢复".into(),
+        }
+    }
+    fn en(&self) -> String {
+        self.to_string()
+    }
+}
+
+/// Why a cashier's command was refused. Nothing was sent and nothing is lost.
+#[derive(Debug, thiserror::Error)]
+pub enum CommandError {
+    /// The amount was refused.
+    #[error(transparent)]
+    Amount(#[from] AmountError),
+    /// The card data was refused.
+    #[error(transparent)]
+    Card(#[from] CardError),
+    /// An identifier was refused.
+    #[error(transparent)]
+    Id(#[from] IdError),
+    /// The request id was used before for a different command.
+    #[error("request id {request_id} was already used for a different transaction (trace {trace}); use a new request id")]
+    RequestIdConflict {
+        /// The request id.
+        request_id: String,
+        /// The transaction it belongs to.
+        trace: TraceNumber,
+    },
+    /// No transaction has that trace number.
+    #[error("no transaction with trace number {trace} is in this terminal's journal; check the slip's 凭证号")]
+    OriginalNotFound {
+        /// The trace asked for.
+        trace: TraceNumber,
+    },
+    /// The trace belongs to the wrong kind of transaction.
+    #[error("trace {trace} is a {found}, not a {expected}; {hint}")]
+    WrongOriginalKind {
+        /// The trace.
+        trace: TraceNumber,
+        /// What it is.
+        found: TxnKind,
+        /// What the command needs.
+        expected: TxnKind,
+        /// What to do instead.
+        hint: &'static str,
+    },
+    /// The original is not in a state the command accepts.
+    #[error("trace {trace} is {state}, so it cannot be {action}; only approved transactions can")]
+    OriginalNotApproved {
+        /// The trace.
+        trace: TraceNumber,
+        /// Its state.
+        state: TxnState,
+        /// What was attempted ("voided", "completed").
+        action: &'static str,
+    },
+    /// The original was voided already.
+    #[error("trace {trace} was already voided; nothing more to do")]
+    AlreadyVoided {
+        /// The trace.
+        trace: TraceNumber,
+    },
+    /// The pre-auth was completed already.
+    #[error("pre-auth {trace} was already completed; void the completion first to change it")]
+    AlreadyCompleted {
+        /// The trace.
+        trace: TraceNumber,
+    },
+    /// A void or completion of this original is in progress or its outcome is uncertain.
+    #[error("another {kind} of trace {trace} (trace {other}) is {state}; wait for it to finish or its reversal to complete")]
+    OriginalBusy {
+        /// The original's trace.
+        trace: TraceNumber,
+        /// The other transaction's trace.
+        other: TraceNumber,
+        /// The other transaction's kind.
+        kind: TxnKind,
+        /// The other transaction's state.
+        state: TxnState,
+    },
+    /// The pre-auth is past its completion window.
+    #[error("pre-auth {trace} is older than {days} days and can no longer be completed; ask the acquirer about a late completion")]
+    PreAuthExpired {
+        /// The trace.
+        trace: TraceNumber,
+        /// The window in days.
+        days: u32,
+    },
+    /// The completion is over the allowed share of the pre-auth.
+    #[error("completion of {requested} is over the limit of {max} ({percent}% of the pre-auth); complete for less or take a new pre-auth")]
+    CompletionOverLimit {
+        /// The amount asked for.
+        requested: String,
+        /// The most allowed.
+        max: String,
+        /// The limit in percent.
+        percent: u32,
+    },
+    /// The amount's currency is not the terminal's.
+    #[error("the amount is in {given} but this terminal works in {expected}")]
+    CurrencyMismatch {
+        /// The amount's currency.
+        given: String,
+        /// The terminal's currency.
+        expected: String,
+    },
+    /// The completion was settled already.
+    #[error("trace {trace} was settled in batch {batch} and can no longer be voided; refund it instead")]
+    AlreadySettled {
+        /// The trace.
+        trace: TraceNumber,
+        /// Its batch.
+        batch: String,
+    },
+    /// The host could not be reached; nothing was sent.
+    #[error("the host cannot be reached ({why}); nothing was sent. Check the network and try again")]
+    HostUnreachable {
+        /// What was being attempted.
+        why: String,
+    },
+    /// Sign-on was refused.
+    #[error("sign-on was refused by the host (code {code}); call the acquirer's help desk")]
+    SignOnFailed {
+        /// The host's response code.
+        code: String,
+    },
+    /// Nothing to retry for that trace.
+    #[error("trace {trace} has no failed reversal to retry")]
+    NothingToRetry {
+        /// The trace.
+        trace: TraceNumber,
+    },
+    /// Settlement did not go through.
+    #[error("settlement did not finish: {why}; the batch stays open, try settling again")]
+    SettlementFailed {
+        /// Why.
+        why: String,
+    },
+    /// The batch holds 999,999 transactions.
+    #[error("batch {batch} is full; settle before taking another transaction")]
+    BatchFull {
+        /// The batch.
+        batch: String,
+    },
+    /// The journal failed while handling the command.
+    #[error(transparent)]
+    Journal(#[from] JournalError),
+}
+
+impl Bilingual for CommandError {
+    fn code(&self) -> &'static str {
+        match self {
+            CommandError::Amount(e) => e.code(),
+            CommandError::Card(e) => e.code(),
+            CommandError::Id(e) => e.code(),
+            CommandError::RequestIdConflict { .. } => "REQUEST_ID_CONFLICT",
+            CommandError::OriginalNotFound { .. } => "ORIGINAL_NOT_FOUND",
+            CommandError::WrongOriginalKind { .. } => "WRONG_ORIGINAL_KIND",
+            CommandError::OriginalNotApproved { .. } => "ORIGINAL_NOT_APPROVED",
+            CommandError::AlreadyVoided { .. } => "ALREADY_VOIDED",
+            CommandError::AlreadyCompleted { .. } => "ALREADY_COMPLETED",
+            CommandError::OriginalBusy { .. } => "ORIGINAL_BUSY",
+            CommandError::PreAuthExpired { .. } => "PREAUTH_EXPIRED",
+            CommandError::CompletionOverLimit { .. } => "COMPLETION_OVER_LIMIT",
+            CommandError::CurrencyMismatch { .. } => "CURRENCY_MISMATCH",
+            CommandError::AlreadySettled { .. } => "ALREADY_SETTLED",
+            CommandError::HostUnreachable { .. } => "HOST_UNREACHABLE",
+            CommandError::SignOnFailed { .. } => "SIGN_ON_FAILED",
+            CommandError::NothingToRetry { .. } => "NOTHING_TO_RETRY",
+            CommandError::SettlementFailed { .. } => "SETTLEMENT_FAILED",
+            CommandError::BatchFull { .. } => "BATCH_FULL",
+            CommandError::Journal(e) => e.code(),
+        }
+    }
+
+    fn zh(&self) -> String {
+        match self {
+            CommandError::Amount(e) => e.zh(),
+            CommandError::Card(e) => e.zh(),
+            CommandError::Id(e) => e.zh(),
+            CommandError::RequestIdConflict { request_id, trace } => {
+                format!("请求号 {request_id} 已用于另一笔交易（凭证号 {trace}）：请使用新的请求号")
+            }
+            CommandError::OriginalNotFound { trace } => format!("本终端交易日志中没有凭证号 {trace} 的交易：请核对签购单上的凭证号"),
+            CommandError::WrongOriginalKind { trace, found, expected, .. } => {
+                format!("凭证号 {trace} 是{}，不是{}：请选择正确的交易类型", found.zh_name(), expected.zh_name())
+            }
+            CommandError::OriginalNotApproved { trace, state, .. } => {
+                format!("凭证号 {trace} 的状态是 {}，不能进行此操作：只有成功的交易可以", zh_state(*state))
+            }
+            CommandError::AlreadyVoided { trace } => format!("凭证号 {trace} 已撤销，无需再做"),
+            CommandError::AlreadyCompleted { trace } => format!("预授权 {trace} 已完成：如需修改请先撤销该完成交易"),
+            CommandError::OriginalBusy { trace, other, kind, state } => format!(
+                "凭证号 {trace} 的另一笔{}（凭证号 {other}）状态为 {}：请等待其结束或冲正完成",
+                kind.zh_name(),
+                zh_state(*state)
+            ),
+            CommandError::PreAuthExpired { trace, days } => {
+                format!("预授权 {trace} 已超过 {days} 天，不能再完成：请联系收单机构办理延期完成")
+            }
+            CommandError::CompletionOverLimit { requested, max, percent } => {
+                format!("完成金额 {requested} 超过上限 {max}（预授权金额的 {percent}%）：请减少金额或重新做预授权")
+            }
+            CommandError::CurrencyMismatch { given, expected } => format!("金额币种为 {given}，本终端使用 {expected}"),
+            CommandError::AlreadySettled { trace, batch } => format!("凭证号 {trace} 已在批次 {batch} 结算，不能撤销：请做退货"),
+            CommandError::HostUnreachable { why } => format!("无法连接主机（{why}），未发送任何交易：请检查网络后重试"),
+            CommandError::SignOnFailed { code } => format!("签到被主机拒绝（应答码 {code}）：请联系收单机构"),
+            CommandError::NothingToRetry { trace } => format!("凭证号 {trace} 没有失败的冲正需要重试"),
+            CommandError::SettlementFailed { why } => format!("结算未完成（{why}）：批次保持打开，请重新结算"),
+            CommandError::BatchFull { batch } => format!("批次 {batch} 已满：请先结算"),
+            CommandError::Journal(e) => e.zh(),
+        }
+    }
+
+    fn en(&self) -> String {
+        self.to_string()
+    }
+}
+
+/// The Chinese word for a transaction state, for operator messages.
+pub fn zh_state(state: TxnState) -> &'static str {
+    match state {
+        TxnState::Queued => "排队中",
+        TxnState::Sending => "发送中",
+        TxnState::Approved => "成功",
+        TxnState::Declined => "被拒绝",
+        TxnState::NotSent => "未发送",
+        TxnState::Unknown => "结果未知（待冲正）",
+        TxnState::Reversed => "已冲正",
+        TxnState::Voided => "已撤销",
+        TxnState::Completed => "已完成",
+    }
+}

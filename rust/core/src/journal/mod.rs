@@ -1,0 +1,526 @@
+//! The write-ahead journal: one SQLite file that is the terminal's whole state.
+//!
+//! - WAL mode with `synchronous=FULL`: a commit is on flash before the call returns.
+//! - `locking_mode=EXCLUSIVE`: one process owns the journal; a second one is refused.
+//! - Every state change is one SQL transaction ([`Journal::write`]) and leaves a row in the
+//!   append-only `events` table (triggers refuse UPDATE and DELETE there, and DELETE of
+//!   transactions and reversals).
+//! - The schema is versioned with `PRAGMA user_version` and migrated on open.
+//! - Opening runs recovery ([`recovery`]), which touches only unfinished rows through partial
+//!   indexes, so it takes time in proportion to unfinished work, not to the journal's size.
+
+mod recovery;
+pub(crate) mod rows;
+mod schema;
+
+use std::path::{Path, PathBuf};
+
+use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, Transaction, TransactionBehavior, params};
+
+pub use recovery::RecoveryReport;
+pub use schema::CURRENT_VERSION as SCHEMA_VERSION;
+
+use crate::error::JournalError;
+use crate::host::BatchTotals;
+use crate::ids::{BatchNumber, RequestId, TraceNumber};
+use crate::record::TxnRecord;
+use crate::time::Timestamp;
+use crate::txn::{
+    AdviceState, PrintJobState, PrintKind, ReversalReason, ReversalState, SlipCopy, TxnKind, TxnState,
+};
+
+/// The open journal. Owned by one [`crate::Engine`]; read-only tools may borrow it.
+pub struct Journal {
+    conn: Connection,
+    path: PathBuf,
+}
+
+impl std::fmt::Debug for Journal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Journal").field("path", &self.path).finish()
+    }
+}
+
+/// A new transaction row.
+pub(crate) struct NewTxn<'a> {
+    pub request_id: &'a RequestId,
+    pub fingerprint: &'a str,
+    pub kind: TxnKind,
+    pub state: TxnState,
+    pub amount_minor: u64,
+    pub currency: &'a str,
+    pub masked_pan: &'a str,
+    pub pan_hash: &'a str,
+    pub original_id: Option<i64>,
+    pub auth_code: Option<&'a str>,
+}
+
+/// The counters row names.
+const NEXT_TRACE: &str = "next_trace";
+const BATCH: &str = "batch";
+const SIGN_ON_REQUIRED: &str = "sign_on_required";
+
+impl Journal {
+    /// Opens (or creates) the journal at `path`, migrates it, takes the exclusive lock and
+    /// runs recovery at time `now`.
+    pub fn open(path: &Path, now: Timestamp) -> Result<(Journal, RecoveryReport), JournalError> {
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(JournalError::sqlite("opening the journal file"))?;
+        let mut journal = Journal { conn, path: path.to_path_buf() };
+        journal.configure()?;
+        journal.migrate()?;
+        let report = journal.write(now, |tx| recovery::recover(tx))?;
+        if report.anything_done() {
+            log::warn!("journal recovery: {report}");
+        }
+        Ok((journal, report))
+    }
+
+    fn configure(&mut self) -> Result<(), JournalError> {
+        let in_use = |e: rusqlite::Error, path: &Path| match e.sqlite_error_code() {
+            Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => {
+                JournalError::InUse { path: path.display().to_string() }
+            }
+            _ => JournalError::Sqlite { action: "configuring the journal", source: e },
+        };
+        self.conn
+            .busy_timeout(std::time::Duration::from_millis(500))
+            .map_err(JournalError::sqlite("configuring the journal"))?;
+        self.conn
+            .execute_batch("PRAGMA locking_mode = EXCLUSIVE;")
+            .map_err(|e| in_use(e, &self.path))?;
+        let mode: String = self
+            .conn
+            .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
+            .map_err(|e| in_use(e, &self.path))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(JournalError::Corrupt { what: format!("journal mode {mode}, WAL expected") });
+        }
+        self.conn
+            .execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")
+            .map_err(JournalError::sqlite("configuring the journal"))?;
+        // Take the exclusive lock now, so a second process is refused at open.
+        self.conn
+            .execute_batch("BEGIN EXCLUSIVE; COMMIT;")
+            .map_err(|e| in_use(e, &self.path))?;
+        Ok(())
+    }
+
+    fn migrate(&mut self) -> Result<(), JournalError> {
+        let found: i64 = self
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(JournalError::sqlite("reading the schema version"))?;
+        if found > schema::CURRENT_VERSION {
+            return Err(JournalError::SchemaTooNew { found, supported: schema::CURRENT_VERSION });
+        }
+        for (index, sql) in schema::MIGRATIONS.iter().enumerate().skip(found as usize) {
+            let version = index as i64 + 1;
+            let tx = self
+                .conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(JournalError::sqlite("migrating the schema"))?;
+            tx.execute_batch(sql).map_err(JournalError::sqlite("migrating the schema"))?;
+            tx.pragma_update(None, "user_version", version)
+                .map_err(JournalError::sqlite("migrating the schema"))?;
+            tx.commit().map_err(JournalError::sqlite("migrating the schema"))?;
+            log::info!("journal schema migrated to version {version}");
+        }
+        Ok(())
+    }
+
+    /// The journal file's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Runs `change` in one SQL transaction at time `at`: all of it is durable, or none.
+    pub(crate) fn write<T>(
+        &mut self,
+        at: Timestamp,
+        change: impl FnOnce(&Tx<'_>) -> Result<T, JournalError>,
+    ) -> Result<T, JournalError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(JournalError::sqlite("starting a journal transaction"))?;
+        let writer = Tx { tx, at };
+        let value = change(&writer)?;
+        writer.tx.commit().map_err(JournalError::sqlite("committing to the journal"))?;
+        Ok(value)
+    }
+
+    /// The connection, for reads.
+    pub(crate) fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
+    /// The transaction with this request id, if any.
+    pub fn find_by_request_id(&self, request_id: &RequestId) -> Result<Option<TxnRecord>, JournalError> {
+        Ok(rows::txn_where(&self.conn, "t.request_id = ?1", &request_id.as_str())?.map(|r| r.record))
+    }
+
+    /// The newest transaction with this trace number, if any.
+    pub fn find_by_trace(&self, trace: TraceNumber) -> Result<Option<TxnRecord>, JournalError> {
+        Ok(rows::txn_where(&self.conn, "t.trace = ?1", &trace.value())?.map(|r| r.record))
+    }
+
+    /// Visits every transaction, oldest first (for exports; streams).
+    pub fn for_each(&self, visit: impl FnMut(TxnRecord) -> Result<(), JournalError>) -> Result<(), JournalError> {
+        rows::for_each_txn(&self.conn, "1", visit)
+    }
+
+    /// The newest `limit` transactions, newest first.
+    pub fn recent(&self, limit: u32) -> Result<Vec<TxnRecord>, JournalError> {
+        let min_id: i64 = self
+            .conn
+            .query_row(
+                "SELECT COALESCE(MIN(id), 0) FROM (SELECT id FROM transactions ORDER BY id DESC LIMIT ?1)",
+                params![limit],
+                |r| r.get(0),
+            )
+            .map_err(JournalError::sqlite("listing transactions"))?;
+        let mut out = Vec::new();
+        rows::for_each_txn(&self.conn, &format!("t.id >= {min_id}"), |r| {
+            out.push(r);
+            Ok(())
+        })?;
+        out.reverse();
+        Ok(out)
+    }
+
+    /// The current batch number.
+    pub fn current_batch(&self) -> Result<BatchNumber, JournalError> {
+        read_batch(&self.conn)
+    }
+
+    /// Whether a sign-on is required before the next financial message.
+    pub fn sign_on_required(&self) -> Result<bool, JournalError> {
+        Ok(read_counter(&self.conn, SIGN_ON_REQUIRED)? != 0)
+    }
+
+    /// The state-change log of one transaction: (time, entity, from, to, cause), oldest first.
+    pub fn events_of(&self, txn_id: i64) -> Result<Vec<(Timestamp, String, Option<String>, String, String)>, JournalError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT at, entity, from_state, to_state, cause FROM events WHERE txn_id = ?1 ORDER BY id")
+            .map_err(JournalError::sqlite("reading the event log"))?;
+        let rows = stmt
+            .query_map(params![txn_id], |r| {
+                Ok((Timestamp::from_millis(r.get(0)?), r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+            })
+            .map_err(JournalError::sqlite("reading the event log"))?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(JournalError::sqlite("reading the event log"))
+    }
+}
+
+fn read_counter(conn: &Connection, name: &str) -> Result<i64, JournalError> {
+    conn.prepare_cached("SELECT value FROM counters WHERE name = ?1")
+        .and_then(|mut s| s.query_row(params![name], |r| r.get(0)))
+        .map_err(JournalError::sqlite("reading a counter"))
+}
+
+fn read_batch(conn: &Connection) -> Result<BatchNumber, JournalError> {
+    let value = read_counter(conn, BATCH)?;
+    u32::try_from(value)
+        .ok()
+        .and_then(BatchNumber::new)
+        .ok_or_else(|| JournalError::Corrupt { what: format!("batch counter {value}") })
+}
+
+/// One open journal transaction, with the time of the change. Dropping it without
+/// [`Journal::write`] committing rolls everything back.
+pub(crate) struct Tx<'c> {
+    tx: Transaction<'c>,
+    at: Timestamp,
+}
+
+/// The host's answer fields stored on a transaction.
+pub(crate) struct Answer<'a> {
+    pub response_code: &'a str,
+    pub auth_code: Option<&'a str>,
+    pub rrn: Option<&'a str>,
+}
+
+impl Tx<'_> {
+    fn exec(&self, action: &'static str, sql: &str, params: impl rusqlite::Params) -> Result<usize, JournalError> {
+        self.tx
+            .prepare_cached(sql)
+            .and_then(|mut s| s.execute(params))
+            .map_err(JournalError::sqlite(action))
+    }
+
+    /// The connection of this transaction, for reads inside it.
+    pub fn conn(&self) -> &Connection {
+        &self.tx
+    }
+
+    /// The time of this change.
+    pub fn at(&self) -> Timestamp {
+        self.at
+    }
+
+    /// Appends to the event log.
+    pub fn log(&self, txn_id: Option<i64>, entity: &str, from: Option<&str>, to: &str, cause: &str) -> Result<(), JournalError> {
+        self.exec(
+            "writing the event log",
+            "INSERT INTO events (at, txn_id, entity, from_state, to_state, cause) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![self.at.as_millis(), txn_id, entity, from, to, cause],
+        )?;
+        Ok(())
+    }
+
+    fn set_counter(&self, name: &str, value: i64) -> Result<(), JournalError> {
+        self.exec("writing a counter", "UPDATE counters SET value = ?2 WHERE name = ?1", params![name, value])?;
+        Ok(())
+    }
+
+    /// The current batch.
+    pub fn batch(&self) -> Result<BatchNumber, JournalError> {
+        read_batch(&self.tx)
+    }
+
+    /// Takes the next trace number and advances the counter, durably with this transaction.
+    pub fn allocate_trace(&self) -> Result<TraceNumber, JournalError> {
+        let value = read_counter(&self.tx, NEXT_TRACE)?;
+        let trace = u32::try_from(value)
+            .ok()
+            .and_then(TraceNumber::new)
+            .ok_or_else(|| JournalError::Corrupt { what: format!("trace counter {value}") })?;
+        self.set_counter(NEXT_TRACE, i64::from(trace.next().value()))?;
+        Ok(trace)
+    }
+
+    /// Sets whether a sign-on is required.
+    pub fn set_sign_on_required(&self, required: bool, cause: &str) -> Result<(), JournalError> {
+        self.set_counter(SIGN_ON_REQUIRED, i64::from(required))?;
+        self.log(None, "sign_on", None, if required { "required" } else { "done" }, cause)
+    }
+
+    /// Whether a trace is already taken in a batch.
+    pub fn trace_taken(&self, batch: BatchNumber, trace: TraceNumber) -> Result<bool, JournalError> {
+        self.tx
+            .prepare_cached("SELECT 1 FROM transactions WHERE batch = ?1 AND trace = ?2")
+            .and_then(|mut s| s.query_row(params![batch.value(), trace.value()], |_| Ok(())).optional())
+            .map(|found| found.is_some())
+            .map_err(JournalError::sqlite("checking a trace number"))
+    }
+
+    /// Inserts a transaction with a freshly allocated trace in the current batch.
+    pub fn insert_txn(&self, new: &NewTxn<'_>, trace: TraceNumber, batch: BatchNumber, cause: &str) -> Result<i64, JournalError> {
+        let at = self.at.as_millis();
+        self.exec(
+            "writing a transaction",
+            "INSERT INTO transactions (request_id, fingerprint, kind, state, trace, batch, amount_minor, currency, \
+             masked_pan, pan_hash, original_id, auth_code, created_at, updated_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13)",
+            params![
+                new.request_id.as_str(),
+                new.fingerprint,
+                new.kind.as_str(),
+                new.state.as_str(),
+                trace.value(),
+                batch.value(),
+                new.amount_minor as i64,
+                new.currency,
+                new.masked_pan,
+                new.pan_hash,
+                new.original_id,
+                new.auth_code,
+                at
+            ],
+        )?;
+        let id = self.tx.last_insert_rowid();
+        self.log(Some(id), "transaction", None, new.state.as_str(), cause)?;
+        Ok(id)
+    }
+
+    /// Moves a transaction from `from` to `to`; fails if it is not in `from`.
+    pub fn set_txn_state(&self, id: i64, from: TxnState, to: TxnState, cause: &str) -> Result<(), JournalError> {
+        let changed = self.exec(
+            "updating a transaction",
+            "UPDATE transactions SET state = ?3, updated_at = ?4 WHERE id = ?1 AND state = ?2",
+            params![id, from.as_str(), to.as_str(), self.at.as_millis()],
+        )?;
+        if changed != 1 {
+            return Err(JournalError::Corrupt { what: format!("transaction {id} was not {from} when moving to {to}") });
+        }
+        self.log(Some(id), "transaction", Some(from.as_str()), to.as_str(), cause)
+    }
+
+    /// Stores the host's answer on a transaction.
+    pub fn set_answer(&self, id: i64, answer: &Answer<'_>) -> Result<(), JournalError> {
+        self.exec(
+            "storing the host's answer",
+            "UPDATE transactions SET response_code = ?2, auth_code = COALESCE(?3, auth_code), rrn = COALESCE(?4, rrn) WHERE id = ?1",
+            params![id, answer.response_code, answer.auth_code, answer.rrn],
+        )?;
+        Ok(())
+    }
+
+    /// Arms a reversal for a transaction about to be sent (or re-arms it for a retry).
+    pub fn arm_reversal(&self, txn_id: i64) -> Result<(), JournalError> {
+        let at = self.at.as_millis();
+        self.exec(
+            "arming a reversal",
+            "INSERT INTO reversals (txn_id, state, reason, attempts, next_attempt_at, created_at, updated_at) \
+             VALUES (?1, 'armed', '98', 0, 0, ?2, ?2) \
+             ON CONFLICT (txn_id) DO UPDATE SET state = 'armed', reason = '98', attempts = 0, last_response = NULL, updated_at = ?2",
+            params![txn_id, at],
+        )?;
+        self.log(Some(txn_id), "reversal", None, ReversalState::Armed.as_str(), "armed before sending")
+    }
+
+    /// The reversal state of a transaction, if it has one.
+    pub fn reversal_state(&self, txn_id: i64) -> Result<Option<ReversalState>, JournalError> {
+        let state: Option<String> = self
+            .tx
+            .prepare_cached("SELECT state FROM reversals WHERE txn_id = ?1")
+            .and_then(|mut s| s.query_row(params![txn_id], |r| r.get(0)).optional())
+            .map_err(JournalError::sqlite("reading a reversal"))?;
+        state
+            .map(|s| ReversalState::from_text(&s).ok_or_else(|| JournalError::Corrupt { what: format!("reversal state {s}") }))
+            .transpose()
+    }
+
+    /// Changes a reversal: state, and optionally reason, attempts, last response, next attempt.
+    pub fn set_reversal(&self, txn_id: i64, change: &ReversalChange<'_>, cause: &str) -> Result<(), JournalError> {
+        let from = self.reversal_state(txn_id)?;
+        self.exec(
+            "updating a reversal",
+            "UPDATE reversals SET state = ?2, reason = COALESCE(?3, reason), attempts = COALESCE(?4, attempts), \
+             last_response = COALESCE(?5, last_response), next_attempt_at = COALESCE(?6, next_attempt_at), updated_at = ?7 \
+             WHERE txn_id = ?1",
+            params![
+                txn_id,
+                change.state.as_str(),
+                change.reason.map(|r| r.as_str()),
+                change.attempts,
+                change.last_response,
+                change.next_attempt_at.map(|t| t.as_millis()),
+                self.at.as_millis()
+            ],
+        )?;
+        self.log(Some(txn_id), "reversal", from.map(|s| s.as_str()), change.state.as_str(), cause)
+    }
+
+    /// Queues a completion advice for store-and-forward.
+    pub fn insert_advice(&self, txn_id: i64) -> Result<(), JournalError> {
+        let at = self.at.as_millis();
+        self.exec(
+            "queueing an advice",
+            "INSERT INTO advices (txn_id, state, created_at, updated_at) VALUES (?1, 'queued', ?2, ?2)",
+            params![txn_id, at],
+        )?;
+        self.log(Some(txn_id), "advice", None, AdviceState::Queued.as_str(), "queued for store-and-forward")
+    }
+
+    /// Changes an advice.
+    pub fn set_advice(&self, txn_id: i64, from: AdviceState, to: AdviceState, change: &RetryChange<'_>, cause: &str) -> Result<(), JournalError> {
+        self.exec(
+            "updating an advice",
+            "UPDATE advices SET state = ?2, attempts = COALESCE(?3, attempts), last_response = COALESCE(?4, last_response), \
+             next_attempt_at = COALESCE(?5, next_attempt_at), updated_at = ?6 WHERE txn_id = ?1",
+            params![
+                txn_id,
+                to.as_str(),
+                change.attempts,
+                change.last,
+                change.next_attempt_at.map(|t| t.as_millis()),
+                self.at.as_millis()
+            ],
+        )?;
+        self.log(Some(txn_id), "advice", Some(from.as_str()), to.as_str(), cause)
+    }
+
+    /// Enqueues a slip print job.
+    pub fn insert_print_job(&self, txn_id: i64, copy: SlipCopy, kind: PrintKind) -> Result<i64, JournalError> {
+        let at = self.at.as_millis();
+        self.exec(
+            "queueing a slip",
+            "INSERT INTO print_jobs (txn_id, copy, kind, state, created_at, updated_at) VALUES (?1, ?2, ?3, 'queued', ?4, ?4)",
+            params![txn_id, copy.as_str(), kind.as_str(), at],
+        )?;
+        let id = self.tx.last_insert_rowid();
+        self.log(Some(txn_id), "print_job", None, PrintJobState::Queued.as_str(), &format!("{} {} copy queued", kind, copy))?;
+        Ok(id)
+    }
+
+    /// Changes a print job.
+    pub fn set_print_job(&self, job_id: i64, txn_id: i64, from: PrintJobState, to: PrintJobState, change: &RetryChange<'_>, cause: &str) -> Result<(), JournalError> {
+        self.exec(
+            "updating a print job",
+            "UPDATE print_jobs SET state = ?2, attempts = COALESCE(?3, attempts), last_error = ?4, \
+             next_attempt_at = COALESCE(?5, next_attempt_at), updated_at = ?6 WHERE id = ?1",
+            params![
+                job_id,
+                to.as_str(),
+                change.attempts,
+                change.last,
+                change.next_attempt_at.map(|t| t.as_millis()),
+                self.at.as_millis()
+            ],
+        )?;
+        self.log(Some(txn_id), "print_job", Some(from.as_str()), to.as_str(), cause)
+    }
+
+    /// Sets the batch's state, recording totals when it closes.
+    pub fn set_batch_state(&self, batch: BatchNumber, to: &str, totals: Option<(BatchTotals, bool)>, cause: &str) -> Result<(), JournalError> {
+        let at = self.at.as_millis();
+        self.exec(
+            "updating the batch",
+            "INSERT INTO batches (batch, state, opened_at) VALUES (?1, ?2, ?3) ON CONFLICT (batch) DO UPDATE SET state = ?2",
+            params![batch.value(), to, at],
+        )?;
+        if let Some((totals, balanced)) = totals {
+            self.exec(
+                "closing the batch",
+                "UPDATE batches SET closed_at = ?2, total_count = ?3, total_minor = ?4, balanced = ?5 WHERE batch = ?1",
+                params![batch.value(), at, totals.count, totals.amount_minor as i64, balanced],
+            )?;
+        }
+        self.log(None, "batch", None, to, cause)
+    }
+
+    /// Closes the current batch: marks its transactions settled and opens the next batch.
+    pub fn close_batch(&self, batch: BatchNumber, totals: BatchTotals, balanced: bool) -> Result<BatchNumber, JournalError> {
+        self.set_batch_state(batch, "closed", Some((totals, balanced)), if balanced { "settled, balanced" } else { "settled, unbalanced" })?;
+        self.exec(
+            "closing the batch",
+            "UPDATE transactions SET settled = 1, updated_at = ?2 WHERE batch = ?1 AND settled = 0",
+            params![batch.value(), self.at.as_millis()],
+        )?;
+        let next = batch.next();
+        self.set_counter(BATCH, i64::from(next.value()))?;
+        self.set_batch_state(next, "open", None, "opened after settlement")?;
+        Ok(next)
+    }
+}
+
+/// A change to a reversal row (`None` keeps the stored value).
+pub(crate) struct ReversalChange<'a> {
+    pub state: ReversalState,
+    pub reason: Option<ReversalReason>,
+    pub attempts: Option<u32>,
+    pub last_response: Option<&'a str>,
+    pub next_attempt_at: Option<Timestamp>,
+}
+
+impl ReversalChange<'_> {
+    /// Only the state changes.
+    pub fn to(state: ReversalState) -> Self {
+        ReversalChange { state, reason: None, attempts: None, last_response: None, next_attempt_at: None }
+    }
+}
+
+/// A change to a retried row (advice or print job): `None` keeps the stored value, except
+/// `last`, which is stored as given.
+#[derive(Default)]
+pub(crate) struct RetryChange<'a> {
+    pub attempts: Option<u32>,
+    pub last: Option<&'a str>,
+    pub next_attempt_at: Option<Timestamp>,
+}

@@ -1,0 +1,113 @@
+//! The journal's schema and its migrations, versioned with `PRAGMA user_version`.
+//!
+//! Migrations run in order, each in the same transaction as the version bump. A journal
+//! from a newer poscore is refused rather than guessed at.
+
+/// The schema version this build writes.
+pub const CURRENT_VERSION: i64 = 1;
+
+/// Migration `n` (1-based) takes the schema from version `n - 1` to `n`.
+pub const MIGRATIONS: &[&str] = &[V1];
+
+const V1: &str = r#"
+CREATE TABLE counters (
+    name  TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
+) WITHOUT ROWID;
+INSERT INTO counters (name, value) VALUES ('next_trace', 1), ('batch', 1), ('sign_on_required', 1);
+
+CREATE TABLE batches (
+    batch       INTEGER PRIMARY KEY,
+    state       TEXT NOT NULL CHECK (state IN ('open', 'settling', 'closed')),
+    opened_at   INTEGER NOT NULL,
+    closed_at   INTEGER,
+    total_count INTEGER,
+    total_minor INTEGER,
+    balanced    INTEGER
+);
+INSERT INTO batches (batch, state, opened_at) VALUES (1, 'open', 0);
+
+CREATE TABLE transactions (
+    id            INTEGER PRIMARY KEY,
+    request_id    TEXT NOT NULL UNIQUE,
+    fingerprint   TEXT NOT NULL,
+    kind          TEXT NOT NULL,
+    state         TEXT NOT NULL,
+    trace         INTEGER NOT NULL CHECK (trace BETWEEN 1 AND 999999),
+    batch         INTEGER NOT NULL CHECK (batch BETWEEN 1 AND 999999),
+    amount_minor  INTEGER NOT NULL CHECK (amount_minor > 0),
+    currency      TEXT NOT NULL,
+    masked_pan    TEXT NOT NULL,
+    pan_hash      TEXT NOT NULL,
+    auth_code     TEXT,
+    rrn           TEXT,
+    response_code TEXT,
+    original_id   INTEGER REFERENCES transactions (id),
+    settled       INTEGER NOT NULL DEFAULT 0,
+    created_at    INTEGER NOT NULL,
+    updated_at    INTEGER NOT NULL,
+    UNIQUE (batch, trace)
+);
+CREATE INDEX transactions_unfinished ON transactions (state) WHERE state IN ('queued', 'sending');
+CREATE INDEX transactions_trace ON transactions (trace);
+CREATE INDEX transactions_original ON transactions (original_id) WHERE original_id IS NOT NULL;
+CREATE INDEX transactions_unsettled ON transactions (batch) WHERE settled = 0;
+
+CREATE TABLE reversals (
+    txn_id          INTEGER PRIMARY KEY REFERENCES transactions (id),
+    state           TEXT NOT NULL,
+    reason          TEXT NOT NULL,
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    last_response   TEXT,
+    next_attempt_at INTEGER NOT NULL DEFAULT 0,
+    created_at      INTEGER NOT NULL,
+    updated_at      INTEGER NOT NULL
+);
+CREATE INDEX reversals_open ON reversals (next_attempt_at) WHERE state IN ('armed', 'pending');
+
+CREATE TABLE advices (
+    txn_id          INTEGER PRIMARY KEY REFERENCES transactions (id),
+    state           TEXT NOT NULL,
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    last_response   TEXT,
+    next_attempt_at INTEGER NOT NULL DEFAULT 0,
+    created_at      INTEGER NOT NULL,
+    updated_at      INTEGER NOT NULL
+);
+CREATE INDEX advices_open ON advices (next_attempt_at) WHERE state IN ('queued', 'sending');
+
+CREATE TABLE print_jobs (
+    id              INTEGER PRIMARY KEY,
+    txn_id          INTEGER NOT NULL REFERENCES transactions (id),
+    copy            TEXT NOT NULL,
+    kind            TEXT NOT NULL,
+    state           TEXT NOT NULL,
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    last_error      TEXT,
+    next_attempt_at INTEGER NOT NULL DEFAULT 0,
+    created_at      INTEGER NOT NULL,
+    updated_at      INTEGER NOT NULL
+);
+CREATE INDEX print_jobs_txn ON print_jobs (txn_id);
+CREATE INDEX print_jobs_open ON print_jobs (next_attempt_at) WHERE state IN ('queued', 'printing');
+
+CREATE TABLE events (
+    id         INTEGER PRIMARY KEY,
+    at         INTEGER NOT NULL,
+    txn_id     INTEGER,
+    entity     TEXT NOT NULL,
+    from_state TEXT,
+    to_state   TEXT NOT NULL,
+    cause      TEXT NOT NULL
+);
+CREATE INDEX events_txn ON events (txn_id) WHERE txn_id IS NOT NULL;
+
+CREATE TRIGGER events_no_update BEFORE UPDATE ON events
+BEGIN SELECT RAISE(ABORT, 'the event log is append-only'); END;
+CREATE TRIGGER events_no_delete BEFORE DELETE ON events
+BEGIN SELECT RAISE(ABORT, 'the event log is append-only'); END;
+CREATE TRIGGER reversals_no_delete BEFORE DELETE ON reversals
+BEGIN SELECT RAISE(ABORT, 'reversals are never deleted'); END;
+CREATE TRIGGER transactions_no_delete BEFORE DELETE ON transactions
+BEGIN SELECT RAISE(ABORT, 'transactions are never deleted'); END;
+"#;
