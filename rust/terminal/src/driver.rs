@@ -1,0 +1,324 @@
+//! The driver: one tokio task that owns the engine and carries out its outputs.
+//!
+//! Commands come in through a [`TerminalHandle`]; host requests and print jobs run as their
+//! own tasks and post their results back; a periodic tick lets due retries go out (the
+//! engine decides what is due, with backoff). The engine allows one host exchange at a time
+//! and sends pending reversals first, so financial messages are serialized here without
+//! any lock.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use poscore::journal::Journal;
+use poscore::{Bilingual, Command, CommandError, CommandOutcome, Engine, Event, Input, Output, Ticket, Timestamp};
+use poscore::ids::RequestId;
+use tokio::sync::{broadcast, mpsc, oneshot};
+use tokio::task::JoinHandle;
+
+use crate::link::{HostLink, LinkError, Printer};
+
+/// Where the driver reads the time.
+pub trait Clock: Send + Sync + 'static {
+    /// The current time.
+    fn now(&self) -> Timestamp;
+}
+
+/// The system's wall clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> Timestamp {
+        let millis = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0);
+        Timestamp::from_millis(millis)
+    }
+}
+
+/// The driver's settings.
+#[derive(Debug, Clone)]
+pub struct DriverConfig {
+    /// How long to wait for the host's answer before the transaction becomes `unknown`.
+    pub host_timeout: Duration,
+    /// How often due retries are looked for.
+    pub tick_interval: Duration,
+}
+
+impl Default for DriverConfig {
+    fn default() -> Self {
+        DriverConfig { host_timeout: Duration::from_secs(30), tick_interval: Duration::from_millis(500) }
+    }
+}
+
+/// Why a command got no outcome.
+#[derive(Debug, thiserror::Error)]
+pub enum TerminalError {
+    /// A rule refused it; nothing was sent.
+    #[error(transparent)]
+    Refused(#[from] CommandError),
+    /// The terminal stopped (a journal error, or it was shut down).
+    #[error("the terminal stopped: {reason}")]
+    Stopped {
+        /// Why, for the operator.
+        reason: String,
+        /// The Chinese text.
+        reason_zh: String,
+    },
+}
+
+impl TerminalError {
+    fn stopped_by(error: &dyn Bilingual) -> TerminalError {
+        TerminalError::Stopped { reason: error.en(), reason_zh: error.zh() }
+    }
+
+    fn shut_down() -> TerminalError {
+        TerminalError::Stopped { reason: "the terminal was shut down".into(), reason_zh: "终端已关闭".into() }
+    }
+}
+
+impl Bilingual for TerminalError {
+    fn code(&self) -> &'static str {
+        match self {
+            TerminalError::Refused(e) => e.code(),
+            TerminalError::Stopped { .. } => "TERMINAL_STOPPED",
+        }
+    }
+    fn zh(&self) -> String {
+        match self {
+            TerminalError::Refused(e) => e.zh(),
+            TerminalError::Stopped { reason_zh, .. } => format!("终端已停止：{reason_zh}"),
+        }
+    }
+    fn en(&self) -> String {
+        self.to_string()
+    }
+}
+
+type Reply = oneshot::Sender<Result<CommandOutcome, TerminalError>>;
+type JournalRead = Box<dyn FnOnce(&Journal) + Send>;
+
+enum Msg {
+    Submit { request_id: RequestId, command: Command, reply: Reply },
+    WhenIdle(oneshot::Sender<()>),
+    Read(JournalRead),
+    Shutdown,
+}
+
+/// A cheap, cloneable handle for submitting commands and watching events.
+#[derive(Clone)]
+pub struct TerminalHandle {
+    tx: mpsc::Sender<Msg>,
+    events: broadcast::Sender<Event>,
+}
+
+impl TerminalHandle {
+    /// Submits a command and waits for its outcome. For transactions, the outcome comes when
+    /// the host answered (or the answer was lost): `approved`, `declined`, `unknown`.
+    pub async fn submit(&self, request_id: RequestId, command: Command) -> Result<CommandOutcome, TerminalError> {
+        let (reply, answer) = oneshot::channel();
+        self.tx
+            .send(Msg::Submit { request_id, command, reply })
+            .await
+            .map_err(|_| TerminalError::shut_down())?;
+        answer.await.map_err(|_| TerminalError::shut_down())?
+    }
+
+    /// The stream of UI events.
+    pub fn events(&self) -> broadcast::Receiver<Event> {
+        self.events.subscribe()
+    }
+
+    /// Waits until nothing is in flight, queued or printing (work scheduled for later, such
+    /// as a reversal retry after a backoff, may remain in the journal).
+    pub async fn idle(&self) -> Result<(), TerminalError> {
+        let (tx, rx) = oneshot::channel();
+        self.tx.send(Msg::WhenIdle(tx)).await.map_err(|_| TerminalError::shut_down())?;
+        rx.await.map_err(|_| TerminalError::shut_down())
+    }
+
+    /// Reads the journal on the driver's task (list, show, export while running).
+    pub async fn read<R: Send + 'static>(&self, read: impl FnOnce(&Journal) -> R + Send + 'static) -> Result<R, TerminalError> {
+        let (tx, rx) = oneshot::channel();
+        let job: JournalRead = Box::new(move |journal| {
+            let _ = tx.send(read(journal));
+        });
+        self.tx.send(Msg::Read(job)).await.map_err(|_| TerminalError::shut_down())?;
+        rx.await.map_err(|_| TerminalError::shut_down())
+    }
+}
+
+/// A running terminal: the driver task and its handle.
+pub struct Terminal {
+    handle: TerminalHandle,
+    task: JoinHandle<Engine>,
+}
+
+impl Terminal {
+    /// Starts the driver on the current tokio runtime with the system clock.
+    pub fn start(engine: Engine, host: Arc<dyn HostLink>, printer: Arc<dyn Printer>, config: DriverConfig) -> Terminal {
+        Terminal::start_with_clock(engine, host, printer, config, Arc::new(SystemClock))
+    }
+
+    /// Starts the driver with a given clock.
+    pub fn start_with_clock(
+        engine: Engine,
+        host: Arc<dyn HostLink>,
+        printer: Arc<dyn Printer>,
+        config: DriverConfig,
+        clock: Arc<dyn Clock>,
+    ) -> Terminal {
+        let (tx, rx) = mpsc::channel(64);
+        let (events, _) = broadcast::channel(256);
+        let (results_tx, results_rx) = mpsc::unbounded_channel();
+        let actor = Actor {
+            engine,
+            host,
+            printer,
+            config,
+            clock,
+            results_tx,
+            events: events.clone(),
+            pending: HashMap::new(),
+            idle_waiters: Vec::new(),
+            next_ticket: 1,
+            stopped: None,
+        };
+        let task = tokio::spawn(actor.run(rx, results_rx));
+        Terminal { handle: TerminalHandle { tx, events }, task }
+    }
+
+    /// A handle for commands and events.
+    pub fn handle(&self) -> TerminalHandle {
+        self.handle.clone()
+    }
+
+    /// Stops the driver and gives the engine back. Exchanges still in flight are abandoned:
+    /// the journal has them as `sending`, and the next open makes them `unknown` and
+    /// reverses them.
+    /// Commands still waiting get [`TerminalError::Stopped`]; other handles stop working.
+    pub async fn shutdown(self) -> Engine {
+        let Terminal { handle, task } = self;
+        // If the task already ended, the send fails and the join below returns at once.
+        let _ = handle.tx.send(Msg::Shutdown).await;
+        task.await.expect("the driver task does not panic")
+    }
+}
+
+struct Actor {
+    engine: Engine,
+    host: Arc<dyn HostLink>,
+    printer: Arc<dyn Printer>,
+    config: DriverConfig,
+    clock: Arc<dyn Clock>,
+    results_tx: mpsc::UnboundedSender<Input>,
+    events: broadcast::Sender<Event>,
+    pending: HashMap<Ticket, Reply>,
+    idle_waiters: Vec<oneshot::Sender<()>>,
+    next_ticket: u64,
+    /// Set when a journal error stopped the engine.
+    stopped: Option<TerminalError>,
+}
+
+impl Actor {
+    async fn run(mut self, mut rx: mpsc::Receiver<Msg>, mut results: mpsc::UnboundedReceiver<Input>) -> Engine {
+        self.feed(Input::Tick);
+        let mut tick = tokio::time::interval(self.config.tick_interval);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        loop {
+            tokio::select! {
+                msg = rx.recv() => match msg {
+                    Some(Msg::Shutdown) | None => break,
+                    Some(msg) => self.on_msg(msg),
+                },
+                Some(input) = results.recv() => self.feed(input),
+                _ = tick.tick() => self.feed(Input::Tick),
+            }
+            self.wake_idle_waiters();
+        }
+        self.engine
+    }
+
+    fn on_msg(&mut self, msg: Msg) {
+        match msg {
+            Msg::Submit { request_id, command, reply } => {
+                if let Some(stopped) = &self.stopped {
+                    let _ = reply.send(Err(TerminalError::stopped_by(stopped)));
+                    return;
+                }
+                let ticket = Ticket(self.next_ticket);
+                self.next_ticket += 1;
+                self.pending.insert(ticket, reply);
+                self.feed(Input::Command { ticket, request_id, command });
+            }
+            Msg::WhenIdle(waiter) => self.idle_waiters.push(waiter),
+            Msg::Read(read) => read(self.engine.journal()),
+            Msg::Shutdown => {}
+        }
+    }
+
+    fn wake_idle_waiters(&mut self) {
+        if !self.idle_waiters.is_empty() && (self.engine.is_idle() || self.stopped.is_some()) {
+            for waiter in self.idle_waiters.drain(..) {
+                let _ = waiter.send(());
+            }
+        }
+    }
+
+    /// Hands one input to the engine and carries out what it asks.
+    fn feed(&mut self, input: Input) {
+        if self.stopped.is_some() {
+            return;
+        }
+        match self.engine.handle(self.clock.now(), input) {
+            Ok(outputs) => outputs.into_iter().for_each(|output| self.carry_out(output)),
+            Err(error) => {
+                log::error!("terminal stopped: {error}");
+                for (_, reply) in self.pending.drain() {
+                    let _ = reply.send(Err(TerminalError::stopped_by(&error)));
+                }
+                self.stopped = Some(TerminalError::stopped_by(&error));
+            }
+        }
+    }
+
+    fn carry_out(&mut self, output: Output) {
+        match output {
+            Output::Send { exchange, request } => {
+                let host = Arc::clone(&self.host);
+                let results = self.results_tx.clone();
+                let timeout = self.config.host_timeout;
+                tokio::spawn(async move {
+                    let input = match tokio::time::timeout(timeout, host.exchange(&request)).await {
+                        Ok(Ok(reply)) => Input::HostReply { exchange, reply },
+                        Ok(Err(LinkError::NotSent(why))) => Input::LinkFailed { exchange, why },
+                        Ok(Err(LinkError::NoAnswer(why))) => {
+                            log::warn!("no answer to {}: {why}", request.describe());
+                            Input::HostTimeout { exchange }
+                        }
+                        Err(_) => {
+                            log::warn!("no answer to {} within {timeout:?}", request.describe());
+                            Input::HostTimeout { exchange }
+                        }
+                    };
+                    let _ = results.send(input);
+                });
+            }
+            Output::Print(job) => {
+                let printer = Arc::clone(&self.printer);
+                let results = self.results_tx.clone();
+                tokio::spawn(async move {
+                    let result = printer.print(&job).await;
+                    let _ = results.send(Input::PrintResult { job_id: job.job_id, result });
+                });
+            }
+            Output::Done(done) => {
+                if let Some(reply) = self.pending.remove(&done.ticket) {
+                    let _ = reply.send(done.outcome.map_err(TerminalError::Refused));
+                }
+            }
+            Output::Event(event) => {
+                let _ = self.events.send(event);
+            }
+        }
+    }
+}

@@ -1,0 +1,36 @@
+//! The two links the driver runs the engine against: the acquirer host and the printer.
+//! Real and simulated ones implement the same traits.
+
+use async_trait::async_trait;
+use poscore::PrintJob;
+use poscore::host::{HostReply, HostRequest};
+
+/// How an exchange with the host failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LinkError {
+    /// Nothing was sent (no network, connect refused). The engine cancels the request.
+    #[error("not sent: {0}")]
+    NotSent(String),
+    /// The request may have gone out but no answer came (timeout, connection dropped after
+    /// sending). The engine makes the transaction `unknown` and reverses it.
+    #[error("no answer: {0}")]
+    NoAnswer(String),
+}
+
+/// A link to the acquirer host: sends one request and waits for its answer.
+///
+/// The driver bounds every call with its own host timeout, so an implementation may wait as
+/// long as its transport allows.
+#[async_trait]
+pub trait HostLink: Send + Sync {
+    /// Sends `request` and returns the host's answer.
+    async fn exchange(&self, request: &HostRequest) -> Result<HostReply, LinkError>;
+}
+
+/// A slip printer: prints one job and says whether the printer confirmed it.
+#[async_trait]
+pub trait Printer: Send + Sync {
+    /// Prints `job`. `Ok` only when the printer confirmed the slip came out; `Err` carries
+    /// the printer's complaint for the operator (paper out, cover open, …).
+    async fn print(&self, job: &PrintJob) -> Result<(), String>;
+}
