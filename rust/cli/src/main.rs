@@ -1,1 +1,221 @@
-fn main() {}
+//! # `poscore` — the command for people
+//!
+//! Runs the pre-authorization terminal from a shell: a scripted demo day, single
+//! transactions, recovery, and journal tools (list, show, export). Every command opens the
+//! journal (which runs recovery), works against the in-process simulated acquirer host, and
+//! finishes pending work (reversals, slips) before it exits.
+//!
+//! Exit codes: 0 ok; 1 declined, not approved, or refused by a rule; 2 usage error;
+//! 3 journal or I/O error.
+
+mod commands;
+mod demo;
+mod output;
+mod session;
+mod simulate;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use poscore::{Bilingual, Lang};
+
+use crate::session::LinkOptions;
+
+/// poscore: the pre-authorization terminal core, from the command line.
+#[derive(Parser, Debug)]
+#[command(name = "poscore", version, about, long_about = None)]
+struct Cli {
+    /// The journal file (SQLite). Default: $POSCORE_DB, else ./poscore.db
+    #[arg(long, global = true, env = "POSCORE_DB", default_value = "poscore.db")]
+    db: PathBuf,
+    /// Language of messages: zh or en. Default: from LANG.
+    #[arg(long, global = true, value_enum)]
+    lang: Option<LangArg>,
+    /// Delay of every simulated host answer, in milliseconds.
+    #[arg(long, global = true, default_value_t = 0)]
+    sim_delay_ms: u64,
+    /// Append every approval and reversal of the simulated host to this JSON-lines file.
+    #[arg(long, global = true)]
+    sim_ledger: Option<PathBuf>,
+    /// How long to wait for the host's answer before the outcome is unknown, in milliseconds.
+    #[arg(long, global = true, default_value_t = 30_000)]
+    host_timeout_ms: u64,
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum LangArg {
+    Zh,
+    En,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum ExportFormat {
+    Json,
+    Csv,
+}
+
+#[derive(Subcommand, Debug)]
+enum Cmd {
+    /// Run a scripted day on a fresh journal and print a summary.
+    Demo {
+        /// Where the demo journal goes (recreated).
+        #[arg(long, default_value = "poscore-demo")]
+        out: PathBuf,
+    },
+    /// Pre-authorize an amount on a card (预授权).
+    Preauth {
+        /// Amount, e.g. 100.00
+        #[arg(long)]
+        amount: String,
+        /// Card number (13–19 digits, Luhn-checked; never stored).
+        #[arg(long)]
+        pan: String,
+        /// Card expiry, YYMM.
+        #[arg(long)]
+        expiry: String,
+        /// Your id for this request: sending it again never authorizes twice.
+        #[arg(long)]
+        request_id: String,
+    },
+    /// Complete a pre-auth (预授权完成).
+    Complete {
+        /// The pre-auth's trace number (凭证号).
+        #[arg(long)]
+        trace: String,
+        /// Final amount (at most 115% of the pre-auth).
+        #[arg(long)]
+        amount: String,
+        /// Complete offline: approved now, sent to the host later as an advice.
+        #[arg(long)]
+        offline: bool,
+        /// Request id (default: a fresh one).
+        #[arg(long)]
+        request_id: Option<String>,
+    },
+    /// Void a pre-auth (预授权撤销).
+    Void {
+        /// The pre-auth's trace number.
+        #[arg(long)]
+        trace: String,
+        /// Request id (default: a fresh one).
+        #[arg(long)]
+        request_id: Option<String>,
+    },
+    /// Void a completion (预授权完成撤销).
+    CompleteVoid {
+        /// The completion's trace number.
+        #[arg(long)]
+        trace: String,
+        /// Request id (default: a fresh one).
+        #[arg(long)]
+        request_id: Option<String>,
+    },
+    /// Settle the batch (批结算).
+    Settle,
+    /// Queue a failed reversal again.
+    RetryReversal {
+        /// The trace of the transaction whose reversal failed.
+        #[arg(long)]
+        trace: String,
+    },
+    /// Open the journal, recover, and finish pending reversals and slips.
+    Recover,
+    /// List the newest transactions.
+    List {
+        /// How many.
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+    },
+    /// Show one transaction and its history.
+    Show {
+        /// Trace number.
+        trace: String,
+    },
+    /// Export every transaction to standard output.
+    Export {
+        /// json (one object per transaction, see README) or csv.
+        #[arg(long, value_enum, default_value = "json")]
+        format: ExportFormat,
+    },
+    /// Run COUNT random transactions against the simulated host (for soak and crash tests).
+    Simulate {
+        /// How many commands.
+        #[arg(long, default_value_t = 50)]
+        count: u32,
+        /// Seed of the random choices.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+}
+
+/// Why a command did not succeed, with its exit code.
+#[derive(Debug)]
+pub struct Failure {
+    /// 1 refused or not approved, 2 usage, 3 journal or I/O.
+    pub exit_code: u8,
+    /// What to print.
+    pub message: String,
+}
+
+impl Failure {
+    /// A rule refused it, or the host did not approve (exit 1).
+    pub fn refused(error: &dyn Bilingual, lang: Lang) -> Failure {
+        Failure { exit_code: 1, message: session::describe(error, lang) }
+    }
+
+    /// The transaction ended without approval (exit 1); the message was printed already.
+    pub fn not_approved() -> Failure {
+        Failure { exit_code: 1, message: String::new() }
+    }
+
+    /// Bad input (exit 2).
+    pub fn usage(error: &dyn Bilingual, lang: Lang) -> Failure {
+        Failure { exit_code: 2, message: session::describe(error, lang) }
+    }
+
+    /// A journal error (exit 3).
+    pub fn journal(error: &dyn Bilingual) -> Failure {
+        Failure { exit_code: 3, message: format!("{} / {} [{}]", error.zh(), error.en(), error.code()) }
+    }
+
+    /// An I/O error (exit 3).
+    pub fn io(message: String) -> Failure {
+        Failure { exit_code: 3, message: format!("I/O error / 读写错误: {message}") }
+    }
+}
+
+fn main() -> ExitCode {
+    env_logger::Builder::from_env(env_logger::Env::default().filter_or("POSCORE_LOG", "warn")).init();
+    let cli = Cli::parse();
+    let lang = match cli.lang {
+        Some(LangArg::Zh) => Lang::Zh,
+        Some(LangArg::En) => Lang::En,
+        None => Lang::from_locale(std::env::var("LANG").ok().as_deref()),
+    };
+    let links = LinkOptions {
+        sim_delay: Duration::from_millis(cli.sim_delay_ms),
+        sim_ledger: cli.sim_ledger.clone(),
+        host_timeout: Duration::from_millis(cli.host_timeout_ms.max(1)),
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_time().build() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("cannot start: {e}");
+            return ExitCode::from(3);
+        }
+    };
+    let result = runtime.block_on(commands::run(cli.command, &cli.db, lang, &links));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => {
+            if !failure.message.is_empty() {
+                eprintln!("{}", failure.message);
+            }
+            ExitCode::from(failure.exit_code)
+        }
+    }
+}

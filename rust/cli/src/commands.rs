@@ -1,0 +1,229 @@
+//! The commands: each opens the journal, does its one job, and finishes pending work.
+
+use std::io::Write;
+use std::path::Path;
+
+use poscore::card::CardInput;
+use poscore::ids::{RequestId, TraceNumber};
+use poscore::money::Money;
+use poscore::txn::TxnState;
+use poscore::{Command, CommandOutcome, Lang, TxnRecord};
+use poscore_terminal::{Clock, SystemClock, TerminalError, TerminalHandle};
+
+use crate::output;
+use crate::session::{self, LinkOptions, Session};
+use crate::{Cmd, ExportFormat, Failure};
+
+/// Runs one command.
+pub async fn run(command: Cmd, db: &Path, lang: Lang, links: &LinkOptions) -> Result<(), Failure> {
+    match command {
+        Cmd::Demo { out } => crate::demo::run(&out, lang, links).await,
+        Cmd::Preauth { amount, pan, expiry, request_id } => {
+            let currency = poscore::Config::default().currency;
+            let amount = Money::parse(&amount, currency).map_err(|e| Failure::usage(&e, lang))?;
+            let card = CardInput::parse(&pan, &expiry, SystemClock.now()).map_err(|e| Failure::usage(&e, lang))?;
+            let request_id = parse_request_id(&request_id, lang)?;
+            transact(db, links, lang, request_id, Command::PreAuth { amount, card }).await
+        }
+        Cmd::Complete { trace, amount, offline, request_id } => {
+            let original_trace = parse_trace(&trace, lang)?;
+            let amount = Money::parse(&amount, poscore::Config::default().currency).map_err(|e| Failure::usage(&e, lang))?;
+            let command = if offline {
+                Command::CompleteOffline { original_trace, amount }
+            } else {
+                Command::Complete { original_trace, amount }
+            };
+            let request_id = request_id_or_fresh(request_id, "complete", lang)?;
+            transact(db, links, lang, request_id, command).await
+        }
+        Cmd::Void { trace, request_id } => {
+            let original_trace = parse_trace(&trace, lang)?;
+            let request_id = request_id_or_fresh(request_id, "void", lang)?;
+            transact(db, links, lang, request_id, Command::Void { original_trace }).await
+        }
+        Cmd::CompleteVoid { trace, request_id } => {
+            let original_trace = parse_trace(&trace, lang)?;
+            let request_id = request_id_or_fresh(request_id, "complete-void", lang)?;
+            transact(db, links, lang, request_id, Command::CompleteVoid { original_trace }).await
+        }
+        Cmd::Settle => {
+            let request_id = request_id_or_fresh(None, "settle", lang)?;
+            transact(db, links, lang, request_id, Command::Settle).await
+        }
+        Cmd::RetryReversal { trace } => {
+            let trace = parse_trace(&trace, lang)?;
+            let request_id = request_id_or_fresh(None, "retry-reversal", lang)?;
+            transact(db, links, lang, request_id, Command::RetryReversal { trace }).await
+        }
+        Cmd::Recover => recover(db, links, lang).await,
+        Cmd::List { limit } => {
+            let (engine, _) = session::open_engine(db)?;
+            let records = engine.journal().recent(limit).map_err(|e| Failure::journal(&e))?;
+            print!("{}", output::table(&records, lang));
+            Ok(())
+        }
+        Cmd::Show { trace } => {
+            let trace = parse_trace(&trace, lang)?;
+            let (engine, _) = session::open_engine(db)?;
+            let journal = engine.journal();
+            let record = journal.find_by_trace(trace).map_err(|e| Failure::journal(&e))?;
+            let Some(record) = record else {
+                return Err(Failure::refused(&poscore::CommandError::OriginalNotFound { trace }, lang));
+            };
+            let history = journal.events_of(record.id).map_err(|e| Failure::journal(&e))?;
+            print!("{}", output::details(&record, &history, lang));
+            Ok(())
+        }
+        Cmd::Export { format } => export(db, format),
+        Cmd::Simulate { count, seed } => crate::simulate::run(db, links, lang, count, seed).await,
+    }
+}
+
+fn parse_trace(text: &str, lang: Lang) -> Result<TraceNumber, Failure> {
+    TraceNumber::parse(text).map_err(|e| Failure::usage(&e, lang))
+}
+
+fn parse_request_id(text: &str, lang: Lang) -> Result<RequestId, Failure> {
+    RequestId::parse(text).map_err(|e| Failure::usage(&e, lang))
+}
+
+/// The given request id, or a fresh one (`void-<nanoseconds>-<pid>`).
+fn request_id_or_fresh(given: Option<String>, what: &str, lang: Lang) -> Result<RequestId, Failure> {
+    match given {
+        Some(text) => parse_request_id(&text, lang),
+        None => {
+            let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+            let fresh = format!("{what}-{nanos}-{}", std::process::id());
+            parse_request_id(&fresh, lang)
+        }
+    }
+}
+
+/// Submits one command, prints its outcome, finishes pending work, and maps the outcome to
+/// the exit code.
+async fn transact(db: &Path, links: &LinkOptions, lang: Lang, request_id: RequestId, command: Command) -> Result<(), Failure> {
+    let session = session::start(db, links)?;
+    report_recovery(&session, lang);
+    let handle = session.terminal.handle();
+    let outcome = handle.submit(request_id, command).await;
+    let finished = finish(session, &handle).await;
+    let result = match outcome {
+        Ok(outcome) => {
+            println!("{}", output::outcome(&outcome, lang));
+            match outcome {
+                CommandOutcome::Transaction(record) if record.state != TxnState::Approved => Err(Failure::not_approved()),
+                _ => Ok(()),
+            }
+        }
+        Err(TerminalError::Refused(error)) => Err(refusal(&error, lang)),
+        Err(error) => Err(Failure::journal(&error)),
+    };
+    finished?;
+    result
+}
+
+fn refusal(error: &poscore::CommandError, lang: Lang) -> Failure {
+    match error {
+        poscore::CommandError::Journal(e) => Failure::journal(e),
+        other => Failure::refused(other, lang),
+    }
+}
+
+/// Waits until reversals and slips due now are done, then stops the terminal.
+pub async fn finish(session: Session, handle: &TerminalHandle) -> Result<(), Failure> {
+    let idle = handle.idle().await;
+    session.terminal.shutdown().await;
+    idle.map_err(|e| Failure::journal(&e))
+}
+
+fn report_recovery(session: &Session, lang: Lang) {
+    if session.recovery.anything_done() {
+        let r = &session.recovery;
+        eprintln!("{}", match lang {
+            Lang::Zh => format!(
+                "已从交易日志恢复：{} 笔结果未知（待冲正），{} 笔未发送，{} 张签购单重新排队打印",
+                r.made_unknown, r.made_not_sent, r.print_jobs_requeued
+            ),
+            Lang::En => format!("recovered from the journal: {r}"),
+        });
+    }
+}
+
+async fn recover(db: &Path, links: &LinkOptions, lang: Lang) -> Result<(), Failure> {
+    let session = session::start(db, links)?;
+    let r = session.recovery;
+    println!("{}", match lang {
+        Lang::Zh => format!(
+            "恢复完成：{} 笔结果未知（待冲正），{} 笔未发送，{} 条离线通知、{} 张签购单重新排队，{} 次结算重开",
+            r.made_unknown, r.made_not_sent, r.advices_requeued, r.print_jobs_requeued, r.settlements_reopened
+        ),
+        Lang::En => format!("recovery done: {r}"),
+    });
+    let handle = session.terminal.handle();
+    finish(session, &handle).await?;
+    let (engine, _) = session::open_engine(db)?;
+    let mut open_reversals = 0;
+    let mut failed_reversals = 0;
+    let mut unprinted = 0;
+    engine
+        .journal()
+        .for_each(|t: TxnRecord| {
+            match t.reversal.as_ref().map(|r| r.state) {
+                Some(poscore::txn::ReversalState::Pending) => open_reversals += 1,
+                Some(poscore::txn::ReversalState::Failed) => failed_reversals += 1,
+                _ => {}
+            }
+            unprinted += t.print_jobs.iter().filter(|j| j.state != poscore::txn::PrintJobState::Printed).count();
+            Ok(())
+        })
+        .map_err(|e| Failure::journal(&e))?;
+    println!("{}", match lang {
+        Lang::Zh => format!("待冲正 {open_reversals} 笔，冲正失败 {failed_reversals} 笔（可用 retry-reversal 重试），未打印签购单 {unprinted} 张"),
+        Lang::En => format!(
+            "{open_reversals} reversals pending, {failed_reversals} failed (retry with retry-reversal), {unprinted} slips not printed"
+        ),
+    });
+    Ok(())
+}
+
+fn export(db: &Path, format: ExportFormat) -> Result<(), Failure> {
+    let (engine, _) = session::open_engine(db)?;
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let io = |e: std::io::Error| Failure::io(format!("writing the export: {e}"));
+    let mut write_error = None;
+    match format {
+        ExportFormat::Json => {
+            writeln!(out, "[").map_err(io)?;
+            let mut first = true;
+            engine
+                .journal()
+                .for_each(|record| {
+                    let separator = if first { "" } else { "," };
+                    first = false;
+                    if let Err(e) = writeln!(out, "{separator}{}", record.to_export_json()) {
+                        write_error.get_or_insert(e);
+                    }
+                    Ok(())
+                })
+                .map_err(|e| Failure::journal(&e))?;
+            writeln!(out, "]").map_err(io)?;
+        }
+        ExportFormat::Csv => {
+            writeln!(out, "{}", TxnRecord::CSV_HEADER).map_err(io)?;
+            engine
+                .journal()
+                .for_each(|record| {
+                    if let Err(e) = writeln!(out, "{}", record.to_csv_row()) {
+                        write_error.get_or_insert(e);
+                    }
+                    Ok(())
+                })
+                .map_err(|e| Failure::journal(&e))?;
+        }
+    }
+    if let Some(e) = write_error {
+        return Err(io(e));
+    }
+    out.flush().map_err(io)
+}
