@@ -225,10 +225,16 @@ impl Engine {
                 tx.set_advice(txn_id, AdviceState::Sending, AdviceState::Queued, &change, &format!("link failed: {why}"))
             }
         })?;
-        if let Ending::LinkFailed(why) = ending {
-            if !self.settle_waiters.is_empty() {
-                self.refuse_waiting(&format!("advices must be sent before settlement: {why}"), out)?;
-            }
+        if !matches!(ending, Ending::Reply(reply) if reply.mac_valid) && !self.settle_waiters.is_empty() {
+            // Settlement waits for every advice; it must not wait forever on a host that does
+            // not take them. The advice stays queued; the operator settles again later.
+            let why = match ending {
+                Ending::LinkFailed(why) => format!("an advice could not be sent first: {why}"),
+                _ => "an advice got no trusted answer; it stays queued".to_string(),
+            };
+            self.reopen_batch(&why)?;
+            let waiters = std::mem::take(&mut self.settle_waiters);
+            Self::done_all(waiters, || Err(CommandError::SettlementFailed { why: why.clone() }), out);
         }
         Ok(())
     }

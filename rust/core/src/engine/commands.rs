@@ -138,7 +138,6 @@ impl Engine {
     }
 
     fn validate(&self, command: Command, pan_hash: Option<PanHash>, fingerprint: String) -> Result<Draft, CommandError> {
-        const COMPLETE_HINT: &str = "completions need the pre-auth's trace";
         match command {
             Command::PreAuth { amount, card } => {
                 self.check_currency(&amount)?;
@@ -155,24 +154,11 @@ impl Engine {
                     fingerprint,
                 })
             }
-            Command::Complete { original_trace, amount } | Command::CompleteOffline { original_trace, amount } => {
-                let kind = if fingerprint.starts_with("completion_advice") { TxnKind::CompletionAdvice } else { TxnKind::CompletionRequest };
-                self.check_currency(&amount)?;
-                let preauth = self.original(original_trace, TxnKind::PreAuth, None, COMPLETE_HINT)?;
-                self.check_open_preauth(&preauth, "completed")?;
-                let days = self.config.preauth_valid_days;
-                if self.now > preauth.created_at.plus_days(i64::from(days)) {
-                    return Err(CommandError::PreAuthExpired { trace: original_trace, days });
-                }
-                let percent = self.config.completion_limit_percent;
-                let max_minor = u128::from(preauth.amount.minor_units()) * u128::from(percent) / 100;
-                if u128::from(amount.minor_units()) > max_minor {
-                    let max = Money::from_minor(max_minor.min(u128::from(crate::money::MAX_MINOR_UNITS)) as u64, amount.currency())
-                        .map(|m| m.to_string())
-                        .unwrap_or_default();
-                    return Err(CommandError::CompletionOverLimit { requested: amount.to_string(), max, percent });
-                }
-                Ok(self.draft_on(kind, amount, preauth, fingerprint))
+            Command::Complete { original_trace, amount } => {
+                self.completion(TxnKind::CompletionRequest, original_trace, amount, fingerprint)
+            }
+            Command::CompleteOffline { original_trace, amount } => {
+                self.completion(TxnKind::CompletionAdvice, original_trace, amount, fingerprint)
             }
             Command::Void { original_trace } => {
                 let preauth = self.original(original_trace, TxnKind::PreAuth, None, "use completion void (complete-void) for a completion")?;
@@ -201,6 +187,25 @@ impl Engine {
             }
             Command::Settle | Command::RetryReversal { .. } | Command::SignOn => unreachable!("not a financial command"),
         }
+    }
+
+    /// Checks a completion (online or offline) of the pre-auth `original_trace`.
+    fn completion(&self, kind: TxnKind, original_trace: TraceNumber, amount: Money, fingerprint: String) -> Result<Draft, CommandError> {
+        self.check_currency(&amount)?;
+        let preauth = self.original(original_trace, TxnKind::PreAuth, None, "completions need the pre-auth's trace")?;
+        self.check_open_preauth(&preauth, "completed")?;
+        let days = self.config.preauth_valid_days;
+        if self.now > preauth.created_at.plus_days(i64::from(days)) {
+            return Err(CommandError::PreAuthExpired { trace: original_trace, days });
+        }
+        let percent = self.config.completion_limit_percent;
+        let max_minor = u128::from(preauth.amount.minor_units()) * u128::from(percent) / 100;
+        if u128::from(amount.minor_units()) > max_minor {
+            let max_minor = max_minor.min(u128::from(crate::money::MAX_MINOR_UNITS)) as u64;
+            let max = Money::from_minor(max_minor, amount.currency()).map(|m| m.to_string()).unwrap_or_default();
+            return Err(CommandError::CompletionOverLimit { requested: amount.to_string(), max, percent });
+        }
+        Ok(self.draft_on(kind, amount, preauth, fingerprint))
     }
 
     fn draft_on(&self, kind: TxnKind, amount: Money, original: TxnRecord, fingerprint: String) -> Draft {

@@ -258,13 +258,15 @@ impl Engine {
             self.send(Purpose::Reversal { txn_id }, HostRequest::Reversal(request), out);
             return Ok(());
         }
-        if let Some(queued) = self.queue.pop_front() {
+        if let Some(mut queued) = self.queue.pop_front() {
             let txn_id = queued.txn_id;
             let record = self.journal.write(now, |tx| {
                 tx.set_txn_state(txn_id, TxnState::Queued, TxnState::Sending, "sent to the host")?;
                 tx.arm_reversal(txn_id)?;
                 Ok(rows::txn_by_id(tx.conn(), txn_id)?.record)
             })?;
+            // A settlement may have closed its batch while it waited (see `close_batch`).
+            queued.request.batch = record.batch;
             out.push(Output::Event(Event::Transaction(record)));
             self.send(Purpose::Financial { txn_id }, HostRequest::Financial(queued.request), out);
             return Ok(());
