@@ -3,7 +3,7 @@
 use std::fmt::Write;
 
 use poscore::error::zh_state;
-use poscore::time::Timestamp;
+use poscore::journal::LogEntry;
 use poscore::txn::{PrintJobState, TxnState};
 use poscore::{CommandOutcome, Lang, TxnRecord};
 
@@ -143,13 +143,13 @@ fn display_width(text: &str) -> usize {
 }
 
 /// One transaction with its history.
-pub fn details(record: &TxnRecord, history: &[(Timestamp, String, Option<String>, String, String)], lang: Lang) -> String {
+pub fn details(record: &TxnRecord, history: &[LogEntry], lang: Lang) -> String {
     let mut out = table(std::slice::from_ref(record), lang);
     let _ = writeln!(out, "request id: {}", record.request_id);
     let _ = writeln!(out, "rrn: {}", record.rrn.as_deref().unwrap_or("-"));
     let _ = writeln!(out, "{}", if lang == Lang::Zh { "状态记录：" } else { "history:" });
-    for (at, entity, from, to, cause) in history {
-        let _ = writeln!(out, "  {at}  {entity:<11} {:>9} -> {to:<9} {cause}", from.as_deref().unwrap_or(""));
+    for e in history {
+        let _ = writeln!(out, "  {}  {:<11} {:>9} -> {:<9} {}", e.at, e.entity, e.from.as_deref().unwrap_or(""), e.to, e.cause);
     }
     out
 }

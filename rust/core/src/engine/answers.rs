@@ -225,16 +225,15 @@ impl Engine {
                 tx.set_advice(txn_id, AdviceState::Sending, AdviceState::Queued, &change, &format!("link failed: {why}"))
             }
         })?;
-        if !matches!(ending, Ending::Reply(reply) if reply.mac_valid) && !self.settle_waiters.is_empty() {
-            // Settlement waits for every advice; it must not wait forever on a host that does
-            // not take them. The advice stays queued; the operator settles again later.
+        // Settlement, and a void of this offline completion, wait for the advice; they must
+        // not wait forever on a host that does not take it. The advice stays queued.
+        let waited_on = !self.settle_waiters.is_empty() || self.queue.front().is_some_and(|q| q.original_id == Some(txn_id));
+        if waited_on && !matches!(ending, Ending::Reply(reply) if reply.mac_valid) {
             let why = match ending {
                 Ending::LinkFailed(why) => format!("an advice could not be sent first: {why}"),
                 _ => "an advice got no trusted answer; it stays queued".to_string(),
             };
-            self.reopen_batch(&why)?;
-            let waiters = std::mem::take(&mut self.settle_waiters);
-            Self::done_all(waiters, || Err(CommandError::SettlementFailed { why: why.clone() }), out);
+            self.refuse_waiting(&why, out)?;
         }
         Ok(())
     }

@@ -226,7 +226,13 @@ impl Engine {
     }
 
     /// Whether a new financial request can go to the host right now, with nothing before it.
-    fn can_send_now(&self) -> Result<bool, JournalError> {
+    /// A void of an offline completion whose advice is still queued waits for the advice.
+    fn can_send_now(&self, original_id: Option<i64>) -> Result<bool, JournalError> {
+        if let Some(original_id) = original_id {
+            if requests::advice_undelivered(self.journal.conn(), original_id)? {
+                return Ok(false);
+            }
+        }
         Ok(self.in_flight.is_none()
             && self.queue.is_empty()
             && self.sign_on_waiters.is_empty()
@@ -238,7 +244,8 @@ impl Engine {
     /// queues it. An offline completion is approved here and now.
     fn create(&mut self, ticket: Ticket, request_id: RequestId, draft: Draft, out: &mut Vec<Output>) -> Result<(), JournalError> {
         let offline = draft.kind == TxnKind::CompletionAdvice;
-        let send_now = !offline && self.can_send_now()?;
+        let original_id = draft.original.as_ref().map(|o| o.id);
+        let send_now = !offline && self.can_send_now(original_id)?;
         let state = if offline {
             TxnState::Approved
         } else if send_now {
@@ -248,7 +255,6 @@ impl Engine {
         };
         let copies = SlipCopy::for_count(self.config.slip_copies);
         let currency = self.config.currency;
-        let original_id = draft.original.as_ref().map(|o| o.id);
         let original_auth = draft.original.as_ref().and_then(|o| o.auth_code.clone());
         let created = self.journal.write(self.now, |tx| {
             let batch = tx.batch()?;
@@ -313,7 +319,7 @@ impl Engine {
         if send_now {
             self.send(Purpose::Financial { txn_id: record.id }, crate::host::HostRequest::Financial(request), out);
         } else {
-            self.queue.push_back(Queued { txn_id: record.id, request });
+            self.queue.push_back(Queued { txn_id: record.id, original_id, request });
         }
         Ok(())
     }

@@ -82,8 +82,14 @@ enum Purpose {
 /// A financial request waiting for the link, with its card data (memory only).
 struct Queued {
     txn_id: i64,
+    /// The original's row id, for voids and completions.
+    original_id: Option<i64>,
     request: FinancialRequest,
 }
+
+/// Exchange ids are unique in the process, across engines: an answer meant for an engine
+/// that was closed can never match an exchange of the one reopened after it.
+static NEXT_EXCHANGE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
 /// A caller waiting for a command's end.
 type Waiter = (Ticket, RequestId);
@@ -95,7 +101,6 @@ pub struct Engine {
     pan_key: PanHashKey,
     now: Timestamp,
     in_flight: Option<(ExchangeId, Purpose)>,
-    next_exchange: u64,
     queue: VecDeque<Queued>,
     waiters: HashMap<i64, Vec<Waiter>>,
     settle_waiters: Vec<Waiter>,
@@ -131,7 +136,6 @@ impl Engine {
             pan_key,
             now,
             in_flight: None,
-            next_exchange: 1,
             queue: VecDeque::new(),
             waiters: HashMap::new(),
             settle_waiters: Vec::new(),
@@ -212,8 +216,7 @@ impl Engine {
     }
 
     fn send(&mut self, purpose: Purpose, request: HostRequest, out: &mut Vec<Output>) {
-        let exchange = ExchangeId(self.next_exchange);
-        self.next_exchange += 1;
+        let exchange = ExchangeId(NEXT_EXCHANGE.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
         log::info!("sending {} as exchange {}", request.describe(), exchange.0);
         self.in_flight = Some((exchange, purpose));
         out.push(Output::Send { exchange, request });
@@ -257,6 +260,18 @@ impl Engine {
             let request = requests::reversal_request(self.journal.conn(), txn_id, &self.config)?;
             self.send(Purpose::Reversal { txn_id }, HostRequest::Reversal(request), out);
             return Ok(());
+        }
+        // A completion void of an offline completion must not reach the host before the
+        // completion's own advice does.
+        if let Some(advice_first) = self.queue.front().and_then(|q| q.original_id) {
+            if requests::advice_undelivered(self.journal.conn(), advice_first)? {
+                let request = requests::advice_request(self.journal.conn(), advice_first, &self.config)?;
+                self.journal.write(now, |tx| {
+                    tx.set_advice(advice_first, crate::txn::AdviceState::Queued, crate::txn::AdviceState::Sending, &RetryChange::default(), "sent before a void of it")
+                })?;
+                self.send(Purpose::Advice { txn_id: advice_first }, HostRequest::Advice(request), out);
+                return Ok(());
+            }
         }
         if let Some(mut queued) = self.queue.pop_front() {
             let txn_id = queued.txn_id;

@@ -43,6 +43,14 @@ pub(super) fn next_advice(conn: &Connection, now: Timestamp, ignore_schedule: bo
     )
 }
 
+/// Whether the transaction has an advice still waiting to be sent.
+pub(super) fn advice_undelivered(conn: &Connection, txn_id: i64) -> Result<bool, JournalError> {
+    conn.prepare_cached("SELECT 1 FROM advices WHERE txn_id = ?1 AND state = 'queued'")
+        .and_then(|mut s| s.query_row(params![txn_id], |_| Ok(())).optional())
+        .map(|found| found.is_some())
+        .map_err(JournalError::sqlite("reading an advice"))
+}
+
 /// The oldest due queued slip: (job id, transaction id).
 pub(super) fn next_print_job(conn: &Connection, now: Timestamp) -> Result<Option<(i64, i64)>, JournalError> {
     conn.prepare_cached(

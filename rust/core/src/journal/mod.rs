@@ -41,6 +41,21 @@ impl std::fmt::Debug for Journal {
     }
 }
 
+/// One row of the append-only event log: a state change and its cause.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogEntry {
+    /// When it happened.
+    pub at: Timestamp,
+    /// What changed: `transaction`, `reversal`, `advice`, `print_job`, `batch`, `sign_on`.
+    pub entity: String,
+    /// The state before, if there was one.
+    pub from: Option<String>,
+    /// The state after.
+    pub to: String,
+    /// Why, in words.
+    pub cause: String,
+}
+
 /// A new transaction row.
 pub(crate) struct NewTxn<'a> {
     pub request_id: &'a RequestId,
@@ -72,7 +87,7 @@ impl Journal {
         let mut journal = Journal { conn, path: path.to_path_buf() };
         journal.configure()?;
         journal.migrate()?;
-        let report = journal.write(now, |tx| recovery::recover(tx))?;
+        let report = journal.write(now, recovery::recover)?;
         if report.anything_done() {
             log::warn!("journal recovery: {report}");
         }
@@ -202,15 +217,15 @@ impl Journal {
         Ok(read_counter(&self.conn, SIGN_ON_REQUIRED)? != 0)
     }
 
-    /// The state-change log of one transaction: (time, entity, from, to, cause), oldest first.
-    pub fn events_of(&self, txn_id: i64) -> Result<Vec<(Timestamp, String, Option<String>, String, String)>, JournalError> {
+    /// The state-change log of one transaction, oldest first.
+    pub fn events_of(&self, txn_id: i64) -> Result<Vec<LogEntry>, JournalError> {
         let mut stmt = self
             .conn
             .prepare_cached("SELECT at, entity, from_state, to_state, cause FROM events WHERE txn_id = ?1 ORDER BY id")
             .map_err(JournalError::sqlite("reading the event log"))?;
         let rows = stmt
             .query_map(params![txn_id], |r| {
-                Ok((Timestamp::from_millis(r.get(0)?), r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+                Ok(LogEntry { at: Timestamp::from_millis(r.get(0)?), entity: r.get(1)?, from: r.get(2)?, to: r.get(3)?, cause: r.get(4)? })
             })
             .map_err(JournalError::sqlite("reading the event log"))?;
         rows.collect::<Result<Vec<_>, _>>().map_err(JournalError::sqlite("reading the event log"))
@@ -486,14 +501,30 @@ impl Tx<'_> {
     }
 
     /// Closes the current batch: marks its transactions settled and opens the next batch.
+    /// Transactions still `queued` (taken while the settlement was out, never sent) move to
+    /// the next batch: the host's totals cannot include them.
     pub fn close_batch(&self, batch: BatchNumber, totals: BatchTotals, balanced: bool) -> Result<BatchNumber, JournalError> {
         self.set_batch_state(batch, "closed", Some((totals, balanced)), if balanced { "settled, balanced" } else { "settled, unbalanced" })?;
+        let next = batch.next();
+        let unsent: Vec<i64> = self
+            .tx
+            .prepare_cached("SELECT id FROM transactions WHERE batch = ?1 AND state = 'queued'")
+            .and_then(|mut s| s.query_map(params![batch.value()], |r| r.get(0))?.collect())
+            .map_err(JournalError::sqlite("closing the batch"))?;
+        for id in unsent {
+            self.exec(
+                "closing the batch",
+                "UPDATE transactions SET batch = ?2, updated_at = ?3 WHERE id = ?1",
+                params![id, next.value(), self.at.as_millis()],
+            )?;
+            let queued = TxnState::Queued.as_str();
+            self.log(Some(id), "transaction", Some(queued), queued, &format!("not sent when batch {batch} closed: moved to batch {next}"))?;
+        }
         self.exec(
             "closing the batch",
             "UPDATE transactions SET settled = 1, updated_at = ?2 WHERE batch = ?1 AND settled = 0",
             params![batch.value(), self.at.as_millis()],
         )?;
-        let next = batch.next();
         self.set_counter(BATCH, i64::from(next.value()))?;
         self.set_batch_state(next, "open", None, "opened after settlement")?;
         Ok(next)

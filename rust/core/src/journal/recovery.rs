@@ -7,7 +7,7 @@
 //! |---|---|---|
 //! | transaction `queued` | `not_sent` | it never left; the card data (memory only) is gone |
 //! | transaction `sending` | `unknown`, reversal `pending` (98) | it may have reached the host |
-//! | advice `sending` | `queued` (retransmission) | store-and-forward sends it again |
+//! | advice `sending` | `queued`, the cut-off send counted | store-and-forward sends it again, flagged as a retransmission |
 //! | print job `printing` | `queued` | the printer never confirmed it |
 //! | batch `settling` | `open` | settlement is asked again by the operator |
 //!
@@ -81,7 +81,14 @@ pub(super) fn recover(tx: &Tx<'_>) -> Result<RecoveryReport, JournalError> {
         report.made_unknown += 1;
     }
     for id in ids(tx, "SELECT txn_id FROM advices WHERE state = 'sending'")? {
-        tx.set_advice(id, AdviceState::Sending, AdviceState::Queued, &Default::default(), CAUSE)?;
+        // The cut-off send may have reached the host: count it, so the next send is flagged
+        // as a retransmission and the host does not take it for a second completion.
+        let attempts: u32 = tx
+            .conn()
+            .query_row("SELECT attempts FROM advices WHERE txn_id = ?1", params![id], |r| r.get(0))
+            .map_err(JournalError::sqlite("recovering"))?;
+        let change = super::RetryChange { attempts: Some(attempts + 1), ..Default::default() };
+        tx.set_advice(id, AdviceState::Sending, AdviceState::Queued, &change, "recovery after restart: may have been sent, goes again as a retransmission")?;
         report.advices_requeued += 1;
     }
     let jobs = {
