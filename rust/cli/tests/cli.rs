@@ -1,0 +1,114 @@
+//! The `poscore` binary as an operator uses it: outputs, languages and exit codes.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn poscore(db: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_poscore"))
+        .arg("--db")
+        .arg(db)
+        .args(args)
+        .env_remove("POSCORE_DB")
+        .output()
+        .expect("poscore runs")
+}
+
+fn text(output: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr))
+}
+
+const PAN: &str = "6222021234567890128";
+
+#[test]
+fn demo_runs_the_scripted_day_and_checks_its_final_states() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("demo");
+    let run = Command::new(env!("CARGO_BIN_EXE_poscore"))
+        .args(["--lang", "en", "demo", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    let shown = text(&run);
+    assert_eq!(run.status.code(), Some(0), "{shown}");
+    assert!(shown.contains("All final states are as expected."), "{shown}");
+    for state in ["approved", "reversed", "voided"] {
+        assert!(shown.contains(state), "summary lacks {state}: {shown}");
+    }
+    assert!(out.join("journal.db").exists());
+    // A second run starts from a fresh journal and passes again.
+    let again = Command::new(env!("CARGO_BIN_EXE_poscore")).args(["--lang", "zh", "demo", "--out"]).arg(&out).output().unwrap();
+    assert_eq!(again.status.code(), Some(0), "{}", text(&again));
+    assert!(text(&again).contains("所有最终状态正确"));
+}
+
+#[test]
+fn exit_codes_say_ok_refused_usage_and_journal_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("j.db");
+    let ok = poscore(&db, &["--lang", "en", "preauth", "--amount", "100.00", "--pan", PAN, "--expiry", "3012", "--request-id", "r1"]);
+    assert_eq!(ok.status.code(), Some(0), "{}", text(&ok));
+    assert!(text(&ok).contains("approved") && text(&ok).contains("622202*********0128"));
+    assert!(!text(&ok).contains(PAN), "the full PAN is never printed");
+
+    // The same request id again: the same transaction, still exit 0, no second approval.
+    let again = poscore(&db, &["--lang", "en", "preauth", "--amount", "100.00", "--pan", PAN, "--expiry", "3012", "--request-id", "r1"]);
+    assert_eq!(again.status.code(), Some(0));
+    assert!(text(&again).contains("trace 000001"), "{}", text(&again));
+
+    let declined = poscore(&db, &["--lang", "en", "preauth", "--amount", "10.51", "--pan", PAN, "--expiry", "3012", "--request-id", "r2"]);
+    assert_eq!(declined.status.code(), Some(1), "{}", text(&declined));
+    assert!(text(&declined).contains("declined"));
+
+    let lost = poscore(&db, &["--lang", "en", "preauth", "--amount", "10.98", "--pan", PAN, "--expiry", "3012", "--request-id", "r3"]);
+    assert_eq!(lost.status.code(), Some(1));
+    assert!(text(&lost).contains("unknown"), "{}", text(&lost));
+
+    let bad_amount = poscore(&db, &["--lang", "en", "preauth", "--amount", "1.234", "--pan", PAN, "--expiry", "3012", "--request-id", "r4"]);
+    assert_eq!(bad_amount.status.code(), Some(2));
+    assert!(text(&bad_amount).contains("AMOUNT_TOO_MANY_DECIMALS"));
+    let luhn = poscore(&db, &["--lang", "zh", "preauth", "--amount", "1.00", "--pan", "6222021234567890127", "--expiry", "3012", "--request-id", "r5"]);
+    assert_eq!(luhn.status.code(), Some(2));
+    assert!(text(&luhn).contains("校验位") && text(&luhn).contains("PAN_LUHN"));
+
+    let unknown_trace = poscore(&db, &["--lang", "en", "void", "--trace", "777777"]);
+    assert_eq!(unknown_trace.status.code(), Some(1));
+    assert!(text(&unknown_trace).contains("ORIGINAL_NOT_FOUND"));
+    let over = poscore(&db, &["--lang", "en", "complete", "--trace", "000001", "--amount", "115.01"]);
+    assert_eq!(over.status.code(), Some(1));
+    assert!(text(&over).contains("COMPLETION_OVER_LIMIT"));
+    let usage = poscore(&db, &["preauth", "--amount", "1.00"]);
+    assert_eq!(usage.status.code(), Some(2));
+
+    // The lost answer was reversed before this command exited.
+    let export = poscore(&db, &["export", "--format", "json"]);
+    assert_eq!(export.status.code(), Some(0));
+    let rows: serde_json::Value = serde_json::from_slice(&export.stdout).unwrap();
+    let lost_row = rows.as_array().unwrap().iter().find(|r| r["request_id"] == "r3").unwrap();
+    assert_eq!(lost_row["state"], "reversed");
+    assert_eq!(lost_row["reversal"]["state"], "done");
+    assert_eq!(lost_row["reversal"]["reason"], "98");
+    let csv = poscore(&db, &["export", "--format", "csv"]);
+    assert!(String::from_utf8_lossy(&csv.stdout).lines().count() == 1 + rows.as_array().unwrap().len());
+
+    // A journal that is not a SQLite file is an I/O error with exit 3.
+    let junk = dir.path().join("junk.db");
+    std::fs::write(&junk, vec![b'x'; 4096]).unwrap();
+    let broken = poscore(&junk, &["list"]);
+    assert_eq!(broken.status.code(), Some(3), "{}", text(&broken));
+    assert!(text(&broken).contains("JOURNAL_"), "{}", text(&broken));
+}
+
+#[test]
+fn show_lists_the_history_of_a_transaction() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("j.db");
+    poscore(&db, &["preauth", "--amount", "8.00", "--pan", PAN, "--expiry", "3012", "--request-id", "s1"]);
+    let shown = poscore(&db, &["--lang", "en", "show", "000001"]);
+    assert_eq!(shown.status.code(), Some(0));
+    let shown = text(&shown);
+    for step in ["accepted from the cashier", "armed before sending", "approved by the host", "the printer confirmed it"] {
+        assert!(shown.contains(step), "history lacks {step:?}: {shown}");
+    }
+    let list = poscore(&db, &["--lang", "zh", "list"]);
+    assert!(text(&list).contains("凭证号") && text(&list).contains("成功"));
+}
