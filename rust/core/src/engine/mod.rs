@@ -171,9 +171,15 @@ impl Engine {
         }
         self.now = at;
         let mut out = Vec::new();
+        let is_tick = matches!(input, Input::Tick);
         let result = self.dispatch(input, &mut out).and_then(|()| self.pump(&mut out));
         match result {
-            Ok(()) => Ok(out),
+            Ok(()) => {
+                if is_tick && out.is_empty() && self.is_idle() {
+                    self.journal.checkpoint_if_dirty();
+                }
+                Ok(out)
+            }
             Err(error) => {
                 log::error!("engine stopped by a journal error: {error}");
                 self.poisoned = true;

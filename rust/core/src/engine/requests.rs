@@ -6,6 +6,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use crate::config::Config;
 use crate::error::JournalError;
 use crate::host::{AdviceRequest, BatchTotals, OriginalRef, ReversalRequest, SettlementRequest};
+use crate::journal::queries;
 use crate::journal::rows::{self, TxnRow};
 use crate::record::TxnRecord;
 use crate::time::Timestamp;
@@ -23,7 +24,7 @@ pub(super) fn next_reversal(conn: &Connection, now: Timestamp, ignore_schedule: 
     let until = if ignore_schedule { Timestamp::from_millis(i64::MAX) } else { now };
     first_id(
         conn,
-        "SELECT txn_id FROM reversals WHERE state = 'pending' AND next_attempt_at <= ?1 ORDER BY next_attempt_at, txn_id LIMIT 1",
+        queries::NEXT_REVERSAL,
         until,
     )
 }
@@ -38,7 +39,7 @@ pub(super) fn next_advice(conn: &Connection, now: Timestamp, ignore_schedule: bo
     let until = if ignore_schedule { Timestamp::from_millis(i64::MAX) } else { now };
     first_id(
         conn,
-        "SELECT txn_id FROM advices WHERE state = 'queued' AND next_attempt_at <= ?1 ORDER BY next_attempt_at, txn_id LIMIT 1",
+        queries::NEXT_ADVICE,
         until,
     )
 }
@@ -53,9 +54,7 @@ pub(super) fn advice_undelivered(conn: &Connection, txn_id: i64) -> Result<bool,
 
 /// The oldest due queued slip: (job id, transaction id).
 pub(super) fn next_print_job(conn: &Connection, now: Timestamp) -> Result<Option<(i64, i64)>, JournalError> {
-    conn.prepare_cached(
-        "SELECT id, txn_id FROM print_jobs WHERE state = 'queued' AND next_attempt_at <= ?1 ORDER BY next_attempt_at, id LIMIT 1",
-    )
+    conn.prepare_cached(queries::NEXT_PRINT_JOB)
     .and_then(|mut s| s.query_row(params![now.as_millis()], |r| Ok((r.get(0)?, r.get(1)?))).optional())
     .map_err(JournalError::sqlite("reading the print queue"))
 }

@@ -9,6 +9,7 @@
 //! - Opening runs recovery ([`recovery`]), which touches only unfinished rows through partial
 //!   indexes, so it takes time in proportion to unfinished work, not to the journal's size.
 
+pub(crate) mod queries;
 mod recovery;
 pub(crate) mod rows;
 mod schema;
@@ -33,7 +34,12 @@ use crate::txn::{
 pub struct Journal {
     conn: Connection,
     path: PathBuf,
+    /// Commits since the WAL was last copied back into the database file.
+    writes_since_checkpoint: u32,
 }
+
+/// After this many commits the WAL is checkpointed even if the terminal is never idle.
+const CHECKPOINT_EVERY_WRITES: u32 = 1_000;
 
 impl std::fmt::Debug for Journal {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -84,7 +90,7 @@ impl Journal {
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
         .map_err(JournalError::sqlite("opening the journal file"))?;
-        let mut journal = Journal { conn, path: path.to_path_buf() };
+        let mut journal = Journal { conn, path: path.to_path_buf(), writes_since_checkpoint: 0 };
         journal.configure()?;
         journal.migrate()?;
         let report = journal.write(now, recovery::recover)?;
@@ -115,7 +121,9 @@ impl Journal {
             return Err(JournalError::Corrupt { what: format!("journal mode {mode}, WAL expected") });
         }
         self.conn
-            .execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")
+            // Checkpoints are run by the engine when it is idle (see `checkpoint_if_dirty`),
+            // not by SQLite in the middle of an approval's commit.
+            .execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA wal_autocheckpoint = 0;")
             .map_err(JournalError::sqlite("configuring the journal"))?;
         // Take the exclusive lock now, so a second process is refused at open.
         self.conn
@@ -158,14 +166,26 @@ impl Journal {
         at: Timestamp,
         change: impl FnOnce(&Tx<'_>) -> Result<T, JournalError>,
     ) -> Result<T, JournalError> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(JournalError::sqlite("starting a journal transaction"))?;
-        let writer = Tx { tx, at };
-        let value = change(&writer)?;
-        writer.tx.commit().map_err(JournalError::sqlite("committing to the journal"))?;
+        let value = in_transaction(&mut self.conn, at, change)?;
+        self.writes_since_checkpoint += 1;
+        if self.writes_since_checkpoint >= CHECKPOINT_EVERY_WRITES {
+            self.checkpoint_if_dirty();
+        }
         Ok(value)
+    }
+
+    /// Copies committed pages from the WAL back into the database file, if any were written
+    /// since the last time. The data is durable either way; this keeps the WAL short. A
+    /// failure is only logged: nothing is lost, and the next call tries again.
+    pub(crate) fn checkpoint_if_dirty(&mut self) {
+        if self.writes_since_checkpoint == 0 {
+            return;
+        }
+        match self.conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get::<_, i64>(0)) {
+            Ok(0) => self.writes_since_checkpoint = 0,
+            Ok(_) => log::warn!("journal checkpoint was blocked; it will be tried again"),
+            Err(e) => log::warn!("journal checkpoint failed: {e}; it will be tried again"),
+        }
     }
 
     /// The connection, for reads.
@@ -230,6 +250,17 @@ impl Journal {
             .map_err(JournalError::sqlite("reading the event log"))?;
         rows.collect::<Result<Vec<_>, _>>().map_err(JournalError::sqlite("reading the event log"))
     }
+}
+
+/// Runs `change` in one immediate SQL transaction and commits it.
+fn in_transaction<T>(conn: &mut Connection, at: Timestamp, change: impl FnOnce(&Tx<'_>) -> Result<T, JournalError>) -> Result<T, JournalError> {
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(JournalError::sqlite("starting a journal transaction"))?;
+    let writer = Tx { tx, at };
+    let value = change(&writer)?;
+    writer.tx.commit().map_err(JournalError::sqlite("committing to the journal"))?;
+    Ok(value)
 }
 
 fn read_counter(conn: &Connection, name: &str) -> Result<i64, JournalError> {

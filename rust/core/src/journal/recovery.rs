@@ -18,7 +18,7 @@ use std::fmt;
 
 use rusqlite::params;
 
-use super::Tx;
+use super::{Tx, queries};
 use crate::error::JournalError;
 use crate::txn::{AdviceState, PrintJobState, ReversalReason, ReversalState, TxnState};
 
@@ -65,11 +65,11 @@ pub(super) fn recover(tx: &Tx<'_>) -> Result<RecoveryReport, JournalError> {
     let mut report = RecoveryReport::default();
     const CAUSE: &str = "recovery after restart";
 
-    for id in ids(tx, "SELECT id FROM transactions WHERE state = 'queued'")? {
+    for id in ids(tx, queries::QUEUED_TRANSACTIONS)? {
         tx.set_txn_state(id, TxnState::Queued, TxnState::NotSent, "recovery: never sent before the restart")?;
         report.made_not_sent += 1;
     }
-    for id in ids(tx, "SELECT id FROM transactions WHERE state = 'sending'")? {
+    for id in ids(tx, queries::SENDING_TRANSACTIONS)? {
         tx.set_txn_state(id, TxnState::Sending, TxnState::Unknown, "recovery: may have been sent, answer not seen")?;
         let mut change = super::ReversalChange::to(ReversalState::Pending);
         change.reason = Some(ReversalReason::NoAnswer);
@@ -80,7 +80,7 @@ pub(super) fn recover(tx: &Tx<'_>) -> Result<RecoveryReport, JournalError> {
         tx.set_reversal(id, &change, CAUSE)?;
         report.made_unknown += 1;
     }
-    for id in ids(tx, "SELECT txn_id FROM advices WHERE state = 'sending'")? {
+    for id in ids(tx, queries::SENDING_ADVICES)? {
         // The cut-off send may have reached the host: count it, so the next send is flagged
         // as a retransmission and the host does not take it for a second completion.
         let attempts: u32 = tx
@@ -94,7 +94,7 @@ pub(super) fn recover(tx: &Tx<'_>) -> Result<RecoveryReport, JournalError> {
     let jobs = {
         let mut stmt = tx
             .conn()
-            .prepare("SELECT id, txn_id FROM print_jobs WHERE state = 'printing'")
+            .prepare(queries::PRINTING_JOBS)
             .map_err(JournalError::sqlite("recovering"))?;
         let rows = stmt
             .query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))
@@ -106,7 +106,7 @@ pub(super) fn recover(tx: &Tx<'_>) -> Result<RecoveryReport, JournalError> {
         tx.set_print_job(job, txn, PrintJobState::Printing, PrintJobState::Queued, &change, CAUSE)?;
         report.print_jobs_requeued += 1;
     }
-    let settling: Vec<i64> = ids(tx, "SELECT batch FROM batches WHERE state = 'settling'")?;
+    let settling: Vec<i64> = ids(tx, queries::SETTLING_BATCHES)?;
     for batch in settling {
         tx.conn()
             .execute("UPDATE batches SET state = 'open' WHERE batch = ?1", params![batch])
