@@ -118,7 +118,7 @@ impl Engine {
                         auth_code: reply.auth_code.as_deref(),
                         rrn: reply.rrn.as_deref(),
                     })?;
-                    tx.set_reversal(txn_id, &ReversalChange::to(ReversalState::Disarmed), "the host answered")?;
+                    tx.set_reversal(txn_id, ReversalState::Armed, &ReversalChange::to(ReversalState::Disarmed), "the host answered")?;
                     if reply.response_code.is_approved() {
                         tx.set_txn_state(txn_id, TxnState::Sending, TxnState::Approved, "approved by the host")?;
                         extra = apply_to_original(tx, txn_id)?;
@@ -132,7 +132,7 @@ impl Engine {
                 }
                 Ending::Timeout => make_unknown(tx, txn_id, ReversalReason::NoAnswer, "no answer in time")?,
                 Ending::LinkFailed(why) => {
-                    tx.set_reversal(txn_id, &ReversalChange::to(ReversalState::Cancelled), "nothing was sent")?;
+                    tx.set_reversal(txn_id, ReversalState::Armed, &ReversalChange::to(ReversalState::Cancelled), "nothing was sent")?;
                     tx.set_txn_state(txn_id, TxnState::Sending, TxnState::NotSent, &format!("link failed before sending: {why}"))?;
                 }
             }
@@ -166,13 +166,13 @@ impl Engine {
                     let mut change = ReversalChange::to(ReversalState::Done);
                     change.attempts = Some(attempts + 1);
                     change.last_response = Some(reply.response_code.as_str());
-                    tx.set_reversal(txn_id, &change, &format!("reversed by the host (code {})", reply.response_code.as_str()))?;
+                    tx.set_reversal(txn_id, ReversalState::Pending, &change, &format!("reversed by the host (code {})", reply.response_code.as_str()))?;
                     tx.set_txn_state(txn_id, TxnState::Unknown, TxnState::Reversed, "reversal confirmed")?;
                 }
                 Ending::LinkFailed(why) => {
                     let mut change = ReversalChange::to(ReversalState::Pending);
                     change.next_attempt_at = Some(now.plus_millis(self.config.retry_delay_ms(attempts.max(1)) as i64));
-                    tx.set_reversal(txn_id, &change, &format!("link failed, not counted: {why}"))?;
+                    tx.set_reversal(txn_id, ReversalState::Pending, &change, &format!("link failed, not counted: {why}"))?;
                 }
                 other => {
                     let (last, cause) = match other {
@@ -188,7 +188,7 @@ impl Engine {
                     change.last_response = last;
                     change.next_attempt_at = Some(now.plus_millis(self.config.retry_delay_ms(attempts) as i64));
                     let cause = if attempts >= max { format!("{cause}; {attempts} attempts used, kept for the operator") } else { cause };
-                    tx.set_reversal(txn_id, &change, &cause)?;
+                    tx.set_reversal(txn_id, ReversalState::Pending, &change, &cause)?;
                 }
             }
             Ok(rows::txn_by_id(tx.conn(), txn_id)?.record)
@@ -307,7 +307,7 @@ fn make_unknown(tx: &Tx<'_>, txn_id: i64, reason: ReversalReason, cause: &str) -
     let mut change = ReversalChange::to(ReversalState::Pending);
     change.reason = Some(reason);
     change.next_attempt_at = Some(tx.at());
-    tx.set_reversal(txn_id, &change, cause)
+    tx.set_reversal(txn_id, ReversalState::Armed, &change, cause)
 }
 
 /// What an approval does to the original: a void voids it, a completion completes the

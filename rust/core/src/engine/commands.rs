@@ -343,7 +343,7 @@ impl Engine {
             let mut change = ReversalChange::to(ReversalState::Pending);
             change.attempts = Some(0);
             change.next_attempt_at = Some(tx.at());
-            tx.set_reversal(txn.id, &change, "retry asked by the operator")?;
+            tx.set_reversal(txn.id, ReversalState::Failed, &change, "retry asked by the operator")?;
             Ok(rows::txn_by_id(tx.conn(), txn.id)?.record)
         })?;
         if let Some(reversal) = record.reversal.clone() {

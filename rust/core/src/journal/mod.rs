@@ -432,14 +432,14 @@ impl Tx<'_> {
             .transpose()
     }
 
-    /// Changes a reversal: state, and optionally reason, attempts, last response, next attempt.
-    pub fn set_reversal(&self, txn_id: i64, change: &ReversalChange<'_>, cause: &str) -> Result<(), JournalError> {
-        let from = self.reversal_state(txn_id)?;
-        self.exec(
+    /// Moves a reversal from `from` to `change.state`, with optionally a new reason,
+    /// attempts, last response and next attempt; fails if it is not in `from`.
+    pub fn set_reversal(&self, txn_id: i64, from: ReversalState, change: &ReversalChange<'_>, cause: &str) -> Result<(), JournalError> {
+        let changed = self.exec(
             "updating a reversal",
             "UPDATE reversals SET state = ?2, reason = COALESCE(?3, reason), attempts = COALESCE(?4, attempts), \
              last_response = COALESCE(?5, last_response), next_attempt_at = COALESCE(?6, next_attempt_at), updated_at = ?7 \
-             WHERE txn_id = ?1",
+             WHERE txn_id = ?1 AND state = ?8",
             params![
                 txn_id,
                 change.state.as_str(),
@@ -447,10 +447,14 @@ impl Tx<'_> {
                 change.attempts,
                 change.last_response,
                 change.next_attempt_at.map(|t| t.as_millis()),
-                self.at.as_millis()
+                self.at.as_millis(),
+                from.as_str()
             ],
         )?;
-        self.log(Some(txn_id), "reversal", from.map(|s| s.as_str()), change.state.as_str(), cause)
+        if changed != 1 {
+            return Err(JournalError::Corrupt { what: format!("reversal of transaction {txn_id} was not {from} when moving to {}", change.state) });
+        }
+        self.log(Some(txn_id), "reversal", Some(from.as_str()), change.state.as_str(), cause)
     }
 
     /// Queues a completion advice for store-and-forward.

@@ -74,10 +74,14 @@ pub(super) fn recover(tx: &Tx<'_>) -> Result<RecoveryReport, JournalError> {
         let mut change = super::ReversalChange::to(ReversalState::Pending);
         change.reason = Some(ReversalReason::NoAnswer);
         change.next_attempt_at = Some(tx.at());
-        if tx.reversal_state(id)?.is_none() {
-            tx.arm_reversal(id)?;
-        }
-        tx.set_reversal(id, &change, CAUSE)?;
+        let from = match tx.reversal_state(id)? {
+            Some(state) => state,
+            None => {
+                tx.arm_reversal(id)?;
+                ReversalState::Armed
+            }
+        };
+        tx.set_reversal(id, from, &change, CAUSE)?;
         report.made_unknown += 1;
     }
     for id in ids(tx, queries::SENDING_ADVICES)? {
