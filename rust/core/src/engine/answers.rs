@@ -314,10 +314,15 @@ fn make_unknown(tx: &Tx<'_>, txn_id: i64, reason: ReversalReason, cause: &str) -
 /// pre-auth, a completion void voids the completion and reopens its pre-auth. Returns the
 /// changed originals.
 fn apply_to_original(tx: &Tx<'_>, txn_id: i64) -> Result<Vec<TxnRecord>, JournalError> {
-    let row = rows::txn_by_id(tx.conn(), txn_id)?;
-    let Some(original_id) = row.original_id else { return Ok(Vec::new()) };
+    let (kind, original_id): (String, Option<i64>) = tx
+        .conn()
+        .prepare_cached("SELECT kind, original_id FROM transactions WHERE id = ?1")
+        .and_then(|mut s| s.query_row([txn_id], |r| Ok((r.get(0)?, r.get(1)?))))
+        .map_err(JournalError::sqlite("reading a transaction"))?;
+    let Some(original_id) = original_id else { return Ok(Vec::new()) };
+    let kind = TxnKind::from_text(&kind).ok_or_else(|| JournalError::Corrupt { what: format!("kind {kind}") })?;
     let mut changed = vec![original_id];
-    match row.record.kind {
+    match kind {
         TxnKind::PreAuthVoid => tx.set_txn_state(original_id, TxnState::Approved, TxnState::Voided, "voided by a pre-auth void")?,
         TxnKind::CompletionRequest => {
             tx.set_txn_state(original_id, TxnState::Approved, TxnState::Completed, "completed by a completion")?

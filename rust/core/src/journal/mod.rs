@@ -123,7 +123,7 @@ impl Journal {
         self.conn
             // Checkpoints are run by the engine when it is idle (see `checkpoint_if_dirty`),
             // not by SQLite in the middle of an approval's commit.
-            .execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA wal_autocheckpoint = 0;")
+            .execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA wal_autocheckpoint = 0; PRAGMA cache_size = -16384;")
             .map_err(JournalError::sqlite("configuring the journal"))?;
         // Take the exclusive lock now, so a second process is refused at open.
         self.conn
