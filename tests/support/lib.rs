@@ -1,1 +1,783 @@
-//! placeholder
+//! # `poscore_system_tests` — shared helpers of the system tests
+//!
+//! The system tests in `tests/` drive the real `poscore` binary (crate `rust/cli`): they run
+//! it, kill it, reopen the journal, export it, and compare what the terminal recorded with
+//! what the simulated acquirer host recorded in its ledger (`--sim-ledger`, one JSON line per
+//! approval or reversal, fsync'd before the host answers).
+//!
+//! This crate holds what those tests share:
+//!
+//! - [`poscore_binary`] builds the binary once per test process and gives its path;
+//! - [`parse_ledger`] reads the host's ledger;
+//! - [`check_promises`] and [`check_slips`] check the promises of `DESIGN.md` over a parsed
+//!   `poscore export --format json` and the ledger, and return the violations found as
+//!   sentences a person can act on (an empty list means every promise held);
+//! - [`scan_for_pans`] looks for full card numbers in a file's bytes.
+//!
+//! The checkers are plain functions over JSON so that they can be tested on hand-made
+//! exports (see the unit tests below: each rule is shown to fail on an export that breaks it).
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::OnceLock;
+
+use serde_json::Value;
+
+// ---------------------------------------------------------------------------------------------
+// The binary
+// ---------------------------------------------------------------------------------------------
+
+/// The path of the `poscore` binary, built once per test process.
+///
+/// Runs `$CARGO build -p poscore-cli --bin poscore` from the workspace root (`CARGO` is set by
+/// cargo for the tests it runs; plain `cargo` otherwise), with the profile of the running
+/// test (see [`test_profile`]). `CARGO_TARGET_DIR` and the other cargo settings of the
+/// environment are inherited, so the binary lands in the same target directory as the test.
+/// The path is read from cargo's own report of the artifact, not guessed.
+///
+/// # Panics
+/// If the build fails (with cargo's diagnostics) or cargo reports no `poscore` executable.
+pub fn poscore_binary() -> PathBuf {
+    static BINARY: OnceLock<PathBuf> = OnceLock::new();
+    BINARY.get_or_init(build_poscore).clone()
+}
+
+/// The cargo profile the running test was built with: `dev` for `target/debug`, `release` for
+/// `target/release`, a custom profile's own name otherwise. Read from the test executable's
+/// location (`<target>/<profile dir>/deps/<test>`); falls back on `debug_assertions`.
+pub fn test_profile() -> String {
+    let from_path = std::env::current_exe().ok().and_then(|exe| {
+        let deps = exe.parent()?;
+        if deps.file_name()? != "deps" {
+            return None;
+        }
+        Some(deps.parent()?.file_name()?.to_string_lossy().into_owned())
+    });
+    match from_path.as_deref() {
+        Some("debug") => "dev".to_string(),
+        Some(name) if !name.is_empty() => name.to_string(),
+        _ if cfg!(debug_assertions) => "dev".to_string(),
+        _ => "release".to_string(),
+    }
+}
+
+fn build_poscore() -> PathBuf {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let profile = test_profile();
+    let output = Command::new(&cargo)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["build", "-p", "poscore-cli", "--bin", "poscore", "--profile", &profile, "--message-format=json-render-diagnostics"])
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {} to build poscore: {e}", cargo.to_string_lossy()));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "building poscore ({} build -p poscore-cli --profile {profile}) failed:\n{stderr}", cargo.to_string_lossy());
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    stdout
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == "poscore")
+        .filter_map(|m| m["executable"].as_str().map(PathBuf::from))
+        .next_back()
+        .unwrap_or_else(|| panic!("cargo built poscore-cli but reported no `poscore` executable:\n{stderr}"))
+}
+
+// ---------------------------------------------------------------------------------------------
+// The host's ledger
+// ---------------------------------------------------------------------------------------------
+
+/// What the simulated host did to a transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LedgerEvent {
+    /// The host approved it (and holds the money).
+    Approved,
+    /// The host reversed an approval it held.
+    Reversed,
+}
+
+/// One line of the simulated host's ledger.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LedgerEntry {
+    /// Approved or reversed.
+    pub event: LedgerEvent,
+    /// The transaction's kind as the export writes it (`preauth`, `completion`, ...).
+    pub kind: String,
+    /// The batch number, six digits as exported.
+    pub batch: String,
+    /// The trace number, six digits as exported.
+    pub trace: String,
+    /// The amount in minor units.
+    pub amount_minor: u64,
+}
+
+/// A ledger as read from its file.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Ledger {
+    /// The whole records, in order.
+    pub entries: Vec<LedgerEntry>,
+    /// Lines that are not a whole record: a record being written when the process was
+    /// killed. The host had not answered yet, so such a record never counted.
+    pub torn: Vec<String>,
+}
+
+/// Reads the host's JSON-lines ledger. Blank lines are skipped; a line that is not a whole
+/// record goes to [`Ledger::torn`] (the tests decide what to make of it).
+pub fn parse_ledger(text: &str) -> Ledger {
+    let mut ledger = Ledger::default();
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        match parse_ledger_line(line) {
+            Some(entry) => ledger.entries.push(entry),
+            None => ledger.torn.push(line.to_string()),
+        }
+    }
+    ledger
+}
+
+fn parse_ledger_line(line: &str) -> Option<LedgerEntry> {
+    let value: Value = serde_json::from_str(line).ok()?;
+    let text = |k: &str| value.get(k).and_then(Value::as_str).map(str::to_string);
+    let event = match text("event")?.as_str() {
+        "approved" => LedgerEvent::Approved,
+        "reversed" => LedgerEvent::Reversed,
+        _ => return None,
+    };
+    Some(LedgerEntry {
+        event,
+        kind: text("kind")?,
+        batch: text("batch")?,
+        trace: text("trace")?,
+        amount_minor: value.get("amount_minor")?.as_u64()?,
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// The promises
+// ---------------------------------------------------------------------------------------------
+
+/// Transaction states in which the terminal shows the host's approval as standing.
+const APPROVED_STATES: [&str; 3] = ["approved", "completed", "voided"];
+/// Reversal states of a reversal still in progress or waiting for the operator.
+const OPEN_REVERSAL: [&str; 2] = ["pending", "failed"];
+/// The kind approved by the terminal itself (offline, store-and-forward): never in the ledger.
+const OFFLINE_KIND: &str = "completion_advice";
+
+/// The fields of one exported transaction the checks read.
+#[derive(Debug)]
+struct Txn<'a> {
+    index: usize,
+    trace: &'a str,
+    batch: &'a str,
+    kind: &'a str,
+    state: &'a str,
+    request_id: &'a str,
+    amount_minor: Option<u64>,
+    /// `None` when the export has `null`, `Some("")` when the object has no state.
+    reversal_state: Option<&'a str>,
+    print_jobs: Vec<(&'a str, &'a str, &'a str)>,
+}
+
+impl Txn<'_> {
+    fn key(&self) -> (String, String) {
+        (self.batch.to_string(), self.trace.to_string())
+    }
+
+    fn name(&self) -> String {
+        format!("{} batch {} trace {} (request {}, state {})", self.kind, self.batch, self.trace, self.request_id, self.state)
+    }
+
+    fn shows_approved(&self) -> bool {
+        APPROVED_STATES.contains(&self.state)
+    }
+}
+
+/// Reads the export's transactions; what is malformed becomes a violation.
+fn read_export<'a>(export: &'a Value, violations: &mut Vec<String>) -> Vec<Txn<'a>> {
+    let Some(items) = export.as_array() else {
+        violations.push(format!("the export is not a JSON array: {}", short(export)));
+        return Vec::new();
+    };
+    let mut txns = Vec::new();
+    for (index, item) in items.iter().enumerate() {
+        let text = |k: &str| item.get(k).and_then(Value::as_str);
+        let (Some(trace), Some(batch), Some(kind), Some(state), Some(request_id)) =
+            (text("trace"), text("batch"), text("kind"), text("state"), text("request_id"))
+        else {
+            violations.push(format!("export item {index} lacks trace, batch, kind, state or request_id: {}", short(item)));
+            continue;
+        };
+        let reversal_state = match item.get("reversal") {
+            None | Some(Value::Null) => None,
+            Some(r) => Some(r.get("state").and_then(Value::as_str).unwrap_or("")),
+        };
+        let print_jobs = item
+            .get("print_jobs")
+            .and_then(Value::as_array)
+            .map(|jobs| {
+                jobs.iter()
+                    .map(|j| {
+                        let f = |k: &str| j.get(k).and_then(Value::as_str).unwrap_or("");
+                        (f("copy"), f("kind"), f("state"))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        txns.push(Txn {
+            index,
+            trace,
+            batch,
+            kind,
+            state,
+            request_id,
+            amount_minor: item.get("amount_minor").and_then(Value::as_u64),
+            reversal_state,
+            print_jobs,
+        });
+    }
+    txns
+}
+
+fn short(value: &Value) -> String {
+    let text = value.to_string();
+    if text.chars().count() > 200 { format!("{}…", text.chars().take(200).collect::<String>()) } else { text }
+}
+
+/// What the host holds for one (batch, trace), from its ledger.
+#[derive(Debug, Default)]
+struct HostView<'a> {
+    approvals: Vec<&'a LedgerEntry>,
+    reversals: usize,
+}
+
+impl HostView<'_> {
+    /// Approved and not reversed since.
+    fn holds(&self) -> bool {
+        !self.approvals.is_empty() && self.reversals == 0
+    }
+}
+
+fn host_view(ledger: &[LedgerEntry]) -> BTreeMap<(String, String), HostView<'_>> {
+    let mut view: BTreeMap<(String, String), HostView<'_>> = BTreeMap::new();
+    for entry in ledger {
+        let slot = view.entry((entry.batch.clone(), entry.trace.clone())).or_default();
+        match entry.event {
+            LedgerEvent::Approved => slot.approvals.push(entry),
+            LedgerEvent::Reversed => slot.reversals += 1,
+        }
+    }
+    view
+}
+
+/// Checks the promises of `DESIGN.md` that an export taken after recovery and the host's
+/// ledger can show, and returns every violation found (empty: all held):
+///
+/// 1. **No approved transaction is lost.** Every (batch, trace) the host approved and did not
+///    reverse is in the export, either as `approved`, `completed` or `voided`, or as
+///    `unknown` with a reversal still `pending` or `failed` (the terminal was killed before
+///    it saw the answer, and the reversal has not got through yet). A transaction the
+///    terminal shows `reversed`, or whose reversal is `done`, while the host still holds the
+///    approval is a violation: the terminal believes the hold released and it is not.
+///    The host's approval and the export must also agree on kind and amount.
+/// 2. **No phantom approval.** Every transaction the export shows `approved`, `completed` or
+///    `voided` (but a `completion_advice`, approved offline by the terminal) was approved by
+///    the host, and not reversed since.
+/// 3. **No uncertain outcome left hanging.** Every `unknown` has a reversal `pending`,
+///    `failed` or `done` (never `null`); every `reversed` has its reversal `done`; nothing is
+///    left `queued` or `sending` (the export runs recovery first).
+/// 4. **One request, one transaction.** (batch, trace) is unique in the export, request ids
+///    are unique in the export, and the host never approved the same (batch, trace) twice.
+///
+/// A malformed export (not an array, an object without its keys) is reported too.
+pub fn check_promises(export: &Value, ledger: &[LedgerEntry]) -> Vec<String> {
+    let mut violations = Vec::new();
+    let txns = read_export(export, &mut violations);
+    let host = host_view(ledger);
+    check_unique(&txns, &host, &mut violations);
+    check_no_lost_approval(&txns, &host, &mut violations);
+    check_no_phantom_approval(&txns, &host, &mut violations);
+    check_nothing_hanging(&txns, &mut violations);
+    violations
+}
+
+fn check_unique(txns: &[Txn<'_>], host: &BTreeMap<(String, String), HostView<'_>>, violations: &mut Vec<String>) {
+    let mut keys: HashMap<(String, String), usize> = HashMap::new();
+    let mut request_ids: HashMap<&str, usize> = HashMap::new();
+    for t in txns {
+        if let Some(first) = keys.insert(t.key(), t.index) {
+            violations.push(format!("batch {} trace {} is in the export twice (items {first} and {})", t.batch, t.trace, t.index));
+        }
+        if let Some(first) = request_ids.insert(t.request_id, t.index) {
+            violations.push(format!("request id {} is in the export twice (items {first} and {}): one request authorized twice", t.request_id, t.index));
+        }
+    }
+    for ((batch, trace), view) in host {
+        if view.approvals.len() > 1 {
+            violations.push(format!("the host approved batch {batch} trace {trace} {} times: a trace number was reused", view.approvals.len()));
+        }
+    }
+}
+
+fn check_no_lost_approval(txns: &[Txn<'_>], host: &BTreeMap<(String, String), HostView<'_>>, violations: &mut Vec<String>) {
+    let by_key: HashMap<(String, String), &Txn<'_>> = txns.iter().map(|t| (t.key(), t)).collect();
+    for ((batch, trace), view) in host {
+        let Some(approval) = view.approvals.first() else { continue };
+        let txn = by_key.get(&(batch.clone(), trace.clone()));
+        if let Some(t) = txn {
+            if t.kind != approval.kind || t.amount_minor != Some(approval.amount_minor) {
+                violations.push(format!(
+                    "the host approved {} of {} at batch {batch} trace {trace}, the export has {} of {:?} there",
+                    approval.kind, approval.amount_minor, t.kind, t.amount_minor
+                ));
+            }
+        }
+        if !view.holds() {
+            continue;
+        }
+        match txn {
+            None => violations.push(format!(
+                "approved transaction lost: the host approved {} batch {batch} trace {trace} ({} minor units) and holds it, the export does not have it",
+                approval.kind, approval.amount_minor
+            )),
+            Some(t) if t.shows_approved() => {}
+            Some(t) if t.state == "unknown" && t.reversal_state.is_some_and(|r| OPEN_REVERSAL.contains(&r)) => {}
+            Some(t) if t.state == "reversed" || t.reversal_state == Some("done") => violations.push(format!(
+                "{}: the terminal shows it reversed (reversal {}) but the host still holds its approval: the cardholder's money stays frozen",
+                t.name(),
+                t.reversal_state.unwrap_or("null")
+            )),
+            Some(t) => violations.push(format!(
+                "approved transaction lost: the host approved and holds {}, the export shows it {} with reversal {}",
+                t.name(),
+                t.state,
+                t.reversal_state.unwrap_or("null")
+            )),
+        }
+    }
+}
+
+fn check_no_phantom_approval(txns: &[Txn<'_>], host: &BTreeMap<(String, String), HostView<'_>>, violations: &mut Vec<String>) {
+    for t in txns.iter().filter(|t| t.shows_approved() && t.kind != OFFLINE_KIND) {
+        match host.get(&t.key()) {
+            Some(view) if view.holds() => {}
+            Some(view) if !view.approvals.is_empty() => {
+                violations.push(format!("phantom approval: the export shows {} as standing, but the host reversed it", t.name()));
+            }
+            _ => violations.push(format!("phantom approval: the export shows {} as approved, the host never approved it", t.name())),
+        }
+    }
+}
+
+fn check_nothing_hanging(txns: &[Txn<'_>], violations: &mut Vec<String>) {
+    for t in txns {
+        match (t.state, t.reversal_state) {
+            ("unknown", Some("pending" | "failed" | "done")) => {}
+            ("unknown", r) => violations.push(format!(
+                "uncertain outcome left hanging: {} has reversal {} (must be pending, failed or done)",
+                t.name(),
+                r.unwrap_or("null")
+            )),
+            ("reversed", Some("done")) => {}
+            ("reversed", r) => violations.push(format!("{} is reversed but its reversal is {}, not done", t.name(), r.unwrap_or("null"))),
+            ("queued" | "sending", _) => violations.push(format!("{} is still {} after recovery", t.name(), t.state)),
+            _ => {}
+        }
+    }
+}
+
+/// Checks promise 2 (every approved transaction ends with its slips) over an export: every
+/// transaction shown `approved`, `completed` or `voided` (offline completions included) has an
+/// original print job for each of `copies` (e.g. `["merchant", "cardholder"]`). With
+/// `require_printed`, every print job of every transaction must also be `printed` (for a
+/// printer that never fails, after `poscore recover` finished the queue).
+pub fn check_slips(export: &Value, copies: &[&str], require_printed: bool) -> Vec<String> {
+    let mut violations = Vec::new();
+    let txns = read_export(export, &mut violations);
+    for t in &txns {
+        if t.shows_approved() {
+            for copy in copies {
+                if !t.print_jobs.iter().any(|(c, kind, _)| c == copy && *kind == "original") {
+                    violations.push(format!("slip dropped: {} has no original {copy} copy", t.name()));
+                }
+            }
+        }
+        if require_printed {
+            for (copy, kind, state) in &t.print_jobs {
+                if *state != "printed" {
+                    violations.push(format!("slip not printed: the {kind} {copy} copy of {} is {state}", t.name()));
+                }
+            }
+        }
+    }
+    violations
+}
+
+// ---------------------------------------------------------------------------------------------
+// Card numbers at rest
+// ---------------------------------------------------------------------------------------------
+
+/// Whether ASCII `digits` pass the Luhn check.
+pub fn luhn_valid(digits: &[u8]) -> bool {
+    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+        return false;
+    }
+    let sum: u32 = digits
+        .iter()
+        .rev()
+        .enumerate()
+        .map(|(i, d)| {
+            let d = u32::from(d - b'0');
+            if i % 2 == 1 { if d * 2 > 9 { d * 2 - 9 } else { d * 2 } } else { d }
+        })
+        .sum();
+    sum % 10 == 0
+}
+
+/// Packs decimal digits two per byte (BCD, as ISO 8583 carries field 2); an odd last digit is
+/// left out, so the result is a prefix of the packing with either padding.
+fn bcd(digits: &str) -> Vec<u8> {
+    digits.as_bytes().chunks_exact(2).map(|p| ((p[0] - b'0') << 4) | (p[1] - b'0')).collect()
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    if needle.is_empty() || needle.len() > haystack.len() {
+        return None;
+    }
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+/// Full card numbers found in `bytes` (a journal file, a log, an export), each described with
+/// its offset. Empty: none found.
+///
+/// Looks for:
+/// - each of the `known` PANs (the ones the test used), as ASCII digits or packed BCD;
+/// - any other run of 13–19 ASCII digits that passes the Luhn check, starts with 1–9 (no
+///   card number starts with 0: ISO/IEC 7812 major industry identifier 0 is not issued to
+///   cards) and is not glued to letters or longer digit runs (a hex digest, an identifier or
+///   concatenated numeric columns are not card numbers; a PAN written as text has separators
+///   around it).
+///
+/// Only the masked form (BIN and last four) may appear at rest.
+pub fn scan_for_pans(bytes: &[u8], known: &[&str]) -> Vec<String> {
+    let mut found = Vec::new();
+    for pan in known {
+        if let Some(at) = find(bytes, pan.as_bytes()) {
+            found.push(format!("known card number {pan} in plain digits at byte {at}"));
+        }
+        if let Some(at) = find(bytes, &bcd(pan)) {
+            found.push(format!("known card number {pan} packed as BCD at byte {at}"));
+        }
+    }
+    let mut i = 0;
+    while i < bytes.len() {
+        if !bytes[i].is_ascii_digit() {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < bytes.len() && bytes[i].is_ascii_digit() {
+            i += 1;
+        }
+        let run = &bytes[start..i];
+        let glued = |b: Option<&u8>| b.is_some_and(u8::is_ascii_alphabetic);
+        if (13..=19).contains(&run.len())
+            && run[0] != b'0'
+            && !glued(start.checked_sub(1).and_then(|p| bytes.get(p)))
+            && !glued(bytes.get(i))
+            && luhn_valid(run)
+        {
+            let text = String::from_utf8_lossy(run);
+            if !known.contains(&text.as_ref()) {
+                found.push(format!("Luhn-valid card number {text} at byte {start}"));
+            }
+        }
+    }
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn txn(trace: &str, kind: &str, state: &str, amount: u64, reversal: Value) -> Value {
+        let printed = if APPROVED_STATES.contains(&state) {
+            json!([
+                {"copy": "merchant", "kind": "original", "state": "printed", "attempts": 1, "last_error": null},
+                {"copy": "cardholder", "kind": "original", "state": "printed", "attempts": 1, "last_error": null},
+            ])
+        } else {
+            json!([])
+        };
+        json!({
+            "trace": trace, "batch": "000001", "kind": kind, "state": state, "amount_minor": amount,
+            "currency": "CNY", "masked_pan": "411111******1111", "auth_code": null, "rrn": null,
+            "response_code": null, "request_id": format!("req-{trace}"), "original_trace": null,
+            "settled": false, "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-01T00:00:00Z",
+            "reversal": reversal, "print_jobs": printed,
+        })
+    }
+
+    fn rev(state: &str) -> Value {
+        json!({"state": state, "reason": "98", "attempts": 1, "last_response": null})
+    }
+
+    fn entry(event: LedgerEvent, kind: &str, trace: &str, amount: u64) -> LedgerEntry {
+        LedgerEntry { event, kind: kind.into(), batch: "000001".into(), trace: trace.into(), amount_minor: amount }
+    }
+
+    use LedgerEvent::{Approved, Reversed};
+
+    /// An export and ledger that keep every promise, with each tolerated case present.
+    fn good() -> (Value, Vec<LedgerEntry>) {
+        let export = json!([
+            txn("000001", "preauth", "completed", 1000, Value::Null),
+            txn("000002", "completion", "approved", 1100, Value::Null),
+            txn("000003", "preauth", "voided", 500, Value::Null),
+            txn("000004", "preauth_void", "approved", 500, Value::Null),
+            // killed after the host approved: reversal still pending
+            txn("000005", "preauth", "unknown", 700, rev("pending")),
+            // lost answer, reversed
+            txn("000006", "preauth", "reversed", 800, rev("done")),
+            // timeout: the host never saw it, reversal answered 25
+            txn("000007", "preauth", "reversed", 968, rev("done")),
+            txn("000008", "preauth", "declined", 951, Value::Null),
+            txn("000009", "completion_advice", "approved", 900, Value::Null),
+            txn("000010", "preauth", "not_sent", 100, Value::Null),
+            // unknown, reversal failed and kept for the operator
+            txn("000011", "preauth", "unknown", 300, rev("failed")),
+        ]);
+        let ledger = vec![
+            entry(Approved, "preauth", "000001", 1000),
+            entry(Approved, "completion", "000002", 1100),
+            entry(Approved, "preauth", "000003", 500),
+            entry(Approved, "preauth_void", "000004", 500),
+            entry(Approved, "preauth", "000005", 700),
+            entry(Approved, "preauth", "000006", 800),
+            entry(Reversed, "preauth", "000006", 800),
+            entry(Approved, "preauth", "000011", 300),
+        ];
+        (export, ledger)
+    }
+
+    fn set(export: &mut Value, trace: &str, key: &str, value: Value) {
+        let item = export.as_array_mut().unwrap().iter_mut().find(|t| t["trace"] == trace).unwrap();
+        item[key] = value;
+    }
+
+    fn violations_mentioning(violations: &[String], words: &str) -> usize {
+        violations.iter().filter(|v| v.contains(words)).count()
+    }
+
+    #[test]
+    fn a_good_export_has_no_violations() {
+        let (export, ledger) = good();
+        assert_eq!(check_promises(&export, &ledger), Vec::<String>::new());
+        assert_eq!(check_slips(&export, &["merchant", "cardholder"], true), Vec::<String>::new());
+    }
+
+    #[test]
+    fn a_host_approval_missing_from_the_export_is_lost() {
+        let (export, mut ledger) = good();
+        ledger.push(entry(Approved, "preauth", "000042", 4200));
+        let v = check_promises(&export, &ledger);
+        assert_eq!(v.len(), 1, "{v:?}");
+        assert_eq!(violations_mentioning(&v, "approved transaction lost"), 1, "{v:?}");
+        assert_eq!(violations_mentioning(&v, "000042"), 1, "{v:?}");
+    }
+
+    #[test]
+    fn a_host_approval_shown_declined_or_not_sent_is_lost() {
+        for state in ["declined", "not_sent"] {
+            let (mut export, ledger) = good();
+            set(&mut export, "000002", "state", json!(state));
+            let v = check_promises(&export, &ledger);
+            assert_eq!(v.len(), 1, "{state}: {v:?}");
+            assert_eq!(violations_mentioning(&v, "approved transaction lost"), 1, "{state}: {v:?}");
+        }
+    }
+
+    #[test]
+    fn a_held_approval_shown_reversed_is_a_violation() {
+        let (mut export, ledger) = good();
+        set(&mut export, "000005", "state", json!("reversed"));
+        set(&mut export, "000005", "reversal", rev("done"));
+        let v = check_promises(&export, &ledger);
+        assert_eq!(v.len(), 1, "{v:?}");
+        assert_eq!(violations_mentioning(&v, "still holds"), 1, "{v:?}");
+    }
+
+    #[test]
+    fn kind_or_amount_disagreeing_with_the_host_is_a_violation() {
+        let (mut export, ledger) = good();
+        set(&mut export, "000002", "amount_minor", json!(1101));
+        let v = check_promises(&export, &ledger);
+        assert_eq!(v.len(), 1, "{v:?}");
+        let (mut export, ledger) = good();
+        set(&mut export, "000004", "kind", json!("completion_void"));
+        let v = check_promises(&export, &ledger);
+        assert_eq!(v.len(), 1, "{v:?}");
+    }
+
+    #[test]
+    fn an_approval_the_host_never_made_is_a_phantom() {
+        for state in ["approved", "completed", "voided"] {
+            let (mut export, ledger) = good();
+            set(&mut export, "000008", "state", json!(state));
+            let v = check_promises(&export, &ledger);
+            assert_eq!(v.len(), 1, "{state}: {v:?}");
+            assert_eq!(violations_mentioning(&v, "phantom approval"), 1, "{state}: {v:?}");
+        }
+    }
+
+    #[test]
+    fn an_approval_the_host_reversed_is_a_phantom() {
+        let (mut export, ledger) = good();
+        set(&mut export, "000006", "state", json!("approved"));
+        set(&mut export, "000006", "reversal", Value::Null);
+        let v = check_promises(&export, &ledger);
+        assert_eq!(v.len(), 1, "{v:?}");
+        assert_eq!(violations_mentioning(&v, "host reversed it"), 1, "{v:?}");
+    }
+
+    #[test]
+    fn an_offline_advice_needs_no_host_approval_but_an_online_completion_does() {
+        let (mut export, ledger) = good();
+        set(&mut export, "000009", "kind", json!("completion"));
+        let v = check_promises(&export, &ledger);
+        assert_eq!(v.len(), 1, "{v:?}");
+        assert_eq!(violations_mentioning(&v, "phantom approval"), 1, "{v:?}");
+    }
+
+    #[test]
+    fn an_unknown_without_an_open_or_done_reversal_is_left_hanging() {
+        for reversal in [Value::Null, rev("armed"), rev("disarmed")] {
+            let (mut export, ledger) = good();
+            set(&mut export, "000005", "reversal", reversal.clone());
+            let v = check_promises(&export, &ledger);
+            // hanging, and the host's approval is no longer accounted for either
+            assert_eq!(violations_mentioning(&v, "left hanging"), 1, "{reversal}: {v:?}");
+            assert_eq!(violations_mentioning(&v, "approved transaction lost"), 1, "{reversal}: {v:?}");
+            assert_eq!(v.len(), 2, "{reversal}: {v:?}");
+        }
+        // an unknown the host never saw (no ledger entry) needs its reversal too
+        let (mut export, ledger) = good();
+        set(&mut export, "000010", "state", json!("unknown"));
+        let v = check_promises(&export, &ledger);
+        assert_eq!(v.len(), 1, "{v:?}");
+        assert_eq!(violations_mentioning(&v, "left hanging"), 1, "{v:?}");
+    }
+
+    #[test]
+    fn a_reversed_without_a_done_reversal_or_a_sending_is_a_violation() {
+        let (mut export, ledger) = good();
+        set(&mut export, "000007", "reversal", rev("pending"));
+        let v = check_promises(&export, &ledger);
+        assert_eq!(v.len(), 1, "{v:?}");
+        let (mut export, ledger) = good();
+        set(&mut export, "000010", "state", json!("sending"));
+        let v = check_promises(&export, &ledger);
+        assert_eq!(v.len(), 1, "{v:?}");
+        assert_eq!(violations_mentioning(&v, "after recovery"), 1, "{v:?}");
+    }
+
+    #[test]
+    fn duplicates_are_violations() {
+        let (mut export, ledger) = good();
+        set(&mut export, "000010", "request_id", json!("req-000008"));
+        let v = check_promises(&export, &ledger);
+        assert_eq!(v.len(), 1, "{v:?}");
+        assert_eq!(violations_mentioning(&v, "request id req-000008"), 1, "{v:?}");
+
+        let (mut export, ledger) = good();
+        set(&mut export, "000010", "trace", json!("000008"));
+        let v = check_promises(&export, &ledger);
+        assert_eq!(v.len(), 1, "{v:?}");
+        assert_eq!(violations_mentioning(&v, "in the export twice"), 1, "{v:?}");
+
+        let (export, mut ledger) = good();
+        ledger.push(entry(Approved, "preauth", "000001", 1000));
+        let v = check_promises(&export, &ledger);
+        assert_eq!(v.len(), 1, "{v:?}");
+        assert_eq!(violations_mentioning(&v, "2 times"), 1, "{v:?}");
+    }
+
+    #[test]
+    fn a_malformed_export_is_reported() {
+        assert_eq!(check_promises(&json!({"not": "an array"}), &[]).len(), 1);
+        assert_eq!(check_promises(&json!([{"trace": "000001"}]), &[]).len(), 1);
+        assert_eq!(check_slips(&json!("text"), &["merchant"], false).len(), 1);
+    }
+
+    #[test]
+    fn slips_missing_or_unprinted_are_violations() {
+        let (mut export, _) = good();
+        set(&mut export, "000002", "print_jobs", json!([{"copy": "merchant", "kind": "original", "state": "printed"}]));
+        let v = check_slips(&export, &["merchant", "cardholder"], true);
+        assert_eq!(v.len(), 1, "{v:?}");
+        assert_eq!(violations_mentioning(&v, "no original cardholder copy"), 1, "{v:?}");
+
+        let (mut export, _) = good();
+        set(&mut export, "000003", "print_jobs", json!([
+            {"copy": "merchant", "kind": "original", "state": "queued"},
+            {"copy": "cardholder", "kind": "reprint", "state": "printed"},
+        ]));
+        let v = check_slips(&export, &["merchant", "cardholder"], true);
+        assert_eq!(v.len(), 2, "{v:?}");
+        let v = check_slips(&export, &["merchant", "cardholder"], false);
+        assert_eq!(v.len(), 1, "{v:?}");
+    }
+
+    #[test]
+    fn ledger_lines_parse_and_torn_ones_are_set_apart() {
+        let text = concat!(
+            r#"{"amount_minor":100,"batch":"000001","event":"approved","kind":"preauth","trace":"000001"}"#,
+            "\n\n",
+            r#"{"amount_minor":100,"batch":"000001","event":"reversed","kind":"preauth","trace":"000001"}"#,
+            "\n",
+            r#"{"amount_minor":2"#,
+            "\n",
+        );
+        let ledger = parse_ledger(text);
+        assert_eq!(ledger.entries, vec![entry(Approved, "preauth", "000001", 100), entry(Reversed, "preauth", "000001", 100)]);
+        assert_eq!(ledger.torn, vec![r#"{"amount_minor":2"#.to_string()]);
+    }
+
+    #[test]
+    fn luhn() {
+        assert!(luhn_valid(b"4111111111111111"));
+        assert!(luhn_valid(b"6222021234567890128"));
+        assert!(!luhn_valid(b"4111111111111112"));
+        assert!(!luhn_valid(b"6212261202011584349"));
+        assert!(!luhn_valid(b""));
+        assert!(!luhn_valid(b"41111a1111111111"));
+    }
+
+    #[test]
+    fn pans_are_found_and_masked_pans_and_other_numbers_are_not() {
+        let known = ["6222021234567890128", "4111111111111111"];
+        let clean = b"masked 622202*********0128 411111******1111 rrn 000000000012 ts 1764130310072 \
+            hash d7dcec43b5a8680eb703624124b51d900001500000000001500 \
+            trace 000001 n 00000100000000000105";
+        assert_eq!(scan_for_pans(clean, &known), Vec::<String>::new());
+
+        let v = scan_for_pans(b"x 6222021234567890128 y", &known);
+        assert_eq!(v.len(), 1, "{v:?}");
+        assert!(v[0].contains("known card number 6222021234567890128"), "{v:?}");
+
+        // a known PAN glued to other text is still found
+        assert_eq!(scan_for_pans(b"pan4111111111111111end", &known).len(), 1);
+
+        // packed BCD, as in an ISO 8583 field 2
+        let mut packed = b"\x00\x10".to_vec();
+        packed.extend([0x41, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11]);
+        let v = scan_for_pans(&packed, &known);
+        assert_eq!(v.len(), 1, "{v:?}");
+        assert!(v[0].contains("BCD"), "{v:?}");
+
+        // a card number the test never used, found by its Luhn check
+        let v = scan_for_pans(b"{\"pan\":\"5555555555554444\"}", &known);
+        assert_eq!(v.len(), 1, "{v:?}");
+        assert!(v[0].contains("Luhn-valid card number 5555555555554444"), "{v:?}");
+        // the same digits failing the Luhn check are not a card number
+        assert_eq!(scan_for_pans(b"\"5555555555554445\"", &known), Vec::<String>::new());
+    }
+}

@@ -111,7 +111,8 @@ impl SimHost {
     /// what it approved (and answers reversals of those with 00).
     pub fn with_ledger(self, path: &Path) -> std::io::Result<SimHost> {
         let mut state = self.state.lock().expect("sim lock");
-        if let Ok(text) = std::fs::read_to_string(path) {
+        let existing = std::fs::read_to_string(path).ok();
+        if let Some(text) = &existing {
             for entry in text.lines().filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok()) {
                 let field = |k: &str| entry.get(k).and_then(|v| v.as_str()).unwrap_or("");
                 let (Ok(batch), Ok(trace)) = (BatchNumber::parse(field("batch")), TraceNumber::parse(field("trace"))) else {
@@ -131,7 +132,13 @@ impl SimHost {
                 }
             }
         }
-        state.ledger = Some(OpenOptions::new().create(true).append(true).open(path)?);
+        let mut file = OpenOptions::new().create(true).append(true).open(path)?;
+        // A record torn by a kill (it was never answered, so it never counted) must not
+        // swallow the next record: start the next one on a line of its own.
+        if existing.is_some_and(|text| !text.is_empty() && !text.ends_with('\n')) {
+            file.write_all(b"\n")?;
+        }
+        state.ledger = Some(file);
         drop(state);
         Ok(self)
     }
@@ -215,7 +222,9 @@ impl SimHost {
 fn record(state: &mut SimState, event: &str, kind: &str, batch: BatchNumber, trace: TraceNumber, amount_minor: u64) {
     if let Some(file) = state.ledger.as_mut() {
         let line = json!({"event": event, "kind": kind, "batch": batch.to_string(), "trace": trace.to_string(), "amount_minor": amount_minor});
-        let written = writeln!(file, "{line}").and_then(|()| file.sync_data());
+        // One `write` for the whole record: `writeln!` would issue one per JSON token, and a
+        // kill between them would leave a torn record.
+        let written = file.write_all(format!("{line}\n").as_bytes()).and_then(|()| file.sync_data());
         if let Err(e) = written {
             log::error!("simulated host could not write its ledger: {e}");
         }
@@ -244,5 +253,25 @@ mod tests {
         assert_eq!(SimBehaviour::for_amount(10_068), SimBehaviour::Timeout);
         assert_eq!(SimBehaviour::for_amount(10_098), SimBehaviour::LostReply);
         assert_eq!(SimBehaviour::for_amount(10_063), SimBehaviour::BadMac);
+    }
+
+    #[test]
+    fn a_torn_ledger_record_does_not_swallow_the_next() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("ledger.jsonl");
+        let whole = r#"{"amount_minor":100,"batch":"000001","event":"approved","kind":"preauth","trace":"000001"}"#;
+        std::fs::write(&path, format!("{whole}\n{{\"amount_minor\":2")).expect("write ledger");
+        let host = SimHost::new().with_ledger(&path).expect("open ledger");
+        let (batch, trace) = (BatchNumber::parse("000001").expect("batch"), TraceNumber::parse("000002").expect("trace"));
+        assert!(host.holds(batch, TraceNumber::parse("000001").expect("trace")));
+        record(&mut host.state.lock().expect("sim lock"), "approved", "preauth", batch, trace, 200);
+        let text = std::fs::read_to_string(&path).expect("read ledger");
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 3, "{text}");
+        assert!(text.ends_with('\n'));
+        let last: serde_json::Value = serde_json::from_str(lines[2]).expect("the new record is a line of its own");
+        assert_eq!(last["trace"], "000002");
+        let reopened = SimHost::new().with_ledger(&path).expect("reopen ledger");
+        assert!(reopened.holds(batch, trace));
     }
 }
