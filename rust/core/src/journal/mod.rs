@@ -468,21 +468,25 @@ impl Tx<'_> {
         self.log(Some(txn_id), "advice", None, AdviceState::Queued.as_str(), "queued for store-and-forward")
     }
 
-    /// Changes an advice.
+    /// Moves an advice from `from` to `to`; fails if it is not in `from`.
     pub fn set_advice(&self, txn_id: i64, from: AdviceState, to: AdviceState, change: &RetryChange<'_>, cause: &str) -> Result<(), JournalError> {
-        self.exec(
+        let changed = self.exec(
             "updating an advice",
             "UPDATE advices SET state = ?2, attempts = COALESCE(?3, attempts), last_response = COALESCE(?4, last_response), \
-             next_attempt_at = COALESCE(?5, next_attempt_at), updated_at = ?6 WHERE txn_id = ?1",
+             next_attempt_at = COALESCE(?5, next_attempt_at), updated_at = ?6 WHERE txn_id = ?1 AND state = ?7",
             params![
                 txn_id,
                 to.as_str(),
                 change.attempts,
                 change.last,
                 change.next_attempt_at.map(|t| t.as_millis()),
-                self.at.as_millis()
+                self.at.as_millis(),
+                from.as_str()
             ],
         )?;
+        if changed != 1 {
+            return Err(JournalError::Corrupt { what: format!("advice of transaction {txn_id} was not {from} when moving to {to}") });
+        }
         self.log(Some(txn_id), "advice", Some(from.as_str()), to.as_str(), cause)
     }
 
@@ -499,21 +503,25 @@ impl Tx<'_> {
         Ok(id)
     }
 
-    /// Changes a print job.
+    /// Moves a print job from `from` to `to`; fails if it is not in `from`.
     pub fn set_print_job(&self, job_id: i64, txn_id: i64, from: PrintJobState, to: PrintJobState, change: &RetryChange<'_>, cause: &str) -> Result<(), JournalError> {
-        self.exec(
+        let changed = self.exec(
             "updating a print job",
             "UPDATE print_jobs SET state = ?2, attempts = COALESCE(?3, attempts), last_error = ?4, \
-             next_attempt_at = COALESCE(?5, next_attempt_at), updated_at = ?6 WHERE id = ?1",
+             next_attempt_at = COALESCE(?5, next_attempt_at), updated_at = ?6 WHERE id = ?1 AND state = ?7",
             params![
                 job_id,
                 to.as_str(),
                 change.attempts,
                 change.last,
                 change.next_attempt_at.map(|t| t.as_millis()),
-                self.at.as_millis()
+                self.at.as_millis(),
+                from.as_str()
             ],
         )?;
+        if changed != 1 {
+            return Err(JournalError::Corrupt { what: format!("print job {job_id} was not {from} when moving to {to}") });
+        }
         self.log(Some(txn_id), "print_job", Some(from.as_str()), to.as_str(), cause)
     }
 
