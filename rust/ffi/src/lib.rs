@@ -1,0 +1,42 @@
+//! # poscore-ffi — poscore for Kotlin
+//!
+//! The only crate that knows about uniffi and Android. It exposes:
+//!
+//! - [`PosTerminal`]: opened with a [`TerminalConfig`] and a journal path; its methods are
+//!   `suspend` in Kotlin and run on this crate's own multi-thread tokio runtime
+//!   (`runtime.rs`), never on the caller's thread;
+//! - records and enums ([`Transaction`], [`TxnState`], …) and one error, [`PosError`]
+//!   (Kotlin: sealed `PosException`), whose variants carry a stable code and the operator's
+//!   message in Chinese and English;
+//! - foreign traits implemented in Kotlin: [`PrinterDevice`] (vendor printer SDKs; Rust maps
+//!   their raw status codes with its own tables), [`KeyProvider`] (the secure module: PAN-hash
+//!   key and MAC), [`EventListener`] (UI events, in order, on a background thread); with
+//!   software implementations [`SoftwarePrinter`] and [`SoftwareKeyProvider`] for tests and
+//!   the demo.
+//!
+//! Panics never cross into Kotlin: the release profile keeps `panic = "unwind"`, exported
+//! calls are caught by uniffi, spawned work by [`runtime`]'s `run`, and a hook logs them.
+//! Logging goes to logcat (tag `poscore`) on Android and to stderr elsewhere (`POSCORE_LOG`).
+//! No full PAN is ever logged: the core's card type prints itself masked.
+
+mod error;
+mod keys;
+mod printer;
+mod records;
+mod runtime;
+mod slip_text;
+mod terminal;
+
+pub use error::PosError;
+pub use keys::{KeyProvider, SoftwareKeyProvider, cup_ecb_mac};
+pub use printer::{
+    DeviceStatus, PrinterCondition, PrinterDevice, PrinterStatusInfo, PrinterVendor, Slip, SoftwarePrinter, condition_of,
+    describe_printer_status,
+};
+pub use records::{
+    PrintJobInfo, PrintJobState, RecoveryInfo, Reversal, ReversalState, Settlement, TerminalConfig, TerminalEvent, Transaction,
+    TxnKind, TxnState, default_config,
+};
+pub use terminal::{EventListener, PosTerminal, live_terminal_count};
+
+uniffi::setup_scaffolding!();

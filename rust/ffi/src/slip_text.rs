@@ -1,0 +1,78 @@
+//! A slip as text lines, rendered from the journal's record (a later layer renders ESC/POS
+//! bytes and images from the same record). Labels are bilingual; the card number is masked;
+//! a reprint says so.
+
+use poscore::PrintJob;
+use poscore::txn::{PrintKind, SlipCopy};
+
+use crate::printer::Slip;
+
+/// Columns of a 58 mm slip in Font A.
+const WIDTH: usize = 32;
+
+fn columns(text: &str) -> usize {
+    text.chars().map(|c| if (c as u32) >= 0x1100 { 2 } else { 1 }).sum()
+}
+
+/// `label` on the left, `value` on the right, within the slip's width.
+fn row(label: &str, value: &str) -> String {
+    let used = columns(label) + columns(value);
+    if used >= WIDTH {
+        format!("{label} {value}")
+    } else {
+        format!("{label}{}{value}", " ".repeat(WIDTH - used))
+    }
+}
+
+/// The slip of one print job.
+pub(crate) fn slip(job: &PrintJob, merchant_name: &str) -> Slip {
+    let t = &job.txn;
+    let copy = match job.copy {
+        SlipCopy::Merchant => "商户存根 MERCHANT COPY",
+        SlipCopy::Cardholder => "持卡人存根 CARDHOLDER COPY",
+        SlipCopy::Bank => "银行存根 BANK COPY",
+    };
+    let mut lines = vec!["签购单 / SALES SLIP".to_string(), copy.to_string()];
+    if job.kind == PrintKind::Reprint {
+        lines.push("***** 重打印 REPRINT *****".into());
+    }
+    lines.push("-".repeat(WIDTH));
+    lines.push(format!("商户名称 MERCHANT: {merchant_name}"));
+    lines.push(row("卡号 CARD NO.", t.masked_pan.as_str()));
+    lines.push(row("交易类型 TYPE", t.kind.zh_name()));
+    lines.push(row("", t.kind.en_name()));
+    lines.push(row("批次号 BATCH", &t.batch.to_string()));
+    lines.push(row("凭证号 TRACE", &t.trace.to_string()));
+    lines.push(row("授权码 AUTH", t.auth_code.as_deref().unwrap_or("")));
+    lines.push(row("参考号 REF", t.rrn.as_deref().unwrap_or("")));
+    lines.push(row("日期时间 DATE", &t.created_at.to_rfc3339()[..19]));
+    if let Some(original) = t.original_trace {
+        lines.push(row("原凭证号 ORIG TRACE", &original.to_string()));
+    }
+    lines.push(row("金额 AMOUNT", &format!("{} {}", t.amount.currency(), t.amount.to_decimal_string())));
+    lines.push("-".repeat(WIDTH));
+    if job.copy != SlipCopy::Cardholder {
+        lines.push("持卡人签名 CARDHOLDER SIGNATURE".into());
+        lines.push(String::new());
+        lines.push("本人确认以上交易，同意将其计入本卡账户".into());
+        lines.push("I ACKNOWLEDGE SATISFACTORY RECEIPT".into());
+    }
+    Slip {
+        job_id: job.job_id,
+        trace: t.trace.value() as i32,
+        copy: job.copy.as_str().into(),
+        reprint: job.kind == PrintKind::Reprint,
+        lines,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rows_fit_the_width_counting_cjk_as_two() {
+        let line = row("卡号 CARD NO.", "622202*********0128");
+        assert_eq!(columns(&line), WIDTH);
+    }
+}

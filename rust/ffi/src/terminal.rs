@@ -1,0 +1,349 @@
+//! `PosTerminal`: the object Kotlin opens, calls and closes.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use poscore::card::{CardInput, PanHashKey};
+use poscore::ids::{MerchantId, OperatorId, RequestId, TerminalId, TraceNumber};
+use poscore::journal::RecoveryReport;
+use poscore::money::{Currency, Money};
+use poscore::txn::{PrintJobState, ReversalState};
+use poscore::{Command, CommandOutcome, Config, Engine, TxnRecord};
+use poscore_terminal::{Clock, DriverConfig, SimHost, SystemClock, Terminal, TerminalHandle};
+
+use crate::error::PosError;
+use crate::keys::KeyProvider;
+use crate::printer::{DevicePrinter, PrinterDevice};
+use crate::records::{RecoveryInfo, Settlement, TerminalConfig, TerminalEvent, Transaction};
+use crate::runtime::{self, run};
+
+/// Receives the terminal's events, in order, on a background thread (never the UI thread).
+#[uniffi::export(foreign)]
+pub trait EventListener: Send + Sync {
+    /// One event.
+    fn on_event(&self, event: TerminalEvent);
+}
+
+/// Live `PosTerminal` objects in this process (for leak checks).
+static LIVE_TERMINALS: AtomicI64 = AtomicI64::new(0);
+
+/// How many `PosTerminal` objects are alive. After `use {}` it drops back: a test checks
+/// that nothing leaks.
+#[uniffi::export]
+pub fn live_terminal_count() -> i64 {
+    LIVE_TERMINALS.load(Ordering::SeqCst)
+}
+
+/// The printer watchdog: a job the device has not answered in this time counts as failed
+/// and stays queued (some devices never answer when out of paper).
+const PRINTER_WATCHDOG: Duration = Duration::from_secs(60);
+
+struct Running {
+    terminal: Terminal,
+    handle: TerminalHandle,
+    events: Option<std::thread::JoinHandle<()>>,
+}
+
+/// A pre-authorization terminal on one journal file.
+///
+/// Every method that talks to the host or the journal is `suspend` in Kotlin and runs on the
+/// core's own threads. `shutdown()` stops it; dropping the object (`use {}`, `close()`) does too.
+#[derive(uniffi::Object)]
+pub struct PosTerminal {
+    running: Mutex<Option<Running>>,
+    recovery: RecoveryReport,
+    currency: Currency,
+}
+
+fn config_of(config: &TerminalConfig) -> Result<Config, PosError> {
+    let id_error = |e: poscore::ids::IdError| PosError::invalid(&e);
+    let range = |name: &'static str, value: i64, range: &'static str| {
+        let e = poscore::config::ConfigError { name, value: value.to_string(), range };
+        PosError::invalid(&e)
+    };
+    let currency = Currency::from_code(&config.currency).ok_or_else(|| PosError::InvalidInput {
+        code: "CONFIG_CURRENCY".into(),
+        message_zh: format!("不支持的币种 {}", config.currency),
+        message_en: format!("unknown currency {}; use an ISO 4217 code such as CNY", config.currency),
+    })?;
+    let small = |name: &'static str, value: i32, allowed: &'static str| u32::try_from(value).map_err(|_| range(name, i64::from(value), allowed));
+    let core = Config {
+        identity: poscore::host::TerminalIdentity {
+            merchant_id: MerchantId::parse(&config.merchant_id).map_err(id_error)?,
+            terminal_id: TerminalId::parse(&config.terminal_id).map_err(id_error)?,
+            operator_id: OperatorId::parse(&config.operator_id).map_err(id_error)?,
+        },
+        merchant_name: config.merchant_name.clone(),
+        currency,
+        slip_copies: u8::try_from(config.slip_copies).map_err(|_| range("slip_copies", i64::from(config.slip_copies), "1 to 3"))?,
+        completion_limit_percent: small("completion_limit_percent", config.completion_limit_percent, "100 to 200")?,
+        preauth_valid_days: small("preauth_valid_days", config.preauth_valid_days, "1 to 60")?,
+        reversal_max_attempts: small("reversal_max_attempts", config.reversal_max_attempts, "1 to 3")?,
+        ..Config::default()
+    };
+    core.validate().map_err(|e| PosError::invalid(&e))?;
+    if !(1_000..=300_000).contains(&config.host_timeout_ms) {
+        return Err(range("host_timeout_ms", config.host_timeout_ms, "1000 to 300000"));
+    }
+    if !(0..=60_000).contains(&config.sim_host_delay_ms) {
+        return Err(range("sim_host_delay_ms", config.sim_host_delay_ms, "0 to 60000"));
+    }
+    Ok(core)
+}
+
+fn parse_trace(trace: i32) -> Result<TraceNumber, PosError> {
+    u32::try_from(trace)
+        .ok()
+        .and_then(TraceNumber::new)
+        .ok_or_else(|| PosError::invalid(&TraceNumber::parse(&trace.to_string()).expect_err("out of range")))
+}
+
+fn parse_request_id(request_id: &str) -> Result<RequestId, PosError> {
+    RequestId::parse(request_id).map_err(|e| PosError::invalid(&e))
+}
+
+fn transaction(outcome: CommandOutcome) -> Result<Transaction, PosError> {
+    match outcome {
+        CommandOutcome::Transaction(t) | CommandOutcome::ReversalRequeued(t) => Ok((&t).into()),
+        other => Err(PosError::internal(&format!("unexpected outcome {other:?}"))),
+    }
+}
+
+/// Forwards the terminal's events to the listener on one thread, in order.
+fn start_event_thread(handle: &TerminalHandle, listener: Arc<dyn EventListener>) -> std::thread::JoinHandle<()> {
+    let mut events = handle.events();
+    let rt = runtime::runtime().handle().clone();
+    std::thread::Builder::new()
+        .name("poscore-events".into())
+        .spawn(move || {
+            runtime::attach_current_thread();
+            rt.block_on(async move {
+                loop {
+                    match events.recv().await {
+                        Ok(event) => listener.on_event((&event).into()),
+                        Err(tokio::sync::broadcast::error::RecvError::Lagged(missed)) => {
+                            log::warn!("the event listener is too slow: {missed} events skipped");
+                        }
+                        Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+                    }
+                }
+            });
+        })
+        .expect("the event thread starts")
+}
+
+#[uniffi::export]
+impl PosTerminal {
+    /// Opens the journal at `journal_path` (creating it), runs recovery, and starts the
+    /// terminal against the simulated acquirer host, printing through `printer`.
+    #[uniffi::constructor]
+    pub fn open(
+        config: TerminalConfig,
+        journal_path: String,
+        keys: Arc<dyn KeyProvider>,
+        printer: Arc<dyn PrinterDevice>,
+        listener: Option<Arc<dyn EventListener>>,
+    ) -> Result<Arc<PosTerminal>, PosError> {
+        runtime::init_logging();
+        let core = config_of(&config)?;
+        let pan_key = PanHashKey::new(keys.pan_hash_key()?).ok_or_else(|| PosError::InvalidInput {
+            code: "KEY_LENGTH".into(),
+            message_zh: "卡号摘要密钥至少需要 16 字节".into(),
+            message_en: "the PAN-hash key needs at least 16 bytes".into(),
+        })?;
+        let currency = core.currency;
+        let merchant_name = core.merchant_name.clone();
+        let (engine, recovery) = Engine::open(&PathBuf::from(&journal_path), core, pan_key, SystemClock.now()).map_err(|e| PosError::storage(&e))?;
+        let rt = runtime::runtime();
+        let _entered = rt.enter();
+        let host = SimHost::new().with_delay(Duration::from_millis(config.sim_host_delay_ms as u64));
+        let printer = DevicePrinter { device: printer, merchant_name, watchdog: PRINTER_WATCHDOG };
+        let driver = DriverConfig { host_timeout: Duration::from_millis(config.host_timeout_ms as u64), ..DriverConfig::default() };
+        let terminal = Terminal::start(engine, Arc::new(host), Arc::new(printer), driver);
+        let handle = terminal.handle();
+        let events = listener.map(|l| start_event_thread(&handle, l));
+        LIVE_TERMINALS.fetch_add(1, Ordering::SeqCst);
+        Ok(Arc::new(PosTerminal { running: Mutex::new(Some(Running { terminal, handle, events })), recovery, currency }))
+    }
+
+    /// Whether the terminal is open (cheap; no journal access).
+    pub fn is_open(&self) -> bool {
+        self.running.lock().map(|r| r.is_some()).unwrap_or(false)
+    }
+
+    /// 预授权: holds `amount` (e.g. `"100.00"`) on the card. One `request_id` is one
+    /// transaction, however often it is sent.
+    pub async fn preauth(&self, request_id: String, amount: String, pan: String, expiry: String) -> Result<Transaction, PosError> {
+        let request_id = parse_request_id(&request_id)?;
+        let amount = self.amount(&amount)?;
+        let card = CardInput::parse(&pan, &expiry, SystemClock.now()).map_err(|e| PosError::invalid(&e))?;
+        self.submit(request_id, Command::PreAuth { amount, card }).await.and_then(transaction)
+    }
+
+    /// 预授权完成: completes the pre-auth `trace` for `amount`, online or (`offline`) as an
+    /// advice sent later.
+    pub async fn complete(&self, request_id: String, trace: i32, amount: String, offline: bool) -> Result<Transaction, PosError> {
+        let request_id = parse_request_id(&request_id)?;
+        let original_trace = parse_trace(trace)?;
+        let amount = self.amount(&amount)?;
+        let command = if offline { Command::CompleteOffline { original_trace, amount } } else { Command::Complete { original_trace, amount } };
+        self.submit(request_id, command).await.and_then(transaction)
+    }
+
+    /// 预授权撤销: voids the pre-auth `trace`.
+    pub async fn void_preauth(&self, request_id: String, trace: i32) -> Result<Transaction, PosError> {
+        let request_id = parse_request_id(&request_id)?;
+        let original_trace = parse_trace(trace)?;
+        self.submit(request_id, Command::Void { original_trace }).await.and_then(transaction)
+    }
+
+    /// 预授权完成撤销: voids the completion `trace`.
+    pub async fn complete_void(&self, request_id: String, trace: i32) -> Result<Transaction, PosError> {
+        let request_id = parse_request_id(&request_id)?;
+        let original_trace = parse_trace(trace)?;
+        self.submit(request_id, Command::CompleteVoid { original_trace }).await.and_then(transaction)
+    }
+
+    /// 批结算: sends pending reversals and advices, then settles the batch.
+    pub async fn settle(&self, request_id: String) -> Result<Settlement, PosError> {
+        let request_id = parse_request_id(&request_id)?;
+        match self.submit(request_id, Command::Settle).await? {
+            CommandOutcome::Settled(summary) => Ok((&summary).into()),
+            other => Err(PosError::internal(&format!("unexpected outcome {other:?}"))),
+        }
+    }
+
+    /// Queues a failed reversal again (the operator's retry).
+    pub async fn retry_reversal(&self, request_id: String, trace: i32) -> Result<Transaction, PosError> {
+        let request_id = parse_request_id(&request_id)?;
+        let trace = parse_trace(trace)?;
+        self.submit(request_id, Command::RetryReversal { trace }).await.and_then(transaction)
+    }
+
+    /// Waits until pending work due now is done (reversals sent, slips printed) and says
+    /// what recovery found at open and what is still open.
+    pub async fn recover(&self) -> Result<RecoveryInfo, PosError> {
+        let handle = self.handle()?;
+        let report = self.recovery;
+        run(async move {
+            handle.idle().await?;
+            let counts = handle
+                .read(|journal| {
+                    let (mut pending, mut failed, mut unprinted) = (0, 0, 0);
+                    journal.for_each(|t| {
+                        match t.reversal.as_ref().map(|r| r.state) {
+                            Some(ReversalState::Pending) => pending += 1,
+                            Some(ReversalState::Failed) => failed += 1,
+                            _ => {}
+                        }
+                        unprinted += t.print_jobs.iter().filter(|j| j.state != PrintJobState::Printed).count() as i32;
+                        Ok(())
+                    })?;
+                    Ok::<_, poscore::JournalError>((pending, failed, unprinted))
+                })
+                .await??;
+            Ok(RecoveryInfo {
+                made_unknown: report.made_unknown as i32,
+                made_not_sent: report.made_not_sent as i32,
+                print_jobs_requeued: report.print_jobs_requeued as i32,
+                reversals_pending: counts.0,
+                reversals_failed: counts.1,
+                slips_unprinted: counts.2,
+            })
+        })
+        .await
+    }
+
+    /// Waits until nothing is in flight, queued or printing.
+    pub async fn wait_idle(&self) -> Result<(), PosError> {
+        let handle = self.handle()?;
+        run(async move { handle.idle().await.map_err(PosError::from) }).await
+    }
+
+    /// The newest `limit` transactions, newest first.
+    pub async fn list(&self, limit: i32) -> Result<Vec<Transaction>, PosError> {
+        let handle = self.handle()?;
+        let limit = u32::try_from(limit.clamp(0, 10_000)).unwrap_or(0);
+        run(async move {
+            let records = handle.read(move |j| j.recent(limit)).await??;
+            Ok(records.iter().map(Transaction::from).collect())
+        })
+        .await
+    }
+
+    /// The newest transaction with this trace, if any.
+    pub async fn show(&self, trace: i32) -> Result<Option<Transaction>, PosError> {
+        let handle = self.handle()?;
+        let trace = parse_trace(trace)?;
+        run(async move {
+            let record = handle.read(move |j| j.find_by_trace(trace)).await??;
+            Ok(record.as_ref().map(Transaction::from))
+        })
+        .await
+    }
+
+    /// The JSON export (the README's contract): an array, one object per transaction.
+    pub async fn export_json(&self) -> Result<String, PosError> {
+        let handle = self.handle()?;
+        run(async move {
+            let rows = handle
+                .read(|j| {
+                    let mut rows = Vec::new();
+                    j.for_each(|t: TxnRecord| {
+                        rows.push(t.to_export_json());
+                        Ok(())
+                    })?;
+                    Ok::<_, poscore::JournalError>(rows)
+                })
+                .await??;
+            Ok(serde_json_array(rows))
+        })
+        .await
+    }
+
+    /// Stops the terminal: exchanges in flight are abandoned (the journal reverses them at
+    /// the next open). Later calls fail with `PosException.Closed`. Idempotent.
+    pub fn shutdown(&self) {
+        let running = self.running.lock().map(|mut r| r.take()).unwrap_or(None);
+        if let Some(Running { terminal, handle, events }) = running {
+            drop(handle);
+            drop(runtime::runtime().block_on(terminal.shutdown()));
+            if let Some(thread) = events {
+                let _ = thread.join();
+            }
+        }
+    }
+}
+
+fn serde_json_array(rows: Vec<serde_json::Value>) -> String {
+    serde_json::Value::Array(rows).to_string()
+}
+
+impl PosTerminal {
+    fn handle(&self) -> Result<TerminalHandle, PosError> {
+        self.running
+            .lock()
+            .map_err(|_| PosError::internal("terminal lock poisoned"))?
+            .as_ref()
+            .map(|r| r.handle.clone())
+            .ok_or_else(PosError::closed)
+    }
+
+    fn amount(&self, text: &str) -> Result<Money, PosError> {
+        Money::parse(text, self.currency).map_err(|e| PosError::invalid(&e))
+    }
+
+    async fn submit(&self, request_id: RequestId, command: Command) -> Result<CommandOutcome, PosError> {
+        let handle = self.handle()?;
+        run(async move { handle.submit(request_id, command).await.map_err(PosError::from) }).await
+    }
+}
+
+impl Drop for PosTerminal {
+    fn drop(&mut self) {
+        self.shutdown();
+        LIVE_TERMINALS.fetch_sub(1, Ordering::SeqCst);
+    }
+}
