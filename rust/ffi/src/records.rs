@@ -324,6 +324,9 @@ pub struct RecoveryInfo {
 }
 
 /// News for the UI, delivered to the `EventListener` in order.
+// Crossing the FFI, every variant is serialized into one buffer, so the size difference
+// between variants costs nothing there; boxing is not available for uniffi enums.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Enum)]
 pub enum TerminalEvent {
     /// A transaction changed state.

@@ -14,14 +14,18 @@ fn columns(text: &str) -> usize {
     text.chars().map(|c| if (c as u32) >= 0x1100 { 2 } else { 1 }).sum()
 }
 
-/// `label` on the left, `value` on the right, within the slip's width.
-fn row(label: &str, value: &str) -> String {
-    let used = columns(label) + columns(value);
-    if used >= WIDTH {
-        format!("{label} {value}")
-    } else {
-        format!("{label}{}{value}", " ".repeat(WIDTH - used))
+/// A label on the left and `value` on the right, within the slip's width. The label is
+/// bilingual (`"卡号 CARD NO."`) when it fits, Chinese only when it does not; a value too
+/// long even for that goes on a line of its own.
+fn row(zh: &str, en: &str, value: &str) -> Vec<String> {
+    let bilingual = if en.is_empty() { zh.to_string() } else { format!("{zh} {en}") };
+    for label in [bilingual.as_str(), zh] {
+        let used = columns(label) + columns(value);
+        if used < WIDTH {
+            return vec![format!("{label}{}{value}", " ".repeat(WIDTH - used))];
+        }
     }
+    vec![zh.to_string(), value.to_string()]
 }
 
 /// The slip of one print job.
@@ -38,18 +42,18 @@ pub(crate) fn slip(job: &PrintJob, merchant_name: &str) -> Slip {
     }
     lines.push("-".repeat(WIDTH));
     lines.push(format!("商户名称 MERCHANT: {merchant_name}"));
-    lines.push(row("卡号 CARD NO.", t.masked_pan.as_str()));
-    lines.push(row("交易类型 TYPE", t.kind.zh_name()));
-    lines.push(row("", t.kind.en_name()));
-    lines.push(row("批次号 BATCH", &t.batch.to_string()));
-    lines.push(row("凭证号 TRACE", &t.trace.to_string()));
-    lines.push(row("授权码 AUTH", t.auth_code.as_deref().unwrap_or("")));
-    lines.push(row("参考号 REF", t.rrn.as_deref().unwrap_or("")));
-    lines.push(row("日期时间 DATE", &t.created_at.to_rfc3339()[..19]));
+    lines.extend(row("卡号", "CARD NO.", t.masked_pan.as_str()));
+    lines.extend(row("交易类型", "TYPE", t.kind.zh_name()));
+    lines.extend(row("", "", t.kind.en_name()));
+    lines.extend(row("批次号", "BATCH", &t.batch.to_string()));
+    lines.extend(row("凭证号", "TRACE", &t.trace.to_string()));
+    lines.extend(row("授权码", "AUTH", t.auth_code.as_deref().unwrap_or("")));
+    lines.extend(row("参考号", "REF", t.rrn.as_deref().unwrap_or("")));
+    lines.extend(row("日期时间", "DATE", &t.created_at.to_rfc3339()[..19].replace('T', " ")));
     if let Some(original) = t.original_trace {
-        lines.push(row("原凭证号 ORIG TRACE", &original.to_string()));
+        lines.extend(row("原凭证号", "ORIG TRACE", &original.to_string()));
     }
-    lines.push(row("金额 AMOUNT", &format!("{} {}", t.amount.currency(), t.amount.to_decimal_string())));
+    lines.extend(row("金额", "AMOUNT", &format!("{} {}", t.amount.currency(), t.amount.to_decimal_string())));
     lines.push("-".repeat(WIDTH));
     if job.copy != SlipCopy::Cardholder {
         lines.push("持卡人签名 CARDHOLDER SIGNATURE".into());
@@ -72,7 +76,13 @@ mod tests {
 
     #[test]
     fn rows_fit_the_width_counting_cjk_as_two() {
-        let line = row("卡号 CARD NO.", "622202*********0128");
-        assert_eq!(columns(&line), WIDTH);
+        let line = row("批次号", "BATCH", "000001");
+        assert_eq!(line, [format!("批次号 BATCH{}000001", " ".repeat(32 - 12 - 6))]);
+        // A 19-digit masked PAN does not fit beside the bilingual label: Chinese only.
+        let line = row("卡号", "CARD NO.", "622202*********0128").remove(0);
+        assert!(line.starts_with("卡号 ") && !line.contains("CARD"));
+        assert_eq!(columns(&line), 32);
+        let long = "x".repeat(40);
+        assert_eq!(row("金额", "AMOUNT", &long), ["金额".to_string(), long]);
     }
 }
