@@ -1,26 +1,18 @@
 #!/usr/bin/env bash
 # Builds the host poscore-ffi library and generates its Kotlin bindings.
 #
-#   uniffi/generate-kotlin.sh [OUT_DIR] [--release]
+#   uniffi/generate-kotlin.sh [OUT_DIR]
 #
 # OUT_DIR defaults to target/uniffi/kotlin. The generated code is not committed; the Maven
 # build (android/jvm) and the Gradle build (android/sdk) run this script. Library metadata
-# is the same on every architecture, so the host library serves Android builds too.
+# is the same on every architecture, so the host library serves Android builds too. It is
+# read from the debug build: the release profile strips symbols, uniffi's metadata with them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-out="target/uniffi/kotlin"
+out="${1:-target/uniffi/kotlin}"
 profile="debug"
-for arg in "$@"; do
-  case "$arg" in
-    --release) profile="release" ;;
-    *) out="$arg" ;;
-  esac
-done
-
-cargo_flags=(-p poscore-ffi)
-[ "$profile" = "release" ] && cargo_flags+=(--release)
-cargo build "${cargo_flags[@]}"
+cargo build -p poscore-ffi
 
 target_dir="${CARGO_TARGET_DIR:-target}"
 case "$(uname -s)" in

@@ -138,6 +138,7 @@ impl From<TerminalError> for PosError {
     fn from(error: TerminalError) -> PosError {
         match error {
             TerminalError::Refused(e) => e.into(),
+            TerminalError::ShutDown => PosError::closed(),
             stopped @ TerminalError::Stopped { .. } => PosError::storage(&stopped),
         }
     }

@@ -36,6 +36,9 @@ pub fn live_terminal_count() -> i64 {
     LIVE_TERMINALS.load(Ordering::SeqCst)
 }
 
+/// The name of the thread that calls the `EventListener`.
+const EVENT_THREAD: &str = "poscore-events";
+
 /// The printer watchdog: a job the device has not answered in this time counts as failed
 /// and stays queued (some devices never answer when out of paper).
 const PRINTER_WATCHDOG: Duration = Duration::from_secs(60);
@@ -112,11 +115,10 @@ fn transaction(outcome: CommandOutcome) -> Result<Transaction, PosError> {
 }
 
 /// Forwards the terminal's events to the listener on one thread, in order.
-fn start_event_thread(handle: &TerminalHandle, listener: Arc<dyn EventListener>) -> std::thread::JoinHandle<()> {
-    let mut events = handle.events();
+fn start_event_thread(mut events: tokio::sync::broadcast::Receiver<poscore::Event>, listener: Arc<dyn EventListener>) -> std::thread::JoinHandle<()> {
     let rt = runtime::runtime().handle().clone();
     std::thread::Builder::new()
-        .name("poscore-events".into())
+        .name(EVENT_THREAD.into())
         .spawn(move || {
             runtime::attach_current_thread();
             rt.block_on(async move {
@@ -161,9 +163,10 @@ impl PosTerminal {
         let host = SimHost::new().with_delay(Duration::from_millis(config.sim_host_delay_ms as u64));
         let printer = DevicePrinter { device: printer, merchant_name, watchdog: PRINTER_WATCHDOG };
         let driver = DriverConfig { host_timeout: Duration::from_millis(config.host_timeout_ms as u64), ..DriverConfig::default() };
-        let terminal = Terminal::start(engine, Arc::new(host), Arc::new(printer), driver);
+        let mut terminal = Terminal::start(engine, Arc::new(host), Arc::new(printer), driver);
         let handle = terminal.handle();
-        let events = listener.map(|l| start_event_thread(&handle, l));
+        let first_events = terminal.take_first_events().expect("a fresh terminal has its first events");
+        let events = listener.map(|l| start_event_thread(first_events, l));
         LIVE_TERMINALS.fetch_add(1, Ordering::SeqCst);
         Ok(Arc::new(PosTerminal { running: Mutex::new(Some(Running { terminal, handle, events })), recovery, currency }))
     }
@@ -307,12 +310,18 @@ impl PosTerminal {
     /// the next open). Later calls fail with `PosException.Closed`. Idempotent.
     pub fn shutdown(&self) {
         let running = self.running.lock().map(|mut r| r.take()).unwrap_or(None);
-        if let Some(Running { terminal, handle, events }) = running {
-            drop(handle);
-            drop(runtime::runtime().block_on(terminal.shutdown()));
-            if let Some(thread) = events {
-                let _ = thread.join();
-            }
+        let Some(Running { terminal, handle, events }) = running else { return };
+        drop(handle);
+        // Stop the driver on a thread of its own: the caller may be inside the runtime (an
+        // event listener closing the terminal), where blocking on it is not allowed.
+        let stopper = std::thread::spawn(move || drop(runtime::runtime().block_on(terminal.shutdown())));
+        if stopper.join().is_err() {
+            log::error!("stopping the terminal panicked; the journal recovers at the next open");
+        }
+        // The event thread ends once the driver is gone; it cannot wait for itself.
+        let on_event_thread = std::thread::current().name() == Some(EVENT_THREAD);
+        if let (Some(thread), false) = (events, on_event_thread) {
+            let _ = thread.join();
         }
     }
 }

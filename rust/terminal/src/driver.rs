@@ -56,7 +56,10 @@ pub enum TerminalError {
     /// A rule refused it; nothing was sent.
     #[error(transparent)]
     Refused(#[from] CommandError),
-    /// The terminal stopped (a journal error, or it was shut down).
+    /// The terminal was shut down on purpose while the command waited, or before it came.
+    #[error("the terminal was shut down; open it again")]
+    ShutDown,
+    /// A journal error stopped the terminal.
     #[error("the terminal stopped: {reason}")]
     Stopped {
         /// Why, for the operator.
@@ -72,7 +75,7 @@ impl TerminalError {
     }
 
     fn shut_down() -> TerminalError {
-        TerminalError::Stopped { reason: "the terminal was shut down".into(), reason_zh: "终端已关闭".into() }
+        TerminalError::ShutDown
     }
 }
 
@@ -80,12 +83,14 @@ impl Bilingual for TerminalError {
     fn code(&self) -> &'static str {
         match self {
             TerminalError::Refused(e) => e.code(),
+            TerminalError::ShutDown => "TERMINAL_SHUT_DOWN",
             TerminalError::Stopped { .. } => "TERMINAL_STOPPED",
         }
     }
     fn zh(&self) -> String {
         match self {
             TerminalError::Refused(e) => e.zh(),
+            TerminalError::ShutDown => "终端已关闭：请重新打开".into(),
             TerminalError::Stopped { reason_zh, .. } => format!("终端已停止：{reason_zh}"),
         }
     }
@@ -151,6 +156,8 @@ impl TerminalHandle {
 pub struct Terminal {
     handle: TerminalHandle,
     task: JoinHandle<Engine>,
+    /// Subscribed before the driver started, so it holds every event from the first tick.
+    first_events: Option<broadcast::Receiver<Event>>,
 }
 
 impl Terminal {
@@ -168,7 +175,7 @@ impl Terminal {
         clock: Arc<dyn Clock>,
     ) -> Terminal {
         let (tx, rx) = mpsc::channel(64);
-        let (events, _) = broadcast::channel(256);
+        let (events, first_events) = broadcast::channel(1024);
         let (results_tx, results_rx) = mpsc::unbounded_channel();
         let actor = Actor {
             engine,
@@ -184,7 +191,13 @@ impl Terminal {
             stopped: None,
         };
         let task = tokio::spawn(actor.run(rx, results_rx));
-        Terminal { handle: TerminalHandle { tx, events }, task }
+        Terminal { handle: TerminalHandle { tx, events }, task, first_events: Some(first_events) }
+    }
+
+    /// The event stream from the very start (the recovery tick included), once; later
+    /// subscribers use [`TerminalHandle::events`], which starts at the moment of the call.
+    pub fn take_first_events(&mut self) -> Option<broadcast::Receiver<Event>> {
+        self.first_events.take()
     }
 
     /// A handle for commands and events.
@@ -197,7 +210,7 @@ impl Terminal {
     /// reverses them.
     /// Commands still waiting get [`TerminalError::Stopped`]; other handles stop working.
     pub async fn shutdown(self) -> Engine {
-        let Terminal { handle, task } = self;
+        let Terminal { handle, task, .. } = self;
         // If the task already ended, the send fails and the join below returns at once.
         let _ = handle.tx.send(Msg::Shutdown).await;
         task.await.expect("the driver task does not panic")

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Runs every test of the project, in one command (the README's test command):
+#   1. the Rust workspace: unit, integration, property and crash tests (cargo test);
+#   2. the Android type check of poscore-ffi (scripts/android-check.sh);
+#   3. the release cdylib size gate (scripts/cdylib-size.sh);
+#   4. the Kotlin SDK and the generated bindings on a desktop JVM, JUnit 5 (android/jvm);
+#   5. the app's and SDK's Android Kotlin compiled against the Android API jar (android/jvm-android).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n=== %s ===\n' "$*"; }
+
+step "Rust workspace"
+cargo test --workspace --locked
+
+step "Android type check (aarch64-linux-android)"
+scripts/android-check.sh
+
+step "Release cdylib size"
+scripts/cdylib-size.sh
+
+step "Kotlin on a desktop JVM (android/jvm)"
+mvn -B -q -f android/jvm/pom.xml test
+
+step "Android Kotlin against the Android API jar (android/jvm-android)"
+mvn -B -q -f android/jvm-android/pom.xml verify
+
+step "All tests passed"
