@@ -20,9 +20,9 @@ step "Release cdylib size"
 scripts/cdylib-size.sh
 
 step "Kotlin on a desktop JVM (android/jvm)"
-mvn -B -q -f android/jvm/pom.xml test
+mvn -B -ntp -f android/jvm/pom.xml test
 
 step "Android Kotlin against the Android API jar (android/jvm-android)"
-mvn -B -q -f android/jvm-android/pom.xml verify
+mvn -B -ntp -f android/jvm-android/pom.xml verify
 
 step "All tests passed"
