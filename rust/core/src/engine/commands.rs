@@ -164,7 +164,7 @@ impl Engine {
                 let preauth = self.original(original_trace, TxnKind::PreAuth, None, "use completion void (complete-void) for a completion")?;
                 self.check_open_preauth(&preauth, "voided")?;
                 let amount = preauth.amount;
-                Ok(self.draft_on(TxnKind::PreAuthVoid, amount, preauth, fingerprint))
+                self.draft_on(TxnKind::PreAuthVoid, amount, preauth, fingerprint)
             }
             Command::CompleteVoid { original_trace } => {
                 let completion = self.original(
@@ -183,7 +183,7 @@ impl Engine {
                 }
                 self.check_not_busy(&completion)?;
                 let amount = completion.amount;
-                Ok(self.draft_on(TxnKind::CompletionVoid, amount, completion, fingerprint))
+                self.draft_on(TxnKind::CompletionVoid, amount, completion, fingerprint)
             }
             Command::Settle | Command::RetryReversal { .. } | Command::SignOn => unreachable!("not a financial command"),
         }
@@ -205,16 +205,17 @@ impl Engine {
             let max = Money::from_minor(max_minor, amount.currency()).map(|m| m.to_string()).unwrap_or_default();
             return Err(CommandError::CompletionOverLimit { requested: amount.to_string(), max, percent });
         }
-        Ok(self.draft_on(kind, amount, preauth, fingerprint))
+        self.draft_on(kind, amount, preauth, fingerprint)
     }
 
-    fn draft_on(&self, kind: TxnKind, amount: Money, original: TxnRecord, fingerprint: String) -> Draft {
+    /// A void or completion of `original`: it carries the original's masked PAN and hash.
+    fn draft_on(&self, kind: TxnKind, amount: Money, original: TxnRecord, fingerprint: String) -> Result<Draft, CommandError> {
         let pan_hash: String = self
             .journal
             .conn()
             .query_row("SELECT pan_hash FROM transactions WHERE id = ?1", [original.id], |r| r.get(0))
-            .unwrap_or_default();
-        Draft {
+            .map_err(JournalError::sqlite("reading a transaction"))?;
+        Ok(Draft {
             kind,
             amount,
             card: None,
@@ -222,7 +223,7 @@ impl Engine {
             pan_hash: PanHash::from_stored(pan_hash),
             original: Some(original),
             fingerprint,
-        }
+        })
     }
 
     /// Whether a new financial request can go to the host right now, with nothing before it.
