@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test of the project, in one command (the README's test command):
-#   1. the Rust workspace: unit, integration, property and crash tests (cargo test);
+#   1. the Rust workspace: unit, integration, property and crash tests, and the
+#      python-escpos peer tests (cargo test);
 #   2. the Android type check of poscore-ffi (scripts/android-check.sh);
 #   3. the release cdylib size gate (scripts/cdylib-size.sh);
 #   4. the Kotlin SDK and the generated bindings on a desktop JVM, JUnit 5 (android/jvm);
@@ -11,7 +12,10 @@ cd "$(dirname "$0")/.."
 step() { printf '\n=== %s ===\n' "$*"; }
 
 step "Rust workspace"
-cargo test --workspace --locked
+# All features: the virtual printer's tests and the python-escpos peer tests need
+# `virtual-printer` (python-escpos comes from tests/peers/requirements.txt; $PYTHON picks the
+# interpreter, default python3).
+cargo test --workspace --all-features --locked
 
 step "Android type check (aarch64-linux-android)"
 scripts/android-check.sh

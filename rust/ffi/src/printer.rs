@@ -10,6 +10,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use poscore::PrintJob;
+use poscore_printer::vendor::{self, Vendor};
+use poscore_printer::Condition;
 
 use crate::error::PosError;
 use crate::slip_text;
@@ -23,6 +25,8 @@ pub enum PrinterVendor {
     Pax,
     /// Landi-family `IPrinter`/`UPrinter` codes (0x00 = OK, 0xF0 = paper ended, …).
     Landi,
+    /// Lakala `AidlPrinter` codes (unpublished: read with the Landi table until corrected).
+    Lakala,
     /// A software printer: 0 = OK, anything else a fault.
     Software,
 }
@@ -38,7 +42,7 @@ pub struct DeviceStatus {
     pub detail: Option<String>,
 }
 
-/// What a printer's status means, whatever the vendor.
+/// What a printer's status means, whatever the vendor (mirrors `poscore_printer::Condition`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
 pub enum PrinterCondition {
     /// Ready.
@@ -65,8 +69,35 @@ pub enum PrinterCondition {
     CommunicationError,
     /// No printer was found.
     NotFound,
+    /// Offline for no reason the printer gave.
+    Offline,
     /// Another hardware fault.
     HardwareError,
+    /// A code no table knows: never taken for success.
+    Unknown,
+}
+
+impl From<Condition> for PrinterCondition {
+    fn from(condition: Condition) -> Self {
+        use PrinterCondition as P;
+        match condition {
+            Condition::Ready => P::Ready,
+            Condition::PaperLow => P::PaperLow,
+            Condition::Busy => P::Busy,
+            Condition::PaperOut => P::PaperOut,
+            Condition::CoverOpen => P::CoverOpen,
+            Condition::Overheated => P::Overheated,
+            Condition::CutterError => P::CutterError,
+            Condition::PaperJam => P::PaperJam,
+            Condition::LowVoltage => P::LowVoltage,
+            Condition::DataError => P::DataError,
+            Condition::CommunicationError => P::CommunicationError,
+            Condition::NotFound => P::NotFound,
+            Condition::Offline => P::Offline,
+            Condition::HardwareError => P::HardwareError,
+            Condition::Unknown => P::Unknown,
+        }
+    }
 }
 
 impl PrinterCondition {
@@ -74,69 +105,26 @@ impl PrinterCondition {
     pub fn can_print(self) -> bool {
         matches!(self, PrinterCondition::Ready | PrinterCondition::PaperLow)
     }
-
-    /// What to tell the operator: (Chinese, English), each with what to do.
-    pub fn remedy(self) -> (&'static str, &'static str) {
-        match self {
-            PrinterCondition::Ready => ("打印机正常", "printer ready"),
-            PrinterCondition::PaperLow => ("纸将用完：请准备新纸卷", "paper low: have a new roll ready"),
-            PrinterCondition::Busy => ("打印机忙：稍后自动重试", "printer busy: it will be retried"),
-            PrinterCondition::PaperOut => ("缺纸：请装入新纸卷并合上盖子，签购单会自动补打", "out of paper: load a new roll and close the cover; the slip prints by itself"),
-            PrinterCondition::CoverOpen => ("打印机盖未合上：请合上盖子，签购单会自动补打", "cover open: close it; the slip prints by itself"),
-            PrinterCondition::Overheated => ("打印头过热：请等待冷却，签购单会自动补打", "print head overheated: let it cool; the slip prints by itself"),
-            PrinterCondition::CutterError => ("切刀故障：请打开盖子清除卡纸后合上", "cutter jammed: open the cover, clear it, close it"),
-            PrinterCondition::PaperJam => ("卡纸：请打开盖子取出卡纸后合上", "paper jam: open the cover, remove the paper, close it"),
-            PrinterCondition::LowVoltage => ("电量过低：请连接电源后再打印", "voltage too low: connect the charger"),
-            PrinterCondition::DataError => ("打印数据错误：请联系客服", "print data refused: call support"),
-            PrinterCondition::CommunicationError => ("打印机通讯异常：请重启终端", "printer link failed: restart the terminal"),
-            PrinterCondition::NotFound => ("未检测到打印机：请联系客服", "no printer found: call support"),
-            PrinterCondition::HardwareError => ("打印机硬件故障：请联系客服", "printer hardware fault: call support"),
-        }
-    }
 }
 
-/// Maps a vendor's raw status code to a condition (reference/printers.md §1).
+/// Explains a vendor's raw status code with the tables of `poscore_printer::vendor`
+/// (reference/printers.md §1). An unknown code is [`PrinterCondition::Unknown`].
+pub(crate) fn explain(vendor: PrinterVendor, raw_code: i32) -> (Condition, String) {
+    let vendor = match vendor {
+        PrinterVendor::Sunmi => Vendor::Sunmi,
+        PrinterVendor::Pax => Vendor::Pax,
+        PrinterVendor::Landi => Vendor::Landi,
+        PrinterVendor::Lakala => Vendor::Lakala,
+        PrinterVendor::Software if raw_code == 0 => return (Condition::Ready, "OK".into()),
+        PrinterVendor::Software => return (Condition::HardwareError, format!("software printer fault {raw_code}")),
+    };
+    let code = vendor::explain(vendor, raw_code);
+    (code.condition, code.meaning)
+}
+
+/// Maps a vendor's raw status code to a condition.
 pub fn condition_of(vendor: PrinterVendor, raw_code: i32) -> PrinterCondition {
-    use PrinterCondition as C;
-    match vendor {
-        PrinterVendor::Sunmi => match raw_code {
-            1 | 8 => C::Ready,
-            2 => C::Busy,
-            3 => C::CommunicationError,
-            4 => C::PaperOut,
-            5 => C::Overheated,
-            6 => C::CoverOpen,
-            7 => C::CutterError,
-            505 => C::NotFound,
-            _ => C::HardwareError,
-        },
-        PrinterVendor::Pax => match raw_code {
-            0 => C::Ready,
-            1 | 240 | -16 => C::Busy,
-            2 => C::PaperOut,
-            3 | 252 | -4 | 254 | -2 => C::DataError,
-            8 => C::Overheated,
-            9 => C::LowVoltage,
-            -5 => C::CoverOpen,
-            -6 => C::CutterError,
-            _ => C::HardwareError,
-        },
-        PrinterVendor::Landi => match raw_code {
-            0x00 => C::Ready,
-            0xF4 => C::PaperLow,
-            0xF0 => C::PaperOut,
-            0xF1 | 0xF5 => C::DataError,
-            0xF3 => C::Overheated,
-            0xF7 => C::Busy,
-            0xEE => C::PaperJam,
-            0xE1 => C::LowVoltage,
-            _ => C::HardwareError,
-        },
-        PrinterVendor::Software => match raw_code {
-            0 => C::Ready,
-            _ => C::HardwareError,
-        },
-    }
+    explain(vendor, raw_code).0.into()
 }
 
 /// A status explained for the UI.
@@ -155,14 +143,14 @@ pub struct PrinterStatusInfo {
 /// Explains a device's raw status: condition, whether it prints, and the remedy.
 #[uniffi::export]
 pub fn describe_printer_status(status: DeviceStatus) -> PrinterStatusInfo {
-    let condition = condition_of(status.vendor, status.raw_code);
+    let (condition, meaning) = explain(status.vendor, status.raw_code);
     let (zh, en) = condition.remedy();
     let code = format!("{:?} {}", status.vendor, status.raw_code);
     PrinterStatusInfo {
-        condition,
+        condition: condition.into(),
         can_print: condition.can_print(),
         message_zh: format!("{zh}（{code}）"),
-        message_en: format!("{en} ({code})"),
+        message_en: format!("{en} ({code}: {meaning})"),
     }
 }
 
@@ -287,6 +275,10 @@ mod tests {
         assert!(condition_of(PrinterVendor::Landi, 0xF4).can_print());
         assert_eq!(condition_of(PrinterVendor::Landi, 0xEE), PrinterCondition::PaperJam);
         assert_eq!(condition_of(PrinterVendor::Landi, 0xFC), PrinterCondition::HardwareError);
+        assert_eq!(condition_of(PrinterVendor::Sunmi, 999), PrinterCondition::Unknown);
+        assert_eq!(condition_of(PrinterVendor::Lakala, 0xF0), PrinterCondition::PaperOut);
+        let unknown = describe_printer_status(DeviceStatus { vendor: PrinterVendor::Pax, raw_code: 77, detail: None });
+        assert!(!unknown.can_print && unknown.message_en.contains("unknown fault (code 77)"), "{unknown:?}");
         let info = describe_printer_status(DeviceStatus { vendor: PrinterVendor::Sunmi, raw_code: 4, detail: None });
         assert!(!info.can_print && info.message_zh.contains("缺纸") && info.message_en.contains("out of paper"));
     }

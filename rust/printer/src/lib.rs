@@ -9,11 +9,13 @@
 //!   `GS ( H` (or `GS r`), fail on a status change or a timeout, a watchdog always running;
 //! - [`device`]: the same protocol over a vendor SDK (`VendorDevice`), whose callbacks are
 //!   known never to come on paper-out;
+//! - [`selftest`]: the self-test page (`poscore print-test`);
 //! - [`slip`]: the terminal's `Printer` trait on top of either;
 //! - `virtual_printer` (feature `virtual-printer`): an Epson-class printer over TCP or in
 //!   process that renders pages to PNG and injects faults.
 
 pub mod condition;
+pub mod selftest;
 pub mod vendor;
 
 pub use condition::Condition;
