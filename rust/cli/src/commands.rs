@@ -56,6 +56,9 @@ pub async fn run(command: Cmd, db: &Path, lang: Lang, links: &LinkOptions) -> Re
             transact(db, links, lang, request_id, Command::RetryReversal { trace }).await
         }
         Cmd::Recover => recover(db, links, lang).await,
+        Cmd::PrinterStatus { printer, timeout_ms, profile } => crate::printing::status(&printer, &profile, timeout_ms, lang).await,
+        Cmd::PrintTest { printer, timeout_ms, profile } => crate::printing::print_test(&printer, &profile, timeout_ms, lang).await,
+        Cmd::PrinterSim(args) => crate::printing::simulate(&args, lang).await,
         Cmd::List { limit } => {
             let (engine, _) = session::open_engine(db)?;
             let records = engine.journal().recent(limit).map_err(|e| Failure::journal(&e))?;

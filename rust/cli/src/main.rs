@@ -1,9 +1,10 @@
 //! # `poscore` — the command for people
 //!
 //! Runs the pre-authorization terminal from a shell: a scripted demo day, single
-//! transactions, recovery, and journal tools (list, show, export). Every command opens the
-//! journal (which runs recovery), works against the in-process simulated acquirer host, and
-//! finishes pending work (reversals, slips) before it exits.
+//! transactions, recovery, and journal tools (list, show, export). Every transaction command
+//! opens the journal (which runs recovery), works against the in-process simulated acquirer
+//! host, and finishes pending work (reversals, slips) before it exits. The printer commands
+//! (`printer-status`, `print-test`, `printer-sim`) talk to an ESC/POS printer directly.
 //!
 //! Exit codes: 0 ok; 1 declined, not approved, or refused by a rule; 2 usage error;
 //! 3 journal or I/O error.
@@ -11,6 +12,7 @@
 mod commands;
 mod demo;
 mod output;
+mod printing;
 mod session;
 mod simulate;
 
@@ -141,6 +143,32 @@ enum Cmd {
         #[arg(long, value_enum, default_value = "json")]
         format: ExportFormat,
     },
+    /// Ask an ESC/POS printer for its status (DLE EOT 1–4). Exit 1 when it cannot print.
+    PrinterStatus {
+        /// The printer: HOST:PORT (TCP, port 9100), /dev/ttyS1?baud=9600, /dev/usb/lp0, file:PATH.
+        #[arg(long)]
+        printer: String,
+        /// How long to wait for each reply, in milliseconds.
+        #[arg(long, default_value_t = 3_000)]
+        timeout_ms: u64,
+        #[command(flatten)]
+        profile: printing::ProfileArgs,
+    },
+    /// Print the self-test page (paper width, code page, Chinese and English, QR, ruler) and
+    /// wait for the printer to confirm it.
+    PrintTest {
+        /// The printer: HOST:PORT (TCP, port 9100), /dev/ttyS1?baud=9600, /dev/usb/lp0, file:PATH.
+        #[arg(long)]
+        printer: String,
+        /// How long to wait for the printer's confirmation, in milliseconds.
+        #[arg(long, default_value_t = 10_000)]
+        timeout_ms: u64,
+        #[command(flatten)]
+        profile: printing::ProfileArgs,
+    },
+    /// Run a virtual Epson-class ESC/POS printer over TCP: answers status requests, renders
+    /// each page to PNG, injects faults.
+    PrinterSim(printing::SimArgs),
     /// Run COUNT random transactions against the simulated host (for soak and crash tests).
     Simulate {
         /// How many commands.
@@ -201,7 +229,7 @@ fn main() -> ExitCode {
         sim_ledger: cli.sim_ledger.clone(),
         host_timeout: Duration::from_millis(cli.host_timeout_ms.max(1)),
     };
-    let runtime = match tokio::runtime::Builder::new_current_thread().enable_time().build() {
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(e) => {
             eprintln!("cannot start: {e}");

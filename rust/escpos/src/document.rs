@@ -219,4 +219,10 @@ impl Document {
     pub fn cut(self) -> Document {
         self.push(Element::Cut { partial: false })
     }
+
+    /// Checks that [`crate::encode()`] would accept this document for `profile` (images fit
+    /// the paper, QR and barcode data are encodable and fit), without building the bytes.
+    pub fn validate(&self, profile: &crate::profile::Profile) -> Result<(), DocumentError> {
+        crate::encode::validate(self, profile)
+    }
 }

@@ -12,7 +12,9 @@
 //!   their raw status codes with its own tables), [`KeyProvider`] (the secure module: PAN-hash
 //!   key and MAC), [`EventListener`] (UI events, in order, on a background thread); with
 //!   software implementations [`SoftwarePrinter`] and [`SoftwareKeyProvider`] for tests and
-//!   the demo.
+//!   the demo;
+//! - ESC/POS printers by address ([`escpos_printer_status`], [`escpos_print_self_test`]) and
+//!   the self-test page as bytes ([`self_test_escpos_bytes`]), through `poscore-printer`.
 //!
 //! Panics never cross into Kotlin: the release profile keeps `panic = "unwind"`, exported
 //! calls are caught by uniffi, spawned work by [`runtime`]'s `run`, and a hook logs them.
@@ -20,6 +22,7 @@
 //! No full PAN is ever logged: the core's card type prints itself masked.
 
 mod error;
+mod escpos;
 mod keys;
 mod printer;
 mod records;
@@ -28,6 +31,10 @@ mod slip_text;
 mod terminal;
 
 pub use error::PosError;
+pub use escpos::{
+    EscPosProfile, EscPosStatus, PaperSize, PaperState, PrinterEncoding, SelfTestReport, default_escpos_profile,
+    escpos_print_self_test, escpos_printer_status, self_test_escpos_bytes,
+};
 pub use keys::{KeyProvider, SoftwareKeyProvider, cup_ecb_mac};
 pub use printer::{
     DeviceStatus, PrinterCondition, PrinterDevice, PrinterStatusInfo, PrinterVendor, Slip, SoftwarePrinter, condition_of,

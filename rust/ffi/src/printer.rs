@@ -242,6 +242,16 @@ impl DevicePrinter {
 #[async_trait::async_trait]
 impl poscore_terminal::Printer for DevicePrinter {
     async fn print(&self, job: &PrintJob) -> Result<(), String> {
+        // Refuse to send into a known fault: the status first, bounded like the job.
+        let device = Arc::clone(&self.device);
+        let before = tokio::task::spawn_blocking(move || device.status());
+        match tokio::time::timeout(self.watchdog, before).await {
+            Err(_) => return Err(format!("打印机状态无应答（{} 秒）/ the printer's status did not come in {} s", self.watchdog.as_secs(), self.watchdog.as_secs())),
+            Ok(Err(join)) => return Err(format!("打印机状态回调出错 / the printer's status callback failed: {join}")),
+            Ok(Ok(Err(error))) => return Err(format!("{error}")),
+            Ok(Ok(Ok(status))) if !condition_of(status.vendor, status.raw_code).can_print() => return Err(Self::fault_text(&status)),
+            Ok(Ok(Ok(_))) => {}
+        }
         let slip = slip_text::slip(job, &self.merchant_name);
         let device = Arc::clone(&self.device);
         let call = tokio::task::spawn_blocking(move || device.print(slip));

@@ -18,7 +18,7 @@ pub(crate) fn runtime() -> &'static tokio::runtime::Runtime {
         tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .thread_name("poscore-worker")
-            .enable_time()
+            .enable_all()
             .on_thread_start(android::attach_current_thread)
             .build()
             .expect("the poscore runtime starts")

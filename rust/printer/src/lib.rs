@@ -15,8 +15,20 @@
 //!   process that renders pages to PNG and injects faults.
 
 pub mod condition;
+pub mod device;
+pub mod job;
 pub mod selftest;
+pub mod slip;
+pub mod transport;
 pub mod vendor;
+#[cfg(feature = "virtual-printer")]
+pub mod virtual_printer;
 
 pub use condition::Condition;
+pub use device::{VendorConfig, VendorDevice, VendorPrinter};
+pub use job::{EscPosPrinter, JobConfig, PrintError, PrintReceipt, Stage};
+pub use slip::{SlipPrinter, slip_document};
+pub use transport::{BoxLink, Connector, FnConnector, Link, PrinterAddress};
 pub use vendor::{Vendor, VendorCode, VendorTables};
+#[cfg(feature = "virtual-printer")]
+pub use virtual_printer::{VirtualPrinter, VirtualPrinterConfig};
