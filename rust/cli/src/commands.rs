@@ -134,8 +134,14 @@ fn refusal(error: &poscore::CommandError, lang: Lang) -> Failure {
 
 /// Waits until reversals and slips due now are done, then stops the terminal.
 pub async fn finish(session: Session, handle: &TerminalHandle) -> Result<(), Failure> {
+    finish_terminal(session.terminal, handle).await
+}
+
+/// Waits until the terminal is idle (no pending reversal or slip it can do now), then shuts
+/// it down.
+pub async fn finish_terminal(terminal: poscore_terminal::Terminal, handle: &TerminalHandle) -> Result<(), Failure> {
     let idle = handle.idle().await;
-    session.terminal.shutdown().await;
+    terminal.shutdown().await;
     idle.map_err(|e| Failure::journal(&e))
 }
 

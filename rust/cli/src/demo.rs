@@ -7,8 +7,16 @@
 //! 5. a completion void (of the completion from step 3).
 //!
 //! It prints each step, then a summary table from the journal, and checks every final state.
+//! The slips go to the virtual ESC/POS printer in process and are saved as PNGs in `out/slips`.
 
 use std::path::Path;
+use std::sync::Arc;
+
+use poscore_escpos::Profile;
+use poscore_printer::job::{EscPosPrinter, JobConfig};
+use poscore_printer::slip::SlipPrinter;
+use poscore_printer::transport::{BoxLink, FnConnector};
+use poscore_printer::virtual_printer::{VirtualPrinter, VirtualPrinterConfig};
 
 use poscore::card::CardInput;
 use poscore::ids::{RequestId, TraceNumber};
@@ -18,9 +26,12 @@ use poscore::{Command, CommandOutcome, Lang, TxnRecord};
 use poscore_terminal::{Clock, SystemClock, TerminalHandle};
 
 use crate::Failure;
-use crate::commands::finish;
+use crate::commands::finish_terminal;
 use crate::output;
 use crate::session::{self, LinkOptions};
+
+/// The merchant name on the demo's slips.
+const DEMO_MERCHANT: &str = "演示商户 DEMO SHOP";
 
 async fn step(handle: &TerminalHandle, lang: Lang, id: &str, command: Command) -> Result<TxnRecord, Failure> {
     let request_id = RequestId::parse(id).expect("demo ids are valid");
@@ -54,8 +65,23 @@ pub async fn run(out: &Path, lang: Lang, links: &LinkOptions) -> Result<(), Fail
             Err(e) => return Err(Failure::io(format!("removing {}: {e}", file.display()))),
         }
     }
-    let session = session::start(&db, links)?;
-    let handle = session.terminal.handle();
+    // The slips go to the virtual ESC/POS printer in process, through the real driver (job
+    // protocol, `GS ( H` confirmation); each slip is rendered to a PNG in `out/slips`.
+    let slip_dir = out.join("slips");
+    if slip_dir.exists() {
+        std::fs::remove_dir_all(&slip_dir).map_err(|e| Failure::io(format!("removing {}: {e}", slip_dir.display())))?;
+    }
+    let virtual_printer = VirtualPrinter::new(VirtualPrinterConfig {
+        profile: Profile::mm58(),
+        png_dir: Some(slip_dir.clone()),
+        baud: None,
+        paper_out_after_mm: None,
+    });
+    let link = virtual_printer.clone();
+    let connector = FnConnector::new("virtual printer (in process)", move || Ok(Box::new(link.connect()) as BoxLink));
+    let driver = Arc::new(EscPosPrinter::new(Arc::new(connector), Profile::mm58(), JobConfig::default()));
+    let (terminal, _) = session::start_with_printer(&db, links, Arc::new(SlipPrinter::new(driver, DEMO_MERCHANT)))?;
+    let handle = terminal.handle();
     let say = |zh: &str, en: &str| println!("{}", if lang == Lang::Zh { zh.to_string() } else { en.to_string() });
 
     say("1. 预授权 500.00", "1. pre-auth 500.00");
@@ -70,8 +96,8 @@ pub async fn run(out: &Path, lang: Lang, links: &LinkOptions) -> Result<(), Fail
     let void = step(&handle, lang, "demo-4b-void", Command::Void { original_trace: second.trace }).await?;
     say("5. 预授权完成撤销（第 3 步的完成）", "5. completion void of step 3's completion");
     let complete_void = step(&handle, lang, "demo-5-complete-void", Command::CompleteVoid { original_trace: completion.trace }).await?;
-    let slips = session.printer.clone();
-    finish(session, &handle).await?;
+    finish_terminal(terminal, &handle).await?;
+    let slips = virtual_printer.pages().iter().filter(|page| page.complete).count();
 
     let (engine, _) = session::open_engine(&db)?;
     let mut records = Vec::new();
@@ -83,8 +109,8 @@ pub async fn run(out: &Path, lang: Lang, links: &LinkOptions) -> Result<(), Fail
     say("汇总（来自交易日志）：", "Summary (from the journal):");
     print!("{}", output::table(&records, lang));
     println!("{}", match lang {
-        Lang::Zh => format!("打印签购单 {} 张；交易日志：{}", slips.printed().len(), db.display()),
-        Lang::En => format!("{} slips printed; journal: {}", slips.printed().len(), db.display()),
+        Lang::Zh => format!("打印签购单 {slips} 张（虚拟打印机，图片在 {}）；交易日志：{}", slip_dir.display(), db.display()),
+        Lang::En => format!("{slips} slips printed (virtual printer, PNGs in {}); journal: {}", slip_dir.display(), db.display()),
     });
 
     let state_of = |trace: TraceNumber| records.iter().find(|r| r.trace == trace).map(|r| (r.state, r.reversal.clone()));

@@ -1,5 +1,5 @@
 //! Opening a terminal for one CLI invocation: the journal, the PAN-hash key beside it, the
-//! simulated host and the memory printer.
+//! simulated host and a printer (a memory printer, or the demo's virtual ESC/POS printer).
 
 use std::fs;
 use std::io::{Read, Write};
@@ -10,7 +10,7 @@ use std::time::Duration;
 use poscore::card::PanHashKey;
 use poscore::journal::RecoveryReport;
 use poscore::{Bilingual, Config, Engine};
-use poscore_terminal::{Clock, DriverConfig, MemoryPrinter, SimHost, SystemClock, Terminal};
+use poscore_terminal::{Clock, DriverConfig, MemoryPrinter, Printer, SimHost, SystemClock, Terminal};
 
 use crate::Failure;
 
@@ -28,7 +28,6 @@ pub struct LinkOptions {
 /// A running terminal for one command.
 pub struct Session {
     pub terminal: Terminal,
-    pub printer: Arc<MemoryPrinter>,
     pub recovery: RecoveryReport,
 }
 
@@ -74,17 +73,24 @@ pub fn open_engine(db: &Path) -> Result<(Engine, RecoveryReport), Failure> {
     Engine::open(db, Config::default(), key, SystemClock.now()).map_err(|e| Failure::journal(&e))
 }
 
-/// Opens the journal and starts the terminal against the simulated host.
+/// Opens the journal and starts the terminal against the simulated host, printing to a
+/// memory printer.
 pub fn start(db: &Path, links: &LinkOptions) -> Result<Session, Failure> {
+    let (terminal, recovery) = start_with_printer(db, links, Arc::new(MemoryPrinter::new()))?;
+    Ok(Session { terminal, recovery })
+}
+
+/// Opens the journal and starts the terminal against the simulated host, printing to
+/// `printer` (the demo's virtual ESC/POS printer).
+pub fn start_with_printer(db: &Path, links: &LinkOptions, printer: Arc<dyn Printer>) -> Result<(Terminal, RecoveryReport), Failure> {
     let (engine, recovery) = open_engine(db)?;
     let mut host = SimHost::new().with_delay(links.sim_delay);
     if let Some(ledger) = &links.sim_ledger {
         host = host.with_ledger(ledger).map_err(|e| Failure::io(format!("host ledger {}: {e}", ledger.display())))?;
     }
-    let printer = Arc::new(MemoryPrinter::new());
     let config = DriverConfig { host_timeout: links.host_timeout, ..DriverConfig::default() };
-    let terminal = Terminal::start(engine, Arc::new(host), printer.clone(), config);
-    Ok(Session { terminal, printer, recovery })
+    let terminal = Terminal::start(engine, Arc::new(host), printer, config);
+    Ok((terminal, recovery))
 }
 
 /// Describes a journal error for the operator.

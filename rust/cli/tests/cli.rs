@@ -35,6 +35,10 @@ fn demo_runs_the_scripted_day_and_checks_its_final_states() {
         assert!(shown.contains(state), "summary lacks {state}: {shown}");
     }
     assert!(out.join("journal.db").exists());
+    // Every slip went through the virtual printer and was confirmed: 2 copies per approved
+    // transaction (pre-auth, completion, void, completion void, second pre-auth) → 10 pages.
+    let pngs = std::fs::read_dir(out.join("slips")).unwrap().filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "png")).count();
+    assert!(shown.contains(&format!("{pngs} slips printed")) && pngs >= 10, "{pngs} PNGs: {shown}");
     // A second run starts from a fresh journal and passes again.
     let again = Command::new(env!("CARGO_BIN_EXE_poscore")).args(["--lang", "zh", "demo", "--out"]).arg(&out).output().unwrap();
     assert_eq!(again.status.code(), Some(0), "{}", text(&again));

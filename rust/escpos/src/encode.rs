@@ -26,8 +26,9 @@
 //! breaks the line.
 
 use std::ops::Range;
+use std::sync::OnceLock;
 
-use encoding_rs::EncoderResult;
+use encoding_rs::{DecoderResult, EncoderResult};
 
 use crate::barcode;
 use crate::commands::{self, LF, RasterMode};
@@ -169,10 +170,66 @@ fn capacity_guess(document: &Document, profile: &Profile) -> usize {
     size
 }
 
+/// Appends `s` encoded by `encoder`, characters it cannot map as `?`.
+fn encode_with(encoder: &mut encoding_rs::Encoder, out: &mut Vec<u8>, s: &str) {
+    let mut rest = s;
+    loop {
+        let need = encoder.max_buffer_length_from_utf8_without_replacement(rest.len()).unwrap_or(rest.len() * 4);
+        out.reserve(need);
+        let (result, read) = encoder.encode_from_utf8_to_vec_without_replacement(rest, out, true);
+        rest = &rest[read..];
+        match result {
+            EncoderResult::InputEmpty => break,
+            EncoderResult::OutputFull => {}
+            EncoderResult::Unmappable(_) => out.push(b'?'),
+        }
+    }
+}
+
+/// The two-byte GB code (GBK area of GB18030) of every BMP character that has one, indexed
+/// by code point, 0 for none. encoding_rs encodes Hanzi by searching its index tables, about
+/// 130 ns a character; this table, built once (about a millisecond, 128 KiB) by decoding every
+/// two-byte sequence and keeping the first code of a character (as the WHATWG encoder picks
+/// it), makes the common case a lookup. Characters without a two-byte code (four-byte
+/// GB18030 codes, or `?` in GBK) still go through encoding_rs. A test checks the table
+/// against encoding_rs's encoder for every BMP character.
+fn gb_two_byte_table() -> &'static [u16] {
+    static TABLE: OnceLock<Box<[u16]>> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        let mut table = vec![0u16; 0x10000].into_boxed_slice();
+        let mut buf = [0u8; 8];
+        for lead in 0x81u8..=0xFE {
+            for trail in (0x40u8..=0xFE).filter(|&t| t != 0x7F) {
+                let mut decoder = encoding_rs::GB18030.new_decoder_without_bom_handling();
+                let (result, read, written) = decoder.decode_to_utf8_without_replacement(&[lead, trail], &mut buf, true);
+                if !matches!(result, DecoderResult::InputEmpty) || read != 2 {
+                    continue;
+                }
+                let mut chars = std::str::from_utf8(&buf[..written]).unwrap_or_default().chars();
+                if let (Some(c), None) = (chars.next(), chars.next()) {
+                    let u = c as usize;
+                    // U+E5E5 decodes from A3 A0 but the encoder refuses it (WHATWG).
+                    if (0x80..0x10000).contains(&u) && c != '\u{E5E5}' && table[u] == 0 {
+                        table[u] = u16::from_be_bytes([lead, trail]);
+                    }
+                }
+            }
+        }
+        table
+    })
+}
+
 /// How text becomes bytes, and how wide each character prints.
 enum Charset {
-    /// Chinese mode, GB18030 (or GBK: unmappable characters become `?`).
-    Gb(encoding_rs::Encoder),
+    /// Chinese mode, GB18030 or GBK (GBK: characters outside it become `?`).
+    Gb {
+        /// encoding_rs's encoder, for characters without a two-byte code.
+        encoder: encoding_rs::Encoder,
+        /// GBK rather than GB18030.
+        gbk: bool,
+        /// [`gb_two_byte_table`].
+        table: &'static [u16],
+    },
     /// UTF-8 as is.
     Utf8,
     /// PC437: ASCII, anything else `?`.
@@ -188,8 +245,12 @@ fn is_control(c: char) -> bool {
 impl Charset {
     fn for_profile(encoding: TextEncoding) -> Charset {
         match encoding {
-            TextEncoding::Gb18030 => Charset::Gb(encoding_rs::GB18030.new_encoder()),
-            TextEncoding::Gbk => Charset::Gb(encoding_rs::GBK.new_encoder()),
+            TextEncoding::Gb18030 => {
+                Charset::Gb { encoder: encoding_rs::GB18030.new_encoder(), gbk: false, table: gb_two_byte_table() }
+            }
+            TextEncoding::Gbk => {
+                Charset::Gb { encoder: encoding_rs::GBK.new_encoder(), gbk: true, table: gb_two_byte_table() }
+            }
             TextEncoding::Utf8 => Charset::Utf8,
             TextEncoding::SingleByte { charset: SingleByteCharset::Pc437, .. } => Charset::Pc437,
             TextEncoding::SingleByte { charset: SingleByteCharset::Windows1252, .. } => {
@@ -204,7 +265,7 @@ impl Charset {
             return 0;
         }
         match self {
-            Charset::Gb(_) => {
+            Charset::Gb { .. } => {
                 if c.is_ascii() {
                     1
                 } else {
@@ -225,21 +286,26 @@ impl Charset {
         match self {
             Charset::Utf8 => out.extend_from_slice(s.as_bytes()),
             Charset::Pc437 => out.extend(s.chars().map(|c| if c.is_ascii() { c as u8 } else { b'?' })),
-            Charset::Gb(encoder) | Charset::Windows1252(encoder) => {
-                let mut rest = s;
-                loop {
-                    let need =
-                        encoder.max_buffer_length_from_utf8_without_replacement(rest.len()).unwrap_or(rest.len() * 4);
-                    out.reserve(need);
-                    let (result, read) = encoder.encode_from_utf8_to_vec_without_replacement(rest, out, true);
-                    rest = &rest[read..];
-                    match result {
-                        EncoderResult::InputEmpty => break,
-                        EncoderResult::OutputFull => {}
-                        EncoderResult::Unmappable(_) => out.push(b'?'),
+            Charset::Gb { encoder, gbk, table } => {
+                let mut utf8 = [0u8; 4];
+                for c in s.chars() {
+                    let u = c as usize;
+                    if u < 0x80 {
+                        out.push(u as u8);
+                        continue;
                     }
+                    // GBK sends the euro sign as the single byte 0x80 (encoding_rs does).
+                    if u < 0x10000 && !(*gbk && c == '€') {
+                        let code = table[u];
+                        if code != 0 {
+                            out.extend_from_slice(&code.to_be_bytes());
+                            continue;
+                        }
+                    }
+                    encode_with(encoder, out, c.encode_utf8(&mut utf8));
                 }
             }
+            Charset::Windows1252(encoder) => encode_with(encoder, out, s),
         }
     }
 
@@ -502,6 +568,24 @@ mod tests {
         let doc = Document::new().text("A", TextStyle::BOLD, Align::Left).text("B", TextStyle::BOLD, Align::Left);
         let bytes = encode(&doc, &Profile::mm58()).unwrap();
         assert_eq!(body(&bytes), [0x1B, 0x45, 0x01, b'A', 0x0A, b'B', 0x0A, 0x1B, 0x45, 0x00]);
+    }
+
+    #[test]
+    fn gb_table_agrees_with_encoding_rs_for_every_bmp_character() {
+        for (encoding, gbk) in [(TextEncoding::Gb18030, false), (TextEncoding::Gbk, true)] {
+            let mut charset = Charset::for_profile(encoding);
+            let reference = if gbk { encoding_rs::GBK } else { encoding_rs::GB18030 };
+            let mut ours = Vec::new();
+            let mut buf = [0u8; 4];
+            for c in (0x80u32..0x10000).filter_map(char::from_u32).filter(|c| !is_control(*c)) {
+                ours.clear();
+                charset.push_segment(&mut ours, c.encode_utf8(&mut buf));
+                let mut expected = Vec::new();
+                let mut encoder = reference.new_encoder();
+                encode_with(&mut encoder, &mut expected, c.encode_utf8(&mut buf));
+                assert_eq!(ours, expected, "U+{:04X} gbk={gbk}", c as u32);
+            }
+        }
     }
 
     #[test]

@@ -353,8 +353,13 @@ async fn a_fault_before_confirm_strikes_after_the_data() {
     assert_silent(&mut s, "paper out before the confirmation").await;
     check_realtime(realtime(&mut s).await, true, false, true, false);
     assert_eq!(p.pages().len(), 1);
-    assert!(p.pages()[0].complete, "the slip itself printed");
+    assert!(!p.pages()[0].complete, "the fault struck before the printing completed");
     assert!(p.confirmed().is_empty());
+    p.load_paper();
+    send(&mut s, &[job("printed", "again"), process_id(b"BC02")].concat()).await;
+    assert_eq!(read_n(&mut s, 7).await, process_id_reply(b"BC02"));
+    let complete: Vec<bool> = p.pages().iter().map(|page| page.complete).collect();
+    assert_eq!(complete, vec![false, true]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

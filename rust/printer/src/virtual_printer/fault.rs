@@ -31,7 +31,10 @@ pub enum Trigger {
     /// Once this many bytes of print data of the next job have arrived (mid-data). Real-time
     /// requests (`DLE EOT`) are not counted; bytes arriving while offline are not counted.
     AfterJobBytes(usize),
-    /// When the next `GS ( H` / `GS r` request arrives (after the data), before answering.
+    /// When the next `GS ( H` / `GS r` request arrives (after the data), before answering:
+    /// the fault strikes while that data is still printing, so the pages it finished
+    /// (since the previous request, fault or connection) are marked cut short, except for
+    /// [`Fault::NeverConfirm`], which prints and just does not answer.
     BeforeConfirm,
 }
 

@@ -20,6 +20,10 @@
 //! - print data goes through the escpos `PageBuilder`; a cut finishes a page;
 //! - a fault mid-job takes the printer offline and keeps what printed so far as a page with
 //!   `complete = false`; while offline everything but `DLE EOT` and `GS a` is discarded;
+//! - a fault injected [`Trigger::BeforeConfirm`] strikes at the next `GS r` / `GS ( H`,
+//!   while the data before it is "still printing": the pages that data finished since the
+//!   previous request (or fault, or connection) are marked `complete = false` too (the
+//!   request is answered only when printing completes, and it did not);
 //! - pages are not finished by a connection closing: only a cut (or
 //!   [`VirtualPrinter::finish_page`]) finishes one.
 //!

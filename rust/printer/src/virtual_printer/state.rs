@@ -81,6 +81,9 @@ pub struct Machine {
     /// The roll ends when `paper_dots` would pass this.
     roll_end_dots: Option<u64>,
     pages: Vec<VirtualPage>,
+    /// The pages from here on belong to the job a confirmation request would confirm
+    /// (finished since the last request, fault or new connection).
+    job_pages_from: usize,
     confirmed: Vec<[u8; 4]>,
     status_replies: u64,
     open_sessions: usize,
@@ -109,6 +112,7 @@ impl Machine {
             paper_dots: 0,
             roll_end_dots,
             pages: Vec::new(),
+            job_pages_from: 0,
             confirmed: Vec::new(),
             status_replies: 0,
             open_sessions: 0,
@@ -152,6 +156,7 @@ impl Machine {
     /// A connection opened.
     pub fn open_session(&mut self) {
         self.open_sessions += 1;
+        self.job_pages_from = self.pages.len();
     }
 
     /// A connection closed.
@@ -252,6 +257,7 @@ impl Machine {
             info!("virtual printer: page cut short after {} item(s)", page.items.len());
             self.record(page, false);
         }
+        self.job_pages_from = self.pages.len();
     }
 
     /// Finishes the page in progress without a cut (the pending text line prints); the
@@ -317,7 +323,8 @@ impl Machine {
 
     /// Strikes the pending faults that wait for `when` (all, for `Confirm`; those whose
     /// count is reached, for `DataBytes`).
-    fn fire(&mut self, confirm: bool, effects: &mut Effects) {
+    /// Returns whether a fault that stops printing struck (anything but never-confirm).
+    fn fire(&mut self, confirm: bool, effects: &mut Effects) -> bool {
         let data_bytes = self.data_bytes;
         let (due, rest): (Vec<Pending>, Vec<Pending>) = std::mem::take(&mut self.pending)
             .into_iter()
@@ -326,9 +333,11 @@ impl Machine {
                 When::DataBytes(at) => !confirm && data_bytes >= at,
             });
         self.pending = rest;
+        let stops = due.iter().any(|p| p.fault != Fault::NeverConfirm);
         for pending in due {
             self.strike(pending.fault, effects);
         }
+        stops
     }
 
     /// Bytes from one connection: executes what they complete and appends the answers to
@@ -359,7 +368,7 @@ impl Machine {
             }
             if online {
                 self.data_bytes += piece.len().saturating_sub(3 * realtime) as u64;
-                self.fire(false, effects);
+                let _ = self.fire(false, effects);
                 if effects.drop_this {
                     return;
                 }
@@ -424,7 +433,21 @@ impl Machine {
             debug!("virtual printer: offline, confirmation request {id:02X?} discarded");
             return None;
         }
-        self.fire(true, effects);
+        let job_from = self.job_pages_from;
+        let stopped = self.fire(true, effects);
+        self.job_pages_from = self.pages.len();
+        if stopped {
+            // The fault struck while the data before the request was still printing: the
+            // request would have been answered "when the printing is completed", so the
+            // pages that data finished did not come out whole.
+            let from = job_from.min(self.pages.len());
+            for page in &mut self.pages[from..] {
+                if page.complete {
+                    info!("virtual printer: the fault struck before the printing completed: page cut short");
+                    page.complete = false;
+                }
+            }
+        }
         if effects.drop_this || !self.online() {
             return None;
         }
@@ -653,12 +676,32 @@ mod tests {
         let (out, effects) = feed(&mut m, &mut s, &[JOB, CONFIRM].concat());
         assert!(out.is_empty());
         assert_eq!(effects.timers, vec![(Duration::from_secs(1), 1)]);
-        assert!(m.pages()[0].complete, "the data printed before the fault");
+        assert!(!m.pages()[0].complete, "the fault struck before the printing completed");
         assert!(m.status().recoverable_error && !m.status().online);
         m.end_overheat(1);
         assert!(m.status().online);
         let (out, _) = feed(&mut m, &mut s, CONFIRM);
         assert_eq!(out, b"\x37\x22ABCD\x00");
+    }
+
+    #[test]
+    fn before_confirm_loses_only_the_job_it_would_confirm() {
+        let mut m = machine(None);
+        let mut s = SessionState::default();
+        let (out, _) = feed(&mut m, &mut s, &[JOB, CONFIRM].concat());
+        assert_eq!(out.len(), 7);
+        let mut effects = Effects::default();
+        m.inject(Trigger::BeforeConfirm, Fault::CoverOpen, &mut effects);
+        let (out, _) = feed(&mut m, &mut s, &[JOB, JOB, b"\x1dr\x01"].concat());
+        assert!(out.is_empty());
+        let complete: Vec<bool> = m.pages().iter().map(|p| p.complete).collect();
+        assert_eq!(complete, vec![true, false, false]);
+        // Never-confirm before the confirmation leaves the page printed.
+        m.clear();
+        m.inject(Trigger::BeforeConfirm, Fault::NeverConfirm, &mut effects);
+        let (out, _) = feed(&mut m, &mut s, &[JOB, CONFIRM].concat());
+        assert!(out.is_empty());
+        assert!(m.pages()[3].complete);
     }
 
     #[test]
