@@ -201,7 +201,8 @@ fn gb_two_byte_table() -> &'static [u16] {
         for lead in 0x81u8..=0xFE {
             for trail in (0x40u8..=0xFE).filter(|&t| t != 0x7F) {
                 let mut decoder = encoding_rs::GB18030.new_decoder_without_bom_handling();
-                let (result, read, written) = decoder.decode_to_utf8_without_replacement(&[lead, trail], &mut buf, true);
+                let (result, read, written) =
+                    decoder.decode_to_utf8_without_replacement(&[lead, trail], &mut buf, true);
                 if !matches!(result, DecoderResult::InputEmpty) || read != 2 {
                     continue;
                 }

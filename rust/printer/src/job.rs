@@ -508,37 +508,59 @@ async fn send_and_confirm(
     tokio::pin!(write);
     let mut written = false;
     loop {
-        let stage = progress.get();
         tokio::select! {
+            // Biased: a finished write is noted before a reply that came with it, so the
+            // stage a failure reports is where the job really was.
+            biased;
             result = &mut write, if !written => {
                 result.map_err(|e| link_failed(Stage::Sending, format!("writing the job: {e}")))?;
                 written = true;
                 progress.set(Stage::AwaitingConfirmation);
             }
-            event = events.recv() => match event {
-                None => return Err(link_failed(stage, "the reply reader stopped")),
-                Some(Event::Closed(why)) => return Err(link_failed(stage, why)),
-                Some(Event::Reply(Reply::ProcessId(got))) if Some(got) == id => return Ok(Wait::Confirmed(id)),
-                Some(Event::Reply(Reply::ProcessId(got))) => log::info!("stale process ID {got:02X?} ignored"),
-                Some(Event::Reply(Reply::TransmitStatus(byte))) if id.is_none() && written => {
-                    let mut status = PrinterStatus::READY;
-                    if let Err(e) = status.apply_paper_sensor(byte) {
-                        log::warn!("GS r reply: {e}");
-                    }
-                    return Ok(Wait::Confirmed(None));
+            event = events.recv() => {
+                if let Some(done) = on_event(event, id, written, progress.get())? {
+                    return Ok(done);
                 }
-                Some(Event::Reply(Reply::Asb(asb))) => match PrinterStatus::from_asb(asb) {
-                    Ok(status) => {
-                        let condition = Condition::of_status(&status);
-                        if !condition.can_print() {
-                            return Err(failed(condition, stage, format!("the printer reported {} (automatic status back)", condition.code())));
-                        }
-                    }
-                    Err(e) => log::warn!("automatic status back {asb:02X?}: {e}"),
-                },
-                Some(Event::Reply(other)) => log::debug!("reply {other:?} ignored while printing"),
-            },
-            _ = tokio::time::sleep_until(deadline) => return Ok(Wait::TimedOut(stage)),
+            }
+            _ = tokio::time::sleep_until(deadline) => return Ok(Wait::TimedOut(progress.get())),
+        }
+    }
+}
+
+/// What one reply means while a job is sent or awaits its confirmation: `Some` ends the
+/// wait, `None` goes on waiting.
+fn on_event(event: Option<Event>, id: Option<[u8; 4]>, written: bool, stage: Stage) -> Result<Option<Wait>, PrintError> {
+    match event {
+        None => Err(link_failed(stage, "the reply reader stopped")),
+        Some(Event::Closed(why)) => Err(link_failed(stage, why)),
+        Some(Event::Reply(Reply::ProcessId(got))) if Some(got) == id => Ok(Some(Wait::Confirmed(id))),
+        Some(Event::Reply(Reply::ProcessId(got))) => {
+            log::info!("process ID {got:02X?} of an earlier attempt ignored");
+            Ok(None)
+        }
+        // Without GS ( H: the printer executes GS r only after everything before it has
+        // printed, and not at all while offline, so its reply is the confirmation.
+        Some(Event::Reply(Reply::TransmitStatus(byte))) if id.is_none() && written => {
+            log::debug!("GS r reply 0x{byte:02X} confirms the job");
+            Ok(Some(Wait::Confirmed(None)))
+        }
+        Some(Event::Reply(Reply::Asb(asb))) => match PrinterStatus::from_asb(asb) {
+            Ok(status) => {
+                let condition = Condition::of_status(&status);
+                if condition.can_print() {
+                    Ok(None)
+                } else {
+                    Err(failed(condition, stage, format!("the printer reported {} (automatic status back)", condition.code())))
+                }
+            }
+            Err(e) => {
+                log::warn!("automatic status back {asb:02X?} ignored: {e}");
+                Ok(None)
+            }
+        },
+        Some(Event::Reply(other)) => {
+            log::debug!("reply {other:?} ignored while printing");
+            Ok(None)
         }
     }
 }

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use poscore_escpos::{Align, Document, Profile, TextStyle, encode};
 use poscore_printer::virtual_printer::{Fault, Trigger, VirtualPrinter, VirtualPrinterConfig};
-use poscore_printer::{BoxLink, Condition, Connector, EscPosPrinter, FnConnector, JobConfig, PrintError, PrinterAddress};
+use poscore_printer::{BoxLink, Condition, Connector, EscPosPrinter, FnConnector, JobConfig, PrintError, PrinterAddress, Stage};
 
 /// How long an injected overheat lasts.
 const OVERHEAT: Duration = Duration::from_millis(400);
@@ -92,7 +92,9 @@ async fn cell(kind: Kind, trigger: Trigger, link: Link) {
     let what = format!("{kind:?} at {trigger:?} over {link:?}");
     let virtual_printer = VirtualPrinter::new(VirtualPrinterConfig::default());
     let driver = EscPosPrinter::new(connector(&virtual_printer, link).await, Profile::mm58(), config());
-    let marker = format!("MARK {kind:?} {trigger:?}");
+    // Short enough for one line of 32 columns.
+    let point = TRIGGERS.iter().position(|t| *t == trigger).unwrap_or(9);
+    let marker = format!("MARK {kind:?} {point}");
     let document = slip(&marker);
     let bytes = encode(&document, &Profile::mm58()).unwrap();
     assert!(bytes.len() > MID_DATA_BYTES * 2, "the mid-data fault must strike inside the job ({} bytes)", bytes.len());
@@ -113,6 +115,11 @@ async fn cell(kind: Kind, trigger: Trigger, link: Link) {
         assert!(matches!(error, PrintError::Refused(_)), "{what}: {error:?}");
         assert!(virtual_printer.pages().is_empty(), "{what}: data was sent into a known fault");
     }
+    if trigger == Trigger::BeforeConfirm {
+        // Everything was sent; only the confirmation was missing.
+        assert_eq!(error.stage(), Stage::AwaitingConfirmation, "{what}: {error:?}");
+    }
+    assert!(!error.condition().can_print(), "{what}: {error:?}");
     assert!(virtual_printer.confirmed().is_empty(), "{what}: the printer confirmed the failed attempt");
     let complete_before = virtual_printer.pages().iter().filter(|p| p.complete).count();
     if kind != Kind::NeverConfirm {
