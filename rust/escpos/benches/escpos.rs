@@ -19,17 +19,27 @@ fn slip_benches(c: &mut Criterion) {
     let document = slip::preauth_slip();
     let profile = Profile::mm58();
     let bytes = encode(&document, &profile).expect("the slip encodes");
-    let options = DecodeOptions { paper: profile.paper, encoding: profile.encoding };
+    let options = DecodeOptions {
+        paper: profile.paper,
+        encoding: profile.encoding,
+    };
     // Sanity, untimed: the slip decodes to its ~40 lines, the signature and a QR code.
     let page = decode(&bytes, &options);
     let lines = page.text().lines().count();
-    assert!((35..=60).contains(&lines), "the slip has about 40 lines, decoded {lines}");
+    assert!(
+        (35..=60).contains(&lines),
+        "the slip has about 40 lines, decoded {lines}"
+    );
     assert_eq!(page.images().len(), 1, "the signature");
 
     let mut group = c.benchmark_group("slip_58mm_gb18030");
     group.throughput(Throughput::Elements(1));
-    group.bench_function("encode", |b| b.iter(|| encode(black_box(&document), black_box(&profile)).unwrap()));
-    group.bench_function("decode", |b| b.iter(|| decode(black_box(&bytes), black_box(&options))));
+    group.bench_function("encode", |b| {
+        b.iter(|| encode(black_box(&document), black_box(&profile)).unwrap())
+    });
+    group.bench_function("decode", |b| {
+        b.iter(|| decode(black_box(&bytes), black_box(&options)))
+    });
     group.finish();
 }
 

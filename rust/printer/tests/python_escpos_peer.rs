@@ -19,7 +19,9 @@ use std::time::{Duration, Instant};
 use poscore_escpos::commands::RasterMode;
 use poscore_escpos::decode::PageItem;
 use poscore_escpos::{Bitmap, PaperWidth, Profile};
-use poscore_printer::virtual_printer::{Fault, Trigger, VirtualPage, VirtualPrinter, VirtualPrinterConfig};
+use poscore_printer::virtual_printer::{
+    Fault, Trigger, VirtualPage, VirtualPrinter, VirtualPrinterConfig,
+};
 
 /// The version pinned in `tests/peers/requirements.txt`.
 const PINNED_VERSION: &str = "3.1";
@@ -36,20 +38,28 @@ fn peers_dir() -> PathBuf {
 fn require_python_escpos() {
     let python = python();
     let install = format!(
-        "run `{python} -m pip install -r {}` (set PYTHON to choose the interpreter)",
-        peers_dir().join("requirements.txt").display()
+        "run `{python} -m pip install -r tests/peers/requirements.txt` in the repository root \
+         (set PYTHON to choose the interpreter)"
     );
     let output = Command::new(&python)
-        .args(["-c", "import escpos, PIL, qrcode; print(escpos.__version__)"])
+        .args([
+            "-c",
+            "import escpos, PIL, qrcode; print(escpos.__version__)",
+        ])
         .output()
-        .unwrap_or_else(|e| panic!("cannot run `{python}` ({e}): install Python 3, then {install}"));
+        .unwrap_or_else(|e| {
+            panic!("cannot run `{python}` ({e}): install Python 3, then {install}")
+        });
     assert!(
         output.status.success(),
         "python-escpos is not importable by `{python}`: {}\n{install}",
         String::from_utf8_lossy(&output.stderr).trim()
     );
     let version = String::from_utf8_lossy(&output.stdout).trim().to_string();
-    assert_eq!(version, PINNED_VERSION, "python-escpos {version} found, {PINNED_VERSION} pinned: {install}");
+    assert_eq!(
+        version, PINNED_VERSION,
+        "python-escpos {version} found, {PINNED_VERSION} pinned: {install}"
+    );
 }
 
 /// Runs `escpos_peer.py <args>` off the runtime's threads (the virtual printer keeps serving) and
@@ -57,10 +67,11 @@ fn require_python_escpos() {
 async fn run_peer(args: Vec<String>) -> String {
     let script = peers_dir().join("escpos_peer.py");
     let shown = format!("{} {} {}", python(), script.display(), args.join(" "));
-    let output = tokio::task::spawn_blocking(move || Command::new(python()).arg(script).args(args).output())
-        .await
-        .unwrap()
-        .unwrap_or_else(|e| panic!("cannot run `{shown}`: {e}"));
+    let output =
+        tokio::task::spawn_blocking(move || Command::new(python()).arg(script).args(args).output())
+            .await
+            .unwrap()
+            .unwrap_or_else(|e| panic!("cannot run `{shown}`: {e}"));
     assert!(
         output.status.success(),
         "`{shown}` failed ({}):\n{}",
@@ -77,7 +88,10 @@ async fn start_printer(png_dir: Option<PathBuf>) -> (VirtualPrinter, SocketAddr)
         baud: None,
         paper_out_after_mm: None,
     });
-    let addr = printer.listen("127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let addr = printer
+        .listen("127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
     (printer, addr)
 }
 
@@ -90,7 +104,11 @@ async fn wait_pages(printer: &VirtualPrinter, count: usize) -> Vec<VirtualPage> 
         if pages.len() >= count {
             return pages;
         }
-        assert!(Instant::now() < deadline, "the virtual printer finished {} pages, {count} expected", pages.len());
+        assert!(
+            Instant::now() < deadline,
+            "the virtual printer finished {} pages, {count} expected",
+            pages.len()
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
@@ -120,8 +138,8 @@ fn pattern(width: u32, height: u32) -> Bitmap {
                     }
                     _ => (row == 5 || row == 24) && (2..17).contains(&cell), // "=" strokes
                 };
-                stroke || (y == height - 3 && x % 7 != 0) // a dashed underline
-            } else if x < width - 12 {
+                stroke || (y + 3 == height && x % 7 != 0) // a dashed underline
+            } else if x + 12 < width {
                 (x + y) % 2 == 0 // checkerboard
             } else {
                 y < height / 2 // solid block
@@ -139,7 +157,11 @@ fn write_png(path: &Path, bitmap: &Bitmap) {
         .map(|(x, y)| if bitmap.get(x, y) { 0 } else { 255 })
         .collect();
     let file = std::fs::File::create(path).unwrap();
-    let mut encoder = png::Encoder::new(std::io::BufWriter::new(file), bitmap.width(), bitmap.height());
+    let mut encoder = png::Encoder::new(
+        std::io::BufWriter::new(file),
+        bitmap.width(),
+        bitmap.height(),
+    );
     encoder.set_color(png::ColorType::Grayscale);
     encoder.set_depth(png::BitDepth::Eight);
     let mut writer = encoder.write_header().unwrap();
@@ -152,10 +174,15 @@ fn write_png(path: &Path, bitmap: &Bitmap) {
 fn decode_qr(bitmap: &Bitmap) -> String {
     let margin = 40usize;
     let (w, h) = (bitmap.width() as usize, bitmap.height() as usize);
-    let mut image = rqrr::PreparedImage::prepare_from_greyscale(w + 2 * margin, h + 2 * margin, |x, y| {
-        let inside = x >= margin && y >= margin && x < w + margin && y < h + margin;
-        if inside && bitmap.get((x - margin) as u32, (y - margin) as u32) { 0 } else { 255 }
-    });
+    let mut image =
+        rqrr::PreparedImage::prepare_from_greyscale(w + 2 * margin, h + 2 * margin, |x, y| {
+            let inside = x >= margin && y >= margin && x < w + margin && y < h + margin;
+            if inside && bitmap.get((x - margin) as u32, (y - margin) as u32) {
+                0
+            } else {
+                255
+            }
+        });
     let grids = image.detect_grids();
     assert_eq!(grids.len(), 1, "one QR code expected in the {w}x{h} image");
     let (_meta, content) = grids[0].decode().expect("the QR code decodes");
@@ -219,16 +246,28 @@ async fn print_with_python(native_qr: bool) {
     let virtual_page = &pages[0];
     assert!(virtual_page.complete, "the page was printed to the end");
     let page = &virtual_page.page;
-    assert!(page.items.last() == Some(&PageItem::Cut), "the page ends with the cut: {:?}", page.items.last());
+    assert!(
+        page.items.last() == Some(&PageItem::Cut),
+        "the page ends with the cut: {:?}",
+        page.items.last()
+    );
 
     // Text: the lines python-escpos printed, in order, then only blank lines (the LFs python-escpos
     // puts around a rasterized QR code).
     let text = page.text();
     let decoded: Vec<&str> = text.lines().collect();
     assert!(decoded.len() >= LINES.len(), "decoded text:\n{text}");
-    assert_eq!(&decoded[..LINES.len()], &LINES[..], "decoded text:\n{text}\nunknown: {:?}", page.unknown);
+    assert_eq!(
+        &decoded[..LINES.len()],
+        &LINES[..],
+        "decoded text:\n{text}\nunknown: {:?}",
+        page.unknown
+    );
     for extra in &decoded[LINES.len()..] {
-        assert!(extra.trim().is_empty(), "unexpected text line {extra:?} in:\n{text}");
+        assert!(
+            extra.trim().is_empty(),
+            "unexpected text line {extra:?} in:\n{text}"
+        );
     }
 
     // The image: the same dots.
@@ -237,27 +276,59 @@ async fn print_with_python(native_qr: bool) {
     assert_eq!(images.len(), expected_images, "images on the page");
     assert_eq!(images[0].width(), source.width());
     assert_eq!(images[0].height(), source.height());
-    assert!(*images[0] == source, "the decoded image differs from the source bitmap");
+    assert!(
+        *images[0] == source,
+        "the decoded image differs from the source bitmap"
+    );
 
     // The QR code.
     if native_qr {
-        let stored: Vec<&PageItem> = page.items.iter().filter(|item| matches!(item, PageItem::Qr { .. })).collect();
+        let stored: Vec<&PageItem> = page
+            .items
+            .iter()
+            .filter(|item| matches!(item, PageItem::Qr { .. }))
+            .collect();
         assert_eq!(stored.len(), 1, "one native QR code");
-        let PageItem::Qr { data, module_size, .. } = stored[0] else { unreachable!() };
+        let PageItem::Qr {
+            data, module_size, ..
+        } = stored[0]
+        else {
+            unreachable!()
+        };
         assert_eq!(String::from_utf8(data.clone()).unwrap(), QR_DATA);
         assert_eq!(*module_size, 4, "python-escpos's module size (--qr-size 4)");
     } else {
-        assert_eq!(decode_qr(images[1]), QR_DATA, "the rasterized QR code decodes to the data");
+        assert_eq!(
+            decode_qr(images[1]),
+            QR_DATA,
+            "the rasterized QR code decodes to the data"
+        );
     }
 
     // The page was rendered to a PNG a person can look at.
-    let png_path = virtual_page.png.clone().expect("the page was rendered to a PNG");
-    let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(&png_path).unwrap()));
+    let png_path = virtual_page
+        .png
+        .clone()
+        .expect("the page was rendered to a PNG");
+    let decoder = png::Decoder::new(std::io::BufReader::new(
+        std::fs::File::open(&png_path).unwrap(),
+    ));
     let reader = decoder.read_info().unwrap();
     assert_eq!(page.width_dots, PaperWidth::Mm58.dots(), "a 58 mm page");
-    assert_eq!(reader.info().width, page.width_dots, "the PNG is one paper width wide");
-    assert!(reader.info().height > source.height(), "the PNG holds the text and the image");
-    assert!(page.unknown.is_empty(), "python-escpos sent commands our decoder does not know: {:?}", page.unknown);
+    assert_eq!(
+        reader.info().width,
+        page.width_dots,
+        "the PNG is one paper width wide"
+    );
+    assert!(
+        reader.info().height > source.height(),
+        "the PNG holds the text and the image"
+    );
+    assert!(
+        page.unknown.is_empty(),
+        "python-escpos sent commands our decoder does not know: {:?}",
+        page.unknown
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -298,7 +369,12 @@ async fn our_gs_v_0_bytes_equal_python_escpos_bytes() {
     require_python_escpos();
     let dir = tempfile::tempdir().unwrap();
     // Widths that are and are not a multiple of 8 (python-escpos and we both pad rows with white).
-    let mut bitmaps = vec![pattern(200, 64), pattern(203, 17), pattern(384, 120), pattern(8, 1)];
+    let mut bitmaps = vec![
+        pattern(200, 64),
+        pattern(203, 17),
+        pattern(384, 120),
+        pattern(8, 1),
+    ];
     let qr = {
         // A QR-like image with an odd width: our own QR rasterizer is not involved here.
         let mut b = Bitmap::new(93, 93);
@@ -314,14 +390,23 @@ async fn our_gs_v_0_bytes_equal_python_escpos_bytes() {
     for (n, bitmap) in bitmaps.iter().enumerate() {
         let path = dir.path().join(format!("raster-{n}.png"));
         write_png(&path, bitmap);
-        let hex = run_peer(vec!["raster".into(), "--image".into(), path.display().to_string()]).await;
+        let hex = run_peer(vec![
+            "raster".into(),
+            "--image".into(),
+            path.display().to_string(),
+        ])
+        .await;
         let theirs = decode_hex(hex.trim());
         // python-escpos 3.1's `image(impl="bitImageRaster", center=False)` sends the GS v 0
         // command alone (nothing before or after it) for images up to 960 dots tall; with
         // center=True it would pad the image to the profile's width first, and `qr()` wraps the
         // image in LFs. Only the GS v 0 command itself is compared.
         let commands = raster_commands(&theirs);
-        assert_eq!(commands.len(), 1, "one GS v 0 command from python-escpos for image {n}");
+        assert_eq!(
+            commands.len(),
+            1,
+            "one GS v 0 command from python-escpos for image {n}"
+        );
         let ours = poscore_escpos::commands::raster(bitmap, RasterMode::Normal).unwrap();
         assert_eq!(
             ours.len(),
@@ -343,7 +428,10 @@ async fn our_gs_v_0_bytes_equal_python_escpos_bytes() {
 
 fn decode_hex(hex: &str) -> Vec<u8> {
     assert!(hex.len() % 2 == 0, "odd-length hex from python");
-    (0..hex.len()).step_by(2).map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap()).collect()
+    (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+        .collect()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -363,16 +451,36 @@ async fn python_escpos_status_calls_in_every_fault_state() {
     require_python_escpos();
     let (printer, addr) = start_printer(None).await;
     let states = [
-        Expected { name: "ready", fault: None, is_online: true, paper_status: 2 },
-        Expected { name: "paper out", fault: Some(Fault::PaperOut), is_online: false, paper_status: 0 },
-        Expected { name: "cover open", fault: Some(Fault::CoverOpen), is_online: false, paper_status: 2 },
+        Expected {
+            name: "ready",
+            fault: None,
+            is_online: true,
+            paper_status: 2,
+        },
+        Expected {
+            name: "paper out",
+            fault: Some(Fault::PaperOut),
+            is_online: false,
+            paper_status: 0,
+        },
+        Expected {
+            name: "cover open",
+            fault: Some(Fault::CoverOpen),
+            is_online: false,
+            paper_status: 2,
+        },
         Expected {
             name: "overheat",
             fault: Some(Fault::Overheat(Duration::from_secs(120))),
             is_online: false,
             paper_status: 2,
         },
-        Expected { name: "ready again", fault: None, is_online: true, paper_status: 2 },
+        Expected {
+            name: "ready again",
+            fault: None,
+            is_online: true,
+            paper_status: 2,
+        },
     ];
     for state in &states {
         printer.clear();
@@ -380,24 +488,68 @@ async fn python_escpos_status_calls_in_every_fault_state() {
             printer.inject(Trigger::Now, fault.clone());
         }
         let ours = printer.status();
-        assert_eq!(ours.online, state.is_online, "{}: the virtual printer's own status {ours:?}", state.name);
+        assert_eq!(
+            ours.online, state.is_online,
+            "{}: the virtual printer's own status {ours:?}",
+            state.name
+        );
 
-        let out = run_peer(vec!["status".into(), "--host".into(), addr.ip().to_string(), "--port".into(), addr.port().to_string()])
-            .await;
-        let reply: serde_json::Value = serde_json::from_str(out.trim()).unwrap_or_else(|e| panic!("{e}: {out}"));
-        assert_eq!(reply["is_online"], state.is_online, "{}: python-escpos is_online(): {reply}", state.name);
-        assert_eq!(reply["paper_status"], state.paper_status, "{}: python-escpos paper_status(): {reply}", state.name);
+        let out = run_peer(vec![
+            "status".into(),
+            "--host".into(),
+            addr.ip().to_string(),
+            "--port".into(),
+            addr.port().to_string(),
+        ])
+        .await;
+        let reply: serde_json::Value =
+            serde_json::from_str(out.trim()).unwrap_or_else(|e| panic!("{e}: {out}"));
+        assert_eq!(
+            reply["is_online"], state.is_online,
+            "{}: python-escpos is_online(): {reply}",
+            state.name
+        );
+        assert_eq!(
+            reply["paper_status"], state.paper_status,
+            "{}: python-escpos paper_status(): {reply}",
+            state.name
+        );
 
         // The raw bytes python-escpos got back (one each): DLE EOT 1 and DLE EOT 4 replies, with
         // the fixed bits (bit 1 set, bit 4 set, bits 0 and 7 clear).
         let online_raw = decode_hex(reply["online_raw"].as_str().unwrap());
         let paper_raw = decode_hex(reply["paper_raw"].as_str().unwrap());
-        assert_eq!(online_raw.len(), 1, "{}: one byte for DLE EOT 1: {reply}", state.name);
-        assert_eq!(paper_raw.len(), 1, "{}: one byte for DLE EOT 4: {reply}", state.name);
+        assert_eq!(
+            online_raw.len(),
+            1,
+            "{}: one byte for DLE EOT 1: {reply}",
+            state.name
+        );
+        assert_eq!(
+            paper_raw.len(),
+            1,
+            "{}: one byte for DLE EOT 4: {reply}",
+            state.name
+        );
         for byte in [online_raw[0], paper_raw[0]] {
-            assert_eq!(byte & 0b1001_0011, 0b0001_0010, "{}: fixed bits of {byte:#04x}", state.name);
+            assert_eq!(
+                byte & 0b1001_0011,
+                0b0001_0010,
+                "{}: fixed bits of {byte:#04x}",
+                state.name
+            );
         }
-        assert_eq!(online_raw[0] & 0x08 != 0, !state.is_online, "{}: DLE EOT 1 bit 3 (offline)", state.name);
-        assert_eq!(paper_raw[0] & 0x60 == 0x60, state.paper_status == 0, "{}: DLE EOT 4 bits 5-6 (paper end)", state.name);
+        assert_eq!(
+            online_raw[0] & 0x08 != 0,
+            !state.is_online,
+            "{}: DLE EOT 1 bit 3 (offline)",
+            state.name
+        );
+        assert_eq!(
+            paper_raw[0] & 0x60 == 0x60,
+            state.paper_status == 0,
+            "{}: DLE EOT 4 bits 5-6 (paper end)",
+            state.name
+        );
     }
 }

@@ -11,7 +11,8 @@ pub const SIGNATURE_WIDTH: u32 = 384;
 /// Signature image height in dots (15 mm).
 pub const SIGNATURE_HEIGHT: u32 = 120;
 /// The QR code's data (an e-receipt link).
-pub const QR_DATA: &str = "https://poscore.example/r/PA-20250612-000123?t=10000001&m=898310048161234";
+pub const QR_DATA: &str =
+    "https://poscore.example/r/PA-20250612-000123?t=10000001&m=898310048161234";
 
 /// A signature: a looping pen stroke with soft, anti-aliased edges and a little pressure
 /// variation, on a faintly gray background, as a grayscale image (0 = black, 255 = white),
@@ -50,32 +51,38 @@ pub fn signature() -> Bitmap {
             (paper * (1.0 - a)).round() as u8
         })
         .collect();
-    Bitmap::from_grayscale(SIGNATURE_WIDTH, SIGNATURE_HEIGHT, &gray, Dither::FloydSteinberg)
-        .expect("the grayscale buffer has width × height bytes")
+    Bitmap::from_grayscale(
+        SIGNATURE_WIDTH,
+        SIGNATURE_HEIGHT,
+        &gray,
+        Dither::FloydSteinberg,
+    )
+    .expect("the grayscale buffer has width × height bytes")
 }
 
 /// The pre-auth completion slip (merchant copy).
 pub fn preauth_slip() -> Document {
-    let centered = |doc: Document, text: &str, style: TextStyle| doc.text(text, style, Align::Center);
+    let centered =
+        |doc: Document, text: &str, style: TextStyle| doc.text(text, style, Align::Center);
     let mut doc = Document::new();
-    doc = centered(doc, "银联商务 POS 签购单", TextStyle::BIG);
-    doc = centered(doc, "UnionPay POS SALES SLIP", TextStyle::BOLD);
+    doc = centered(doc, "签购单", TextStyle::BIG);
+    doc = centered(doc, "银联商务 UnionPay POS SLIP", TextStyle::BOLD);
     doc = centered(doc, "商户存根 MERCHANT COPY", TextStyle::default());
     doc = doc.separator('-');
     doc = doc
-        .row("商户名称 MERCHANT NAME", "")
-        .line("上海浦东示范便利店有限公司 Demo Store Pudong")
-        .row("商户编号 MERCHANT NO.", "898310048161234")
+        .line("商户名称 MERCHANT NAME:")
+        .line("上海浦东示范便利店 Demo Store")
+        .row("商户编号 MER NO.", "898310048161234")
         .row("终端编号 TERMINAL NO.", "10000001")
         .row("操作员号 OPERATOR NO.", "01")
         .separator('-')
         .row("发卡行 ISSUER", "中国工商银行 ICBC")
         .row("收单行 ACQUIRER", "银联商务 UMS")
-        .row("卡号 CARD NO.", "6222 02** **** 1234 (C)")
+        .row("卡号 CARD NO.", "6222****1234 /C")
         .row("有效期 EXP. DATE", "**/**")
         .separator('-');
     doc = doc.text("交易类型 TRANS TYPE", TextStyle::BOLD, Align::Left);
-    doc = doc.text("预授权完成(请求) PRE-AUTH COMPLETE", TextStyle::BOLD, Align::Left);
+    doc = doc.text("预授权完成 PRE-AUTH COMPLETE", TextStyle::BOLD, Align::Left);
     doc = doc
         .row("批次号 BATCH NO.", "000042")
         .row("凭证号 VOUCHER NO.", "000123")
@@ -83,11 +90,17 @@ pub fn preauth_slip() -> Document {
         .row("参考号 REF. NO.", "250612143055")
         .row("原授权码 ORIG. AUTH NO.", "A1B2C3")
         .row("原交易日期 ORIG. DATE", "2025/06/10")
-        .row("日期/时间 DATE/TIME", "2025/06/12 14:30:55")
+        .row("日期 DATE", "2025/06/12 14:30:55")
         .separator('-')
-        .row("预授权金额 PRE-AUTH AMT", "RMB 1,500.00")
-        .row("完成金额 COMPLETE AMT", "RMB 1,234.56");
-    doc = doc.text("金额 AMOUNT: RMB 1,234.56", TextStyle::BIG, Align::Left);
+        .row("预授权金额 AUTH AMT", "RMB 1,500.00")
+        .row("完成金额 AMOUNT", "RMB 1,234.56");
+    let tall = TextStyle {
+        bold: true,
+        underline: false,
+        double_width: false,
+        double_height: true,
+    };
+    doc = doc.text("总计 TOTAL: RMB 1,234.56", tall, Align::Left);
     doc = doc
         .separator('-')
         .line("备注 REFERENCE: 房间 Room 1208, 入住 3 晚 / 3 nights, 押金转消费 deposit to sale")
@@ -98,7 +111,7 @@ pub fn preauth_slip() -> Document {
         .line("I ACKNOWLEDGE SATISFACTORY RECEIPT OF RELATIVE GOODS/SERVICES")
         .separator('=')
         .qr(QR_DATA);
-    doc = centered(doc, "扫码查看电子签购单 Scan for e-receipt", TextStyle::default());
+    doc = centered(doc, "扫码查看电子签购单 e-receipt", TextStyle::default());
     doc = centered(doc, "客服热线 Hotline 95534", TextStyle::default());
     doc = centered(doc, "*** 谢谢惠顾 THANK YOU ***", TextStyle::BOLD);
     doc.feed(2).cut()
