@@ -4,6 +4,7 @@ use crate::host::TerminalIdentity;
 use crate::ids::{MerchantId, OperatorId, TerminalId};
 use crate::lang::Bilingual;
 use crate::money::Currency;
+use poscore_escpos::{Bitmap, PaperWidth};
 
 /// Settings the engine runs with. [`Config::default`] is a usable demo terminal.
 #[derive(Debug, Clone, PartialEq)]
@@ -28,6 +29,49 @@ pub struct Config {
     pub retry_base_delay_ms: u64,
     /// The longest retry delay, in ms. Default 60000.
     pub retry_max_delay_ms: u64,
+    /// Training mode (培训): every new transaction is a training one, kept apart from real
+    /// ones in the journal and the totals, and every slip is marked 培训 TRAINING. The driver
+    /// runs training terminals against the simulated host only.
+    pub training: bool,
+    /// How slips are printed.
+    pub printing: PrintConfig,
+}
+
+/// How slips are printed and delivered.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PrintConfig {
+    /// The paper roll.
+    pub paper: PaperWidth,
+    /// Lines printed under the logo on every slip (the merchant's header).
+    pub header_lines: Vec<String>,
+    /// A logo printed at the top of every slip (at most the paper's width in dots).
+    pub logo: Option<Bitmap>,
+    /// Hold the next copy after each copy until the operator says the paper was torn off
+    /// ("tear the paper, then continue"). Default off.
+    pub tear_prompt: bool,
+    /// A copy whose printer has been failing this long is delivered as an electronic receipt
+    /// instead, in ms; 0 = only on request. Default 120000.
+    pub e_receipt_after_ms: u64,
+    /// After an electronic receipt, still print the paper copy (marked REPRINT) once the
+    /// printer works again. Default on.
+    pub paper_after_e_receipt: bool,
+    /// The length of a new paper roll, in mm, for the paper-low forecast. Default 19000
+    /// (a 40 mm roll; measure yours).
+    pub roll_length_mm: u32,
+}
+
+impl Default for PrintConfig {
+    fn default() -> Self {
+        PrintConfig {
+            paper: PaperWidth::Mm58,
+            header_lines: Vec::new(),
+            logo: None,
+            tear_prompt: false,
+            e_receipt_after_ms: 120_000,
+            paper_after_e_receipt: true,
+            roll_length_mm: 19_000,
+        }
+    }
 }
 
 impl Default for Config {
@@ -46,6 +90,8 @@ impl Default for Config {
             reversal_max_attempts: 3,
             retry_base_delay_ms: 2_000,
             retry_max_delay_ms: 60_000,
+            training: false,
+            printing: PrintConfig::default(),
         }
     }
 }
@@ -102,6 +148,14 @@ impl Config {
             &self.merchant_name,
             "1 to 40 characters",
         )?;
+        check((1_000..=200_000).contains(&self.printing.roll_length_mm), "printing.roll_length_mm", self.printing.roll_length_mm, "1000 to 200000")?;
+        check(
+            self.printing.logo.as_ref().is_none_or(|logo| logo.width() <= self.printing.paper.dots()),
+            "printing.logo",
+            self.printing.logo.as_ref().map_or(0, |logo| logo.width()),
+            "at most the paper's width in dots (384 on 58 mm, 576 on 80 mm)",
+        )?;
+        check(self.printing.header_lines.len() <= 8, "printing.header_lines", self.printing.header_lines.len(), "at most 8 lines")?;
         Ok(())
     }
 

@@ -215,6 +215,24 @@ pub enum CommandError {
         /// The batch.
         batch: String,
     },
+    /// Nothing to reprint: no slip was printed yet, or the transaction has no slips.
+    #[error("{what} has no slip to print again; only approved transactions have slips")]
+    NothingToReprint {
+        /// What was asked for ("trace 000123", "the last slip").
+        what: String,
+    },
+    /// No slip of that transaction is waiting to be delivered.
+    #[error("trace {trace} has no slip waiting for the printer; its slips are printed or delivered already (reprint it instead)")]
+    NothingToDeliver {
+        /// The trace.
+        trace: TraceNumber,
+    },
+    /// The signature was refused.
+    #[error("the signature cannot be stored: {why}; ask the cardholder to sign again")]
+    BadSignature {
+        /// What is wrong.
+        why: String,
+    },
     /// The journal failed while handling the command.
     #[error(transparent)]
     Journal(#[from] JournalError),
@@ -242,6 +260,9 @@ impl Bilingual for CommandError {
             CommandError::NothingToRetry { .. } => "NOTHING_TO_RETRY",
             CommandError::SettlementFailed { .. } => "SETTLEMENT_FAILED",
             CommandError::BatchFull { .. } => "BATCH_FULL",
+            CommandError::NothingToReprint { .. } => "NOTHING_TO_REPRINT",
+            CommandError::NothingToDeliver { .. } => "NOTHING_TO_DELIVER",
+            CommandError::BadSignature { .. } => "BAD_SIGNATURE",
             CommandError::Journal(e) => e.code(),
         }
     }
@@ -281,6 +302,9 @@ impl Bilingual for CommandError {
             CommandError::NothingToRetry { trace } => format!("凭证号 {trace} 没有失败的冲正需要重试"),
             CommandError::SettlementFailed { why } => format!("结算未完成（{why}）：批次保持打开，请重新结算"),
             CommandError::BatchFull { batch } => format!("批次 {batch} 已满：请先结算"),
+            CommandError::NothingToReprint { what } => format!("{what} 没有可重打印的签购单：只有成功的交易才有签购单"),
+            CommandError::NothingToDeliver { trace } => format!("凭证号 {trace} 没有等待打印的签购单：已打印或已发送电子签购单（如需请重打印）"),
+            CommandError::BadSignature { why } => format!("签名无法保存（{why}）：请持卡人重新签名"),
             CommandError::Journal(e) => e.zh(),
         }
     }

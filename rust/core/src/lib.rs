@@ -54,13 +54,17 @@
 pub mod card;
 pub mod config;
 mod engine;
+pub mod ereceipt;
 pub mod error;
 pub mod host;
 pub mod ids;
 pub mod journal;
 pub mod lang;
 pub mod money;
+pub mod print;
 pub mod record;
+pub mod signature;
+pub mod slip;
 pub mod time;
 pub mod txn;
 

@@ -9,7 +9,7 @@ use crate::card::MaskedPan;
 use crate::ids::{BatchNumber, RequestId, TraceNumber};
 use crate::money::Money;
 use crate::time::Timestamp;
-use crate::txn::{PrintJobState, PrintKind, ReversalReason, ReversalState, SlipCopy, TxnKind, TxnState};
+use crate::txn::{Delivery, PrintJobState, PrintKind, ReversalReason, ReversalState, SlipCopy, TxnKind, TxnState};
 
 /// A journaled transaction.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,6 +48,8 @@ pub struct TxnRecord {
     pub reversal: Option<ReversalRecord>,
     /// Its print jobs, oldest first.
     pub print_jobs: Vec<PrintJobRecord>,
+    /// A training transaction (培训): kept apart from real ones and out of the totals.
+    pub training: bool,
 }
 
 /// A transaction's reversal.
@@ -78,6 +80,13 @@ pub struct PrintJobRecord {
     pub attempts: u32,
     /// The printer's last complaint, if any.
     pub last_error: Option<String>,
+    /// When the printer confirmed it.
+    #[serde(skip)]
+    pub printed_at: Option<Timestamp>,
+    /// Why it waits for the operator, while held (a printer condition code or `tear_off`).
+    pub held_reason: Option<String>,
+    /// How it reached the customer, once done: on paper or electronically.
+    pub delivered: Option<Delivery>,
 }
 
 impl TxnRecord {
@@ -113,12 +122,16 @@ impl TxnRecord {
             "created_at": self.created_at.to_rfc3339(),
             "updated_at": self.updated_at.to_rfc3339(),
             "reversal": self.export_reversal(),
+            "training": self.training,
             "print_jobs": self.print_jobs.iter().map(|p| json!({
                 "copy": p.copy.as_str(),
                 "kind": p.kind.as_str(),
                 "state": p.state.as_str(),
                 "attempts": p.attempts,
                 "last_error": p.last_error,
+                "printed_at": p.printed_at.map(|t| t.to_rfc3339()),
+                "held_reason": p.held_reason,
+                "delivered": p.delivered.map(|d| d.as_str()),
             })).collect::<Vec<_>>(),
         })
     }

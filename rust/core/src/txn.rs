@@ -197,12 +197,27 @@ text_enum!(
 text_enum!(
     /// Where a print job is.
     PrintJobState {
-        /// Waiting for the printer.
+        /// Waiting for the printer (or for its retry time after a failure).
         Queued => "queued",
         /// Handed to the printer, not yet confirmed.
-        Printing => "printing",
+        Sending => "sending",
         /// The printer confirmed it.
         Printed => "printed",
+        /// Waiting for the operator (paper out, cover open, tear the paper off); it resumes by
+        /// itself when the printer reports it is ready again.
+        Held => "held",
+        /// Delivered as an electronic receipt instead of paper.
+        Delivered => "delivered",
+    }
+);
+
+text_enum!(
+    /// How a slip copy reached the cardholder or merchant.
+    Delivery {
+        /// Printed on paper, confirmed by the printer.
+        Paper => "paper",
+        /// An electronic receipt (a PNG and a verification QR code on screen).
+        Electronic => "electronic",
     }
 );
 

@@ -13,6 +13,7 @@ use poscore::host::{ExchangeId, FinancialRequest, HostReply, HostRequest, Revers
 use poscore::ids::{BatchNumber, RequestId, TraceNumber};
 use poscore::journal::{Journal, RecoveryReport};
 use poscore::money::{AmountError, Currency, Money};
+use poscore::print::{Cause, Condition, PrintOutcome};
 use poscore::record::TxnRecord;
 use poscore::txn::{PrintJobState, PrintKind, ReversalReason, ReversalState, SlipCopy, TxnKind, TxnState};
 use poscore::{
@@ -318,9 +319,20 @@ impl Harness {
         panic!("the engine kept sending after 100 answers");
     }
 
-    fn print_result(&mut self, result: Result<(), String>) -> Vec<Output> {
+    fn print_result(&mut self, outcome: PrintOutcome) -> Vec<Output> {
         let job = self.printing.take().expect("a slip at the printer");
-        self.handle(Input::PrintResult { job_id: job.job_id, result })
+        self.handle(Input::PrintResult { job_id: job.job_id, outcome })
+    }
+
+    /// The printer confirms the slip out.
+    fn printed(&mut self) -> Vec<Output> {
+        self.print_result(PrintOutcome::Printed { length_mm: 100 })
+    }
+
+    /// The slip out fails with `condition`.
+    fn print_fails(&mut self, condition: Condition, may_have_printed: bool) -> Vec<Output> {
+        let (zh, en) = condition.remedy();
+        self.print_result(PrintOutcome::Failed { condition, detail: format!("{zh} / {en}"), may_have_printed })
     }
 
     /// Confirms every slip until the printer is idle.
@@ -328,7 +340,7 @@ impl Harness {
         let mut printed = Vec::new();
         for _ in 0..100 {
             let Some(job) = self.printing.clone() else { return printed };
-            self.print_result(Ok(()));
+            self.printed();
             printed.push(job);
         }
         panic!("the engine kept printing after 100 slips");
@@ -383,6 +395,16 @@ impl Harness {
         self.print_all();
         let record = self.txn(request_id);
         assert_eq!(record.state, TxnState::Approved);
+        record
+    }
+
+    /// An approved pre-auth whose merchant copy is at the printer, not yet answered.
+    fn approved_unprinted(&mut self, request_id: &str, amount: &str) -> TxnRecord {
+        self.submit(request_id, preauth(amount, PAN_CUP));
+        self.approve_all();
+        let record = self.txn(request_id);
+        assert_eq!(record.state, TxnState::Approved);
+        assert!(self.printing.is_some(), "the merchant copy went to the printer");
         record
     }
 
@@ -1321,18 +1343,22 @@ fn a_crash_while_printing_queues_the_slip_again_and_prints_it_after_reopening() 
     let job = h.printing.clone().expect("the merchant copy is at the printer");
     assert_eq!(job.copy, SlipCopy::Merchant);
     let state_of = |h: &Harness, id: i64| h.txn("r1").print_jobs.iter().find(|j| j.id == id).expect("the job").clone();
-    assert_eq!(state_of(&h, job.job_id).state, PrintJobState::Printing);
+    assert_eq!(state_of(&h, job.job_id).state, PrintJobState::Sending);
 
     let report = h.reopen();
     assert_eq!(report.print_jobs_requeued, 1);
     let requeued = state_of(&h, job.job_id);
     assert_eq!(requeued.state, PrintJobState::Queued);
     assert!(requeued.last_error.as_deref().is_some_and(|e| e.contains("restart")));
+    // It may have come out before the crash: it prints again marked REPRINT (promise 5).
+    assert_eq!(requeued.kind, PrintKind::Reprint);
 
     let outputs = h.tick();
     let printing = prints(&outputs);
     assert_eq!(printing.len(), 1);
-    assert_eq!((printing[0].job_id, printing[0].copy, printing[0].kind), (job.job_id, SlipCopy::Merchant, PrintKind::Original));
+    assert_eq!((printing[0].job_id, printing[0].copy, printing[0].kind), (job.job_id, SlipCopy::Merchant, PrintKind::Reprint));
+    let diagnosis = h.journal().diagnose(job.txn.trace).unwrap().unwrap();
+    assert!(diagnosis.timeline.iter().any(|e| e.cause.contains("restart")), "the event log explains the reprint");
     let printed = h.print_all();
     assert_eq!(printed.len(), 2);
     let record = h.txn("r1");
@@ -1341,19 +1367,22 @@ fn a_crash_while_printing_queues_the_slip_again_and_prints_it_after_reopening() 
 }
 
 #[test]
-fn a_printer_fault_keeps_the_slip_queued_until_the_printer_confirms_it() {
+fn a_printer_fault_that_clears_by_itself_retries_the_slip_with_backoff() {
     let config = Config::default();
     let mut h = Harness::signed_on_with(config.clone());
     h.submit("r1", preauth("100.00", PAN_CUP));
     h.approve();
     let job = h.printing.clone().expect("a slip at the printer");
-    let outputs = h.print_result(Err("paper out".into()));
+    let outputs = h.print_fails(Condition::Overheated, false);
     assert!(outputs.iter().any(|o| matches!(o, Output::Event(Event::PrintJob { job: j, .. }) if j.id == job.job_id && j.state == PrintJobState::Queued)));
     let record = h.txn("r1");
     let faulted = record.print_jobs.iter().find(|j| j.id == job.job_id).unwrap();
-    assert_eq!((faulted.state, faulted.attempts, faulted.last_error.as_deref()), (PrintJobState::Queued, 1, Some("paper out")));
-    // The other copy may go meanwhile; the faulted one comes back after its delay.
-    h.print_all();
+    assert_eq!((faulted.state, faulted.attempts, faulted.kind), (PrintJobState::Queued, 1, PrintKind::Original));
+    assert!(faulted.last_error.as_deref().is_some_and(|e| e.contains("overheated")));
+    // The cardholder copy waits for the merchant copy: nothing prints before the retry.
+    assert!(h.printing.is_none());
+    h.tick();
+    assert!(h.printing.is_none(), "not due yet, and the cardholder copy waits");
     h.advance_ms(config.retry_delay_ms(1) as i64);
     h.tick();
     h.print_all();
@@ -1543,6 +1572,9 @@ fn variant(error: &CommandError) -> &'static str {
         CommandError::NothingToRetry { .. } => "NothingToRetry",
         CommandError::SettlementFailed { .. } => "SettlementFailed",
         CommandError::BatchFull { .. } => "BatchFull",
+        CommandError::NothingToReprint { .. } => "NothingToReprint",
+        CommandError::NothingToDeliver { .. } => "NothingToDeliver",
+        CommandError::BadSignature { .. } => "BadSignature",
         CommandError::Journal(_) => "Journal",
     }
 }
@@ -1558,6 +1590,9 @@ fn every_command_error_speaks_chinese_and_english() {
         CommandError::OriginalNotFound { trace: t },
         CommandError::WrongOriginalKind { trace: t, found: TxnKind::CompletionRequest, expected: TxnKind::PreAuth, hint: "use complete-void" },
         CommandError::OriginalNotApproved { trace: t, state: TxnState::Declined, action: "voided" },
+        CommandError::NothingToReprint { what: "trace 000012".into() },
+        CommandError::NothingToDeliver { trace: t },
+        CommandError::BadSignature { why: "no strokes".into() },
         CommandError::AlreadyVoided { trace: t },
         CommandError::AlreadyCompleted { trace: t },
         CommandError::OriginalBusy { trace: t, other: trace(13), kind: TxnKind::PreAuthVoid, state: TxnState::Unknown },
@@ -1587,7 +1622,7 @@ fn every_command_error_speaks_chinese_and_english() {
         assert_eq!(error.message(poscore::Lang::En), en);
     }
     assert_eq!(names.len(), all.len(), "every variant once");
-    assert_eq!(names.len(), 20, "every CommandError variant is listed");
+    assert_eq!(names.len(), 23, "every CommandError variant is listed");
     assert_eq!(codes.len(), all.len(), "each variant has its own code: {codes:?}");
     // Every journal error speaks both languages too.
     for error in [
@@ -1689,4 +1724,209 @@ fn no_full_pan_is_at_rest_after_a_day_of_transactions() {
 
     h.engine = None;
     check(&h.journal_bytes(), "after closing");
+}
+
+// ---- The durable print queue (issue 5) ----
+
+fn events(outputs: &[Output]) -> Vec<&Event> {
+    outputs.iter().filter_map(|o| if let Output::Event(e) = o { Some(e) } else { None }).collect()
+}
+
+#[test]
+fn paper_out_holds_printing_until_the_printer_is_ready_and_counts_a_paper_change() {
+    let mut h = Harness::signed_on();
+    let t = h.approved_unprinted("r1", "100.00");
+    let outputs = h.print_fails(Condition::PaperOut, false);
+    assert!(events(&outputs).iter().any(|e| matches!(e, Event::PrintingHeld { reason, remedy } if reason == "paper_out" && remedy.0.contains("缺纸"))));
+    let record = h.txn("r1");
+    assert_eq!(record.print_jobs[0].state, PrintJobState::Held);
+    assert_eq!(record.print_jobs[0].held_reason.as_deref(), Some("paper_out"));
+    // Printing pauses: no slip goes out while it is held (short of the electronic receipt
+    // fallback, 120 s by default).
+    h.advance_ms(100_000);
+    h.tick();
+    assert!(h.printing.is_none(), "nothing is sent into a paper-out printer");
+    let finding = h.journal().diagnose(t.trace).unwrap().unwrap().slips[0].finding.clone().unwrap();
+    assert_eq!(finding.cause, Cause::PrinterHardware);
+    assert!(finding.remedy_zh.contains("缺纸") && finding.remedy_en.contains("out of paper"));
+
+    let outputs = h.handle(Input::PrinterReady);
+    assert!(events(&outputs).iter().any(|e| matches!(e, Event::PrintingResumed)));
+    let printed = h.print_all();
+    assert_eq!(printed.iter().map(|j| (j.copy, j.kind)).collect::<Vec<_>>(), vec![(SlipCopy::Merchant, PrintKind::Original), (SlipCopy::Cardholder, PrintKind::Original)]);
+    let record = h.txn("r1");
+    assert!(record.print_jobs.iter().all(|j| j.state == PrintJobState::Printed && j.printed_at.is_some() && j.delivered == Some(poscore::txn::Delivery::Paper)));
+    let health = h.journal().printer_health(19_000).unwrap();
+    assert_eq!((health.jobs_printed, health.paper_changes, health.printed_mm, health.mm_since_paper_change), (2, 1, 200, 200));
+    assert_eq!(health.faults, vec![("paper_out".to_string(), 1)]);
+    assert_eq!(health.waiting, 0);
+    assert_eq!(health.paper_left_mm, 18_800);
+}
+
+#[test]
+fn a_slip_that_may_have_printed_prints_again_marked_reprint() {
+    let mut h = Harness::signed_on();
+    h.approved_unprinted("r1", "100.00");
+    h.print_fails(Condition::CommunicationError, true);
+    let job = &h.txn("r1").print_jobs[0];
+    assert_eq!((job.state, job.kind), (PrintJobState::Queued, PrintKind::Reprint));
+    h.advance_ms(60_000);
+    h.tick();
+    let out = h.printing.clone().expect("retried");
+    assert_eq!((out.copy, out.kind), (SlipCopy::Merchant, PrintKind::Reprint));
+    assert!(format!("{:?}", out.document).contains("REPRINT"), "the slip itself says REPRINT");
+    h.print_all();
+    // A failure the printer explained (not printed) keeps the original an original.
+    let mut h = Harness::signed_on();
+    h.approved_unprinted("r2", "100.00");
+    h.print_fails(Condition::Overheated, false);
+    assert_eq!(h.txn("r2").print_jobs[0].kind, PrintKind::Original);
+}
+
+#[test]
+fn the_cardholder_copy_waits_for_the_merchant_copy() {
+    let mut h = Harness::signed_on();
+    h.approved_unprinted("r1", "100.00");
+    let first = h.printing.clone().unwrap();
+    assert_eq!((first.copy, first.number, first.of), (SlipCopy::Merchant, 1, 2));
+    h.print_fails(Condition::Busy, false);
+    h.tick();
+    assert!(h.printing.is_none(), "the cardholder copy does not overtake the merchant copy");
+    h.advance_ms(60_000);
+    h.tick();
+    assert_eq!(h.printing.as_ref().map(|j| j.copy), Some(SlipCopy::Merchant));
+    h.printed();
+    let second = h.printing.clone().expect("then the cardholder copy");
+    assert_eq!((second.copy, second.number, second.of), (SlipCopy::Cardholder, 2, 2));
+}
+
+#[test]
+fn the_tear_prompt_holds_the_next_copy_until_the_operator_continues() {
+    let mut config = Config::default();
+    config.printing.tear_prompt = true;
+    let mut h = Harness::signed_on_with(config);
+    let t = h.approved_unprinted("r1", "100.00");
+    let outputs = h.printed();
+    assert!(events(&outputs).iter().any(|e| matches!(e, Event::PrintingHeld { reason, .. } if reason == "tear_off")));
+    assert!(h.printing.is_none());
+    let slips = h.journal().diagnose(t.trace).unwrap().unwrap().slips;
+    assert_eq!(slips[1].finding.as_ref().map(|f| f.cause), Some(Cause::Operator));
+    // The printer being ready does not release a tear-off hold: the operator does.
+    h.handle(Input::PrinterReady);
+    assert!(h.printing.is_none());
+    let outputs = h.submit("resume", Command::ResumePrinting);
+    assert!(outputs.iter().any(|o| matches!(o, Output::Done(d) if matches!(d.outcome, Ok(CommandOutcome::PrintingResumed { jobs: 1 })))));
+    assert_eq!(h.printing.as_ref().map(|j| j.copy), Some(SlipCopy::Cardholder));
+}
+
+#[test]
+fn reprints_are_marked_counted_and_refused_without_a_slip() {
+    let mut h = Harness::signed_on();
+    let nothing = h.submit("rp0", Command::Reprint { trace: None, copy: None });
+    assert!(matches!(&nothing[..], [Output::Done(d)] if matches!(d.outcome, Err(CommandError::NothingToReprint { .. }))));
+    let t = h.approved_unprinted("r1", "100.00");
+    h.print_all();
+    // The last slip printed was the cardholder copy.
+    h.submit("rp1", Command::Reprint { trace: None, copy: None });
+    let reprint = h.printing.clone().expect("the reprint goes to the printer");
+    assert_eq!((reprint.copy, reprint.kind, reprint.txn.trace), (SlipCopy::Cardholder, PrintKind::Reprint, t.trace));
+    h.print_all();
+    h.submit("rp2", Command::Reprint { trace: Some(t.trace), copy: Some(SlipCopy::Merchant) });
+    assert_eq!(h.printing.as_ref().map(|j| (j.copy, j.kind)), Some((SlipCopy::Merchant, PrintKind::Reprint)));
+    h.print_all();
+    let jobs = h.txn("r1").print_jobs;
+    assert_eq!(jobs.iter().filter(|j| j.kind == PrintKind::Original).count(), 2, "originals printed once");
+    assert_eq!(jobs.iter().filter(|j| j.kind == PrintKind::Reprint && j.state == PrintJobState::Printed).count(), 2);
+    assert_eq!(h.journal().printer_health(19_000).unwrap().reprints, 2);
+    // A declined transaction has no slip to reprint.
+    h.submit("d", preauth("100.05", PAN_CUP));
+    h.answer_all_with(HostReply::with_code("51"));
+    let declined = h.txn("d");
+    let refused = h.submit("rp3", Command::Reprint { trace: Some(declined.trace), copy: None });
+    assert!(matches!(&refused[..], [Output::Done(d)] if matches!(d.outcome, Err(CommandError::NothingToReprint { .. }))));
+}
+
+#[test]
+fn a_slip_failing_too_long_is_delivered_electronically_and_printed_later_as_a_reprint() {
+    let mut config = Config::default();
+    config.printing.e_receipt_after_ms = 30_000;
+    let mut h = Harness::signed_on_with(config);
+    let t = h.approved_unprinted("r1", "100.00");
+    h.print_fails(Condition::CoverOpen, false);
+    h.advance_ms(29_000);
+    let outputs = h.tick();
+    assert!(!events(&outputs).iter().any(|e| matches!(e, Event::ElectronicReceipt { .. })));
+    h.advance_ms(2_000);
+    let outputs = h.tick();
+    assert!(events(&outputs).iter().any(|e| matches!(e, Event::ElectronicReceipt { trace, copy: SlipCopy::Merchant, .. } if *trace == t.trace)));
+    let jobs = h.txn("r1").print_jobs;
+    assert_eq!((jobs[0].state, jobs[0].delivered), (PrintJobState::Delivered, Some(poscore::txn::Delivery::Electronic)));
+    // The paper copy follows, marked REPRINT, once the printer works again.
+    assert!(jobs.iter().any(|j| j.copy == SlipCopy::Merchant && j.kind == PrintKind::Reprint && j.state == PrintJobState::Queued));
+    h.handle(Input::PrinterReady);
+    let printed = h.print_all();
+    assert!(printed.iter().any(|j| j.copy == SlipCopy::Merchant && j.kind == PrintKind::Reprint));
+    assert!(!printed.iter().any(|j| j.copy == SlipCopy::Merchant && j.kind == PrintKind::Original), "the original went electronically");
+    // On request; and nothing left to deliver afterwards.
+    let t2 = h.approved_unprinted("r2", "50.00");
+    h.print_fails(Condition::PaperOut, false);
+    let outputs = h.submit("e", Command::DeliverElectronically { trace: t2.trace, copy: None });
+    assert!(matches!(outputs.iter().find(|o| matches!(o, Output::Done(_))), Some(Output::Done(d)) if d.outcome.is_ok()));
+    assert!(h.txn("r2").print_jobs.iter().filter(|j| j.kind == PrintKind::Original).all(|j| j.state == PrintJobState::Delivered));
+    let again = h.submit("e2", Command::DeliverElectronically { trace: t2.trace, copy: Some(SlipCopy::Merchant) });
+    assert!(matches!(again.iter().find(|o| matches!(o, Output::Done(_))), Some(Output::Done(d)) if matches!(d.outcome, Err(CommandError::NothingToDeliver { .. }))));
+}
+
+#[test]
+fn signatures_are_checked_stored_and_printed() {
+    use poscore::signature::Signature;
+    let mut h = Harness::signed_on();
+    let t = h.approved_unprinted("r1", "100.00");
+    h.print_fails(Condition::PaperOut, false);
+    let bad = h.submit("s0", Command::SaveSignature { trace: t.trace, signature: b"not a signature".to_vec() });
+    assert!(matches!(&bad[..], [Output::Done(d)] if matches!(d.outcome, Err(CommandError::BadSignature { .. }))));
+    let strokes = Signature::Strokes { width: 400, height: 160, strokes: vec![vec![(10, 80), (100, 20), (200, 140), (390, 60)]] };
+    let ok = h.submit("s1", Command::SaveSignature { trace: t.trace, signature: strokes.to_bytes() });
+    assert!(matches!(&ok[..], [Output::Done(d)] if d.outcome.is_ok()));
+    h.handle(Input::PrinterReady);
+    let job = h.printing.clone().unwrap();
+    let images = job.document.elements.iter().filter(|e| matches!(e, poscore_escpos::Element::Image { .. })).count();
+    assert!(images >= 1, "the signature is printed on the slip");
+}
+
+#[test]
+fn training_transactions_are_marked_and_kept_out_of_the_totals() {
+    let mut config = Config::default();
+    config.training = true;
+    let mut h = Harness::signed_on_with(config);
+    let t = h.approved_unprinted("r1", "100.00");
+    assert!(t.training && h.txn("r1").training);
+    let job = h.printing.clone().unwrap();
+    assert!(format!("{:?}", job.document).contains("TRAINING"));
+    h.print_all();
+    h.submit("c1", Command::Complete { original_trace: t.trace, amount: cny("100.00") });
+    h.approve_all();
+    h.print_all();
+    h.submit("settle", Command::Settle);
+    let settlement = h.sent.iter().rev().find_map(|r| if let HostRequest::Settlement(s) = r { Some(s.clone()) } else { None }).expect("settlement sent");
+    assert_eq!(settlement.totals.count, 0, "training completions are not in the totals");
+}
+
+#[test]
+fn diagnosis_names_the_network_and_sync_causes_for_a_transaction_without_slips() {
+    let mut h = Harness::signed_on();
+    h.submit("lost", preauth("100.00", PAN_CUP));
+    let unknown = h.txn("lost");
+    h.timeout();
+    let d = h.journal().diagnose(unknown.trace).unwrap().unwrap();
+    assert_eq!(d.no_slip.map(|f| f.cause), Some(Cause::Sync));
+    assert!(d.slips.is_empty() && !d.timeline.is_empty());
+    h.answer_all_with(HostReply::with_code("00"));
+    h.submit("gone", preauth("100.00", PAN_VISA));
+    let gone = h.txn("gone");
+    h.link_failed();
+    let d = h.journal().diagnose(gone.trace).unwrap().unwrap();
+    assert_eq!(d.no_slip.as_ref().map(|f| f.cause), Some(Cause::Network), "{d:?}");
+    assert!(d.no_slip.unwrap().remedy_zh.contains("网络"));
+    assert!(h.journal().diagnose(TraceNumber::new(999_999).unwrap()).unwrap().is_none());
 }

@@ -24,7 +24,8 @@ use poscore::host::{ExchangeId, HostReply, HostRequest};
 use poscore::ids::{RequestId, TraceNumber};
 use poscore::money::{Currency, Money};
 use poscore::record::TxnRecord;
-use poscore::txn::{PrintJobState, PrintKind, ReversalState, TxnKind, TxnState};
+use poscore::print::{Condition, PrintOutcome};
+use poscore::txn::{PrintJobState, PrintKind, ReversalState, SlipCopy, TxnKind, TxnState};
 use poscore::{Command, CommandOutcome, Config, Engine, Event, Input, Output, Ticket, Timestamp};
 use proptest::prelude::*;
 
@@ -71,7 +72,11 @@ enum Step {
     Timeout,
     LinkFailed,
     PrintOk,
-    PrintFault,
+    /// The slip at the printer fails: 0 paper out (held), 1 busy (retried), 2 no
+    /// confirmation (it may have printed).
+    PrintFault(usize),
+    /// The printer reports it is ready again (paper loaded).
+    PrinterReady,
     /// Time passes by `ADVANCES_MS[i]`.
     Tick(usize),
     /// The app dies; the journal is reopened.
@@ -102,7 +107,8 @@ fn step() -> impl Strategy<Value = Step> {
         3 => Just(Step::Timeout),
         1 => Just(Step::LinkFailed),
         6 => Just(Step::PrintOk),
-        2 => Just(Step::PrintFault),
+        2 => (0..3usize).prop_map(Step::PrintFault),
+        1 => Just(Step::PrinterReady),
         4 => (0..ADVANCES_MS.len()).prop_map(Step::Tick),
         1 => Just(Step::Crash),
     ]
@@ -152,6 +158,9 @@ struct World {
     link_failed: HashSet<i64>,
     /// Print jobs the printer confirmed.
     confirmed: HashSet<i64>,
+    /// Print jobs an attempt of which may have printed (no confirmation, or a crash while at
+    /// the printer): they must never print again as an original.
+    uncertain: HashSet<i64>,
     /// Advices whose send may have reached the host (answered, timed out or cut off).
     advice_maybe_delivered: HashSet<i64>,
     scanner: PanScanner,
@@ -217,6 +226,7 @@ impl World {
             financial_sends: HashMap::new(),
             link_failed: HashSet::new(),
             confirmed: HashSet::new(),
+            uncertain: HashSet::new(),
             advice_maybe_delivered: HashSet::new(),
             scanner: PanScanner::default(),
         }
@@ -363,14 +373,20 @@ impl World {
             Step::PrintOk => {
                 if let Some(job_id) = self.printing.take() {
                     self.confirmed.insert(job_id);
-                    self.handle(Input::PrintResult { job_id, result: Ok(()) });
+                    self.handle(Input::PrintResult { job_id, outcome: PrintOutcome::Printed { length_mm: 90 } });
                 }
             }
-            Step::PrintFault => {
+            Step::PrintFault(kind) => {
                 if let Some(job_id) = self.printing.take() {
-                    self.handle(Input::PrintResult { job_id, result: Err("paper out".into()) });
+                    let (condition, may_have_printed) = [(Condition::PaperOut, false), (Condition::Busy, false), (Condition::CommunicationError, true)][kind];
+                    if may_have_printed {
+                        self.uncertain.insert(job_id);
+                    }
+                    let outcome = PrintOutcome::Failed { condition, detail: condition.code().into(), may_have_printed };
+                    self.handle(Input::PrintResult { job_id, outcome });
                 }
             }
+            Step::PrinterReady => self.handle(Input::PrinterReady),
             Step::Tick(i) => {
                 self.now = self.now.plus_millis(ADVANCES_MS[i]);
                 self.handle(Input::Tick);
@@ -386,7 +402,9 @@ impl World {
         }
         self.engine = None;
         self.in_flight = None;
-        self.printing = None;
+        if let Some(job_id) = self.printing.take() {
+            self.uncertain.insert(job_id);
+        }
         let (engine, _) = Engine::open(&self.path, self.config.clone(), key(), self.now).expect("the engine reopens");
         self.engine = Some(engine);
         self.handle(Input::Tick);
@@ -405,7 +423,11 @@ impl World {
                 }
                 Output::Print(job) => {
                     assert!(self.printing.is_none(), "two slips at the printer at once");
-                    assert_eq!(job.txn.print_jobs.iter().find(|j| j.id == job.job_id).map(|j| j.state), Some(PrintJobState::Printing));
+                    assert_eq!(job.txn.print_jobs.iter().find(|j| j.id == job.job_id).map(|j| j.state), Some(PrintJobState::Sending));
+                    // Promise 5: a slip that may have printed never goes out again as an original.
+                    if self.uncertain.contains(&job.job_id) {
+                        assert_eq!(job.kind, PrintKind::Reprint, "slip {} may have printed but goes again unmarked", job.job_id);
+                    }
                     self.printing = Some(job.job_id);
                 }
                 Output::Done(done) => {
@@ -501,15 +523,22 @@ impl World {
         for txn in &all {
             // Promise 2: an approval's slips are all journaled.
             if approved_states.contains(&txn.state) {
-                let originals = txn.print_jobs.iter().filter(|j| j.kind == PrintKind::Original).count();
-                assert_eq!(originals, usize::from(self.config.slip_copies), "slips of {}: {:?}", txn.trace, txn.print_jobs);
+                // The first jobs are one per configured copy (an original, or a reprint once
+                // an attempt of it may have printed); later ones are paper copies of
+                // electronic receipts.
+                let first: Vec<_> = txn.print_jobs.iter().take(usize::from(self.config.slip_copies)).map(|j| j.copy).collect();
+                assert_eq!(first, SlipCopy::for_count(self.config.slip_copies).to_vec(), "slips of {}: {:?}", txn.trace, txn.print_jobs);
+                for copy in SlipCopy::for_count(self.config.slip_copies) {
+                    let originals = txn.print_jobs.iter().filter(|j| j.copy == *copy && j.kind == PrintKind::Original && j.state == PrintJobState::Printed).count();
+                    assert!(originals <= 1, "the {copy} copy of {} printed {originals} times as an original", txn.trace);
+                }
             }
             for job in &txn.print_jobs {
                 if job.state == PrintJobState::Printed {
                     assert!(self.confirmed.contains(&job.id), "slip {} of {} is printed but the printer never confirmed it", job.id, txn.trace);
                 }
                 let at_printer = self.printing == Some(job.id);
-                assert_eq!(job.state == PrintJobState::Printing, at_printer, "slip {} of {} is {}", job.id, txn.trace, job.state);
+                assert_eq!(job.state == PrintJobState::Sending, at_printer, "slip {} of {} is {}", job.id, txn.trace, job.state);
             }
             // Promise 3.
             let reversal = txn.reversal.as_ref().map(|r| r.state);
@@ -573,6 +602,8 @@ impl World {
             } else if self.printing.is_some() {
                 self.step(&Step::PrintOk);
             } else {
+                // The operator loads paper; time passes.
+                self.handle(Input::PrinterReady);
                 self.now = self.now.plus_millis(120_000);
                 self.handle(Input::Tick);
                 if self.in_flight.is_none() && self.printing.is_none() {
@@ -593,7 +624,12 @@ impl World {
                 assert_ne!(r.state, ReversalState::Pending, "the reversal of {} is still pending", txn.trace);
                 assert_ne!(r.state, ReversalState::Armed, "the reversal of {} is still armed", txn.trace);
             }
-            assert!(txn.print_jobs.iter().all(|j| j.state == PrintJobState::Printed), "slips of {} not printed", txn.trace);
+            assert!(
+                txn.print_jobs.iter().all(|j| matches!(j.state, PrintJobState::Printed | PrintJobState::Delivered)),
+                "slips of {} neither printed nor delivered: {:?}",
+                txn.trace,
+                txn.print_jobs
+            );
             if txn.kind == TxnKind::CompletionAdvice {
                 let events = self.engine().journal().events_of(txn.id).expect("reads");
                 let last = events.iter().rev().find(|e| e.entity == "advice").map(|e| e.to.clone());

@@ -27,7 +27,7 @@ pub mod virtual_printer;
 pub use condition::Condition;
 pub use device::{VendorConfig, VendorDevice, VendorPrinter};
 pub use job::{EscPosPrinter, JobConfig, PrintError, PrintReceipt, Stage};
-pub use slip::{SlipPrinter, slip_document};
+pub use slip::SlipPrinter;
 pub use transport::{BoxLink, Connector, FnConnector, Link, PrinterAddress};
 pub use vendor::{Vendor, VendorCode, VendorTables};
 #[cfg(feature = "virtual-printer")]

@@ -231,8 +231,12 @@ fn journal_job() -> poscore::PrintJob {
         updated_at: at,
         reversal: None,
         print_jobs: Vec::new(),
+        training: false,
     };
-    poscore::PrintJob { job_id: 9, txn, copy: SlipCopy::Merchant, kind: PrintKind::Original }
+    let config = poscore::slip::SlipConfig { merchant_name: "测试商户".into(), ..poscore::slip::SlipConfig::from_config(&poscore::Config::default()) };
+    let input = poscore::slip::SlipInput { txn: &txn, original: None, copy: SlipCopy::Merchant, kind: PrintKind::Original, training: false, signature: None };
+    let document = poscore::slip::slip_document(&input, &config);
+    poscore::PrintJob { job_id: 9, txn, copy: SlipCopy::Merchant, kind: PrintKind::Original, document, number: 1, of: 2 }
 }
 
 /// The terminal's `Printer` over the virtual printer: a refusal comes back as the
@@ -244,16 +248,24 @@ async fn the_slip_printer_prints_journal_jobs() {
 
     let virtual_printer = VirtualPrinter::new(VirtualPrinterConfig::default());
     let driver = EscPosPrinter::new(connector(&virtual_printer, Link::InProcess).await, Profile::mm58(), config());
-    let slips = SlipPrinter::new(Arc::new(driver), "测试商户");
+    let slips = SlipPrinter::new(Arc::new(driver));
     virtual_printer.inject(Trigger::Now, Fault::PaperOut);
-    let message = slips.print(&journal_job()).await.unwrap_err();
-    assert!(message.contains("缺纸") && message.contains("out of paper"), "{message}");
+    match slips.print(&journal_job()).await {
+        poscore::print::PrintOutcome::Failed { condition, detail, may_have_printed } => {
+            assert_eq!(condition, poscore::print::Condition::PaperOut);
+            assert!(!may_have_printed, "refused before sending: certainly not printed");
+            assert!(detail.contains("缺纸") && detail.contains("out of paper"), "{detail}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(slips.condition().await, poscore::print::Condition::PaperOut);
     virtual_printer.clear();
-    slips.print(&journal_job()).await.unwrap();
+    assert_eq!(slips.condition().await, poscore::print::Condition::Ready);
+    assert!(matches!(slips.print(&journal_job()).await, poscore::print::PrintOutcome::Printed { length_mm } if length_mm > 50));
     let pages = virtual_printer.pages();
     assert_eq!(pages.len(), 1);
     let text = pages[0].page.text();
-    for expected in ["签购单 / SALES SLIP", "622202*********0128", "测试商户", "CNY 12.34", "CARDHOLDER SIGNATURE"] {
+    for expected in ["签购单", "622202*********0128", "测试商户", "12.34", "持卡人签名"] {
         assert!(text.contains(expected), "{expected:?} not on the page:\n{text}");
     }
     assert_eq!(virtual_printer.confirmed().len(), 1);

@@ -8,11 +8,13 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use poscore::journal::Journal;
 use poscore::{Bilingual, Command, CommandError, CommandOutcome, Engine, Event, Input, Output, Ticket, Timestamp};
 use poscore::ids::RequestId;
+use poscore::print::{Condition, PrintOutcome};
 use tokio::sync::{broadcast, mpsc, oneshot};
 use tokio::task::JoinHandle;
 
@@ -40,13 +42,17 @@ impl Clock for SystemClock {
 pub struct DriverConfig {
     /// How long to wait for the host's answer before the transaction becomes `unknown`.
     pub host_timeout: Duration,
-    /// How often due retries are looked for.
+    /// How often due retries are looked for (and, while printing is held for a printer
+    /// fault, how often the printer is asked whether it is ready again).
     pub tick_interval: Duration,
+    /// Bounds every print call, whatever the printer does; past it the slip counts as not
+    /// confirmed (it may have printed, so it prints again marked REPRINT).
+    pub print_watchdog: Duration,
 }
 
 impl Default for DriverConfig {
     fn default() -> Self {
-        DriverConfig { host_timeout: Duration::from_secs(30), tick_interval: Duration::from_millis(500) }
+        DriverConfig { host_timeout: Duration::from_secs(30), tick_interval: Duration::from_millis(500), print_watchdog: Duration::from_secs(90) }
     }
 }
 
@@ -177,6 +183,7 @@ impl Terminal {
         let (tx, rx) = mpsc::channel(64);
         let (events, first_events) = broadcast::channel(1024);
         let (results_tx, results_rx) = mpsc::unbounded_channel();
+        let engine_held = matches!(engine.held_for_fault(), Ok(Some(_)));
         let actor = Actor {
             engine,
             host,
@@ -189,6 +196,9 @@ impl Terminal {
             idle_waiters: Vec::new(),
             next_ticket: 1,
             stopped: None,
+            // A journal may open with slips already held for a fault (held before a restart).
+            held_for_fault: engine_held,
+            probing: Arc::new(AtomicBool::new(false)),
         };
         let task = tokio::spawn(actor.run(rx, results_rx));
         Terminal { handle: TerminalHandle { tx, events }, task, first_events: Some(first_events) }
@@ -230,6 +240,11 @@ struct Actor {
     next_ticket: u64,
     /// Set when a journal error stopped the engine.
     stopped: Option<TerminalError>,
+    /// Printing is held for a printer fault: the printer is asked each tick whether it is
+    /// ready again.
+    held_for_fault: bool,
+    /// A readiness probe is out.
+    probing: Arc<AtomicBool>,
 }
 
 impl Actor {
@@ -244,7 +259,10 @@ impl Actor {
                     Some(msg) => self.on_msg(msg),
                 },
                 Some(input) = results.recv() => self.feed(input),
-                _ = tick.tick() => self.feed(Input::Tick),
+                _ = tick.tick() => {
+                    self.probe_printer();
+                    self.feed(Input::Tick);
+                }
             }
             self.wake_idle_waiters();
         }
@@ -267,6 +285,26 @@ impl Actor {
             Msg::Read(read) => read(self.engine.journal()),
             Msg::Shutdown => {}
         }
+    }
+
+    /// While printing is held for a fault, asks the printer (once at a time) whether it can
+    /// print again; when it can, the engine releases the held slips.
+    fn probe_printer(&mut self) {
+        if !self.held_for_fault || self.probing.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let printer = Arc::clone(&self.printer);
+        let results = self.results_tx.clone();
+        let probing = Arc::clone(&self.probing);
+        let limit = self.config.tick_interval.max(Duration::from_secs(5));
+        tokio::spawn(async move {
+            if let Ok(condition) = tokio::time::timeout(limit, printer.condition()).await {
+                if condition.can_print() {
+                    let _ = results.send(Input::PrinterReady);
+                }
+            }
+            probing.store(false, Ordering::Release);
+        });
     }
 
     fn wake_idle_waiters(&mut self) {
@@ -319,9 +357,17 @@ impl Actor {
             Output::Print(job) => {
                 let printer = Arc::clone(&self.printer);
                 let results = self.results_tx.clone();
+                let watchdog = self.config.print_watchdog;
                 tokio::spawn(async move {
-                    let result = printer.print(&job).await;
-                    let _ = results.send(Input::PrintResult { job_id: job.job_id, result });
+                    let outcome = match tokio::time::timeout(watchdog, printer.print(&job)).await {
+                        Ok(outcome) => outcome,
+                        Err(_) => PrintOutcome::Failed {
+                            condition: Condition::CommunicationError,
+                            detail: format!("打印机 {} 秒无应答 / the printer did not answer within {} s", watchdog.as_secs(), watchdog.as_secs()),
+                            may_have_printed: true,
+                        },
+                    };
+                    let _ = results.send(Input::PrintResult { job_id: job.job_id, outcome });
                 });
             }
             Output::Done(done) => {
@@ -330,6 +376,11 @@ impl Actor {
                 }
             }
             Output::Event(event) => {
+                match &event {
+                    Event::PrintingHeld { reason, .. } if reason != poscore::journal::TEAR_OFF => self.held_for_fault = true,
+                    Event::PrintingResumed => self.held_for_fault = false,
+                    _ => {}
+                }
                 let _ = self.events.send(event);
             }
         }

@@ -4,6 +4,7 @@
 use async_trait::async_trait;
 use poscore::PrintJob;
 use poscore::host::{HostReply, HostRequest};
+use poscore::print::{Condition, PrintOutcome};
 
 /// How an exchange with the host failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -30,7 +31,12 @@ pub trait HostLink: Send + Sync {
 /// A slip printer: prints one job and says whether the printer confirmed it.
 #[async_trait]
 pub trait Printer: Send + Sync {
-    /// Prints `job`. `Ok` only when the printer confirmed the slip came out; `Err` carries
-    /// the printer's complaint for the operator (paper out, cover open, …).
-    async fn print(&self, job: &PrintJob) -> Result<(), String>;
+    /// Prints `job` (its `document` is the slip). [`PrintOutcome::Printed`] only when the
+    /// printer confirmed the slip came out; otherwise the cause, and whether the slip may
+    /// have come out anyway.
+    async fn print(&self, job: &PrintJob) -> PrintOutcome;
+
+    /// The printer's condition now. Asked while printing is held for a fault, so held slips
+    /// resume by themselves once it can print again.
+    async fn condition(&self) -> Condition;
 }

@@ -1,5 +1,5 @@
-//! A printer that records jobs in memory, for tests, the demo and the CLI until real
-//! printing arrives. Faults can be injected.
+//! A printer that records jobs in memory, for tests, the CLI's transaction commands and
+//! the SDK's software printer. Faults can be injected.
 
 use std::collections::VecDeque;
 use std::sync::Mutex;
@@ -7,6 +7,7 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 use poscore::PrintJob;
 use poscore::ids::TraceNumber;
+use poscore::print::{Condition, PrintOutcome};
 use poscore::txn::{PrintKind, SlipCopy};
 
 use crate::link::Printer;
@@ -24,11 +25,28 @@ pub struct PrintedSlip {
     pub kind: PrintKind,
 }
 
-/// Records every job; fails the next jobs with the queued faults first.
-#[derive(Debug, Default)]
+/// A fault the memory printer answers its next job with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InjectedFault {
+    /// The condition.
+    pub condition: Condition,
+    /// Whether the slip may have come out anyway.
+    pub may_have_printed: bool,
+}
+
+/// Records every job; fails the next jobs with the queued faults first. While `condition`
+/// is set to a fault, every job fails with it (a printer out of paper until reloaded).
+#[derive(Debug)]
 pub struct MemoryPrinter {
     printed: Mutex<Vec<PrintedSlip>>,
-    faults: Mutex<VecDeque<String>>,
+    faults: Mutex<VecDeque<InjectedFault>>,
+    condition: Mutex<Condition>,
+}
+
+impl Default for MemoryPrinter {
+    fn default() -> Self {
+        MemoryPrinter { printed: Mutex::default(), faults: Mutex::default(), condition: Mutex::new(Condition::Ready) }
+    }
 }
 
 impl MemoryPrinter {
@@ -37,9 +55,14 @@ impl MemoryPrinter {
         MemoryPrinter::default()
     }
 
-    /// Makes the next job fail with `fault` (e.g. "paper out").
-    pub fn inject_fault(&self, fault: &str) {
-        self.faults.lock().expect("printer lock").push_back(fault.to_string());
+    /// Makes the next job fail with `condition`.
+    pub fn inject_fault(&self, condition: Condition, may_have_printed: bool) {
+        self.faults.lock().expect("printer lock").push_back(InjectedFault { condition, may_have_printed });
+    }
+
+    /// Sets the printer's lasting condition (e.g. `PaperOut` until `Ready` again).
+    pub fn set_condition(&self, condition: Condition) {
+        *self.condition.lock().expect("printer lock") = condition;
     }
 
     /// Every slip printed so far.
@@ -50,9 +73,15 @@ impl MemoryPrinter {
 
 #[async_trait]
 impl Printer for MemoryPrinter {
-    async fn print(&self, job: &PrintJob) -> Result<(), String> {
+    async fn print(&self, job: &PrintJob) -> PrintOutcome {
         if let Some(fault) = self.faults.lock().expect("printer lock").pop_front() {
-            return Err(fault);
+            let (zh, en) = fault.condition.remedy();
+            return PrintOutcome::Failed { condition: fault.condition, detail: format!("{zh} / {en}"), may_have_printed: fault.may_have_printed };
+        }
+        let condition = *self.condition.lock().expect("printer lock");
+        if !condition.can_print() {
+            let (zh, en) = condition.remedy();
+            return PrintOutcome::Failed { condition, detail: format!("{zh} / {en}"), may_have_printed: false };
         }
         self.printed.lock().expect("printer lock").push(PrintedSlip {
             job_id: job.job_id,
@@ -60,6 +89,10 @@ impl Printer for MemoryPrinter {
             copy: job.copy,
             kind: job.kind,
         });
-        Ok(())
+        PrintOutcome::Printed { length_mm: 80 }
+    }
+
+    async fn condition(&self) -> Condition {
+        *self.condition.lock().expect("printer lock")
     }
 }

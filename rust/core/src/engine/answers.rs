@@ -6,7 +6,7 @@ use crate::error::{CommandError, JournalError};
 use crate::host::HostReply;
 use crate::journal::{Answer, ReversalChange, RetryChange, Tx, rows};
 use crate::record::TxnRecord;
-use crate::txn::{AdviceState, PrintJobState, PrintKind, ReversalReason, ReversalState, SlipCopy, TxnKind, TxnState};
+use crate::txn::{AdviceState, PrintKind, ReversalReason, ReversalState, SlipCopy, TxnKind, TxnState};
 
 /// How an exchange ended.
 #[derive(Clone, Copy)]
@@ -261,42 +261,6 @@ impl Engine {
         self.reopen_batch(&why)?;
         let waiters = std::mem::take(&mut self.settle_waiters);
         Self::done_all(waiters, || Err(CommandError::SettlementFailed { why: why.clone() }), out);
-        Ok(())
-    }
-
-    pub(super) fn on_print_result(&mut self, job_id: i64, result: Result<(), String>, out: &mut Vec<Output>) -> Result<(), JournalError> {
-        if self.printing != Some(job_id) {
-            log::warn!("ignoring a printer answer for job {job_id}, which is not being printed");
-            return Ok(());
-        }
-        self.printing = None;
-        let now = self.now;
-        let (txn_id, attempts): (i64, u32) = self
-            .journal
-            .conn()
-            .query_row("SELECT txn_id, attempts FROM print_jobs WHERE id = ?1", [job_id], |r| Ok((r.get(0)?, r.get(1)?)))
-            .map_err(JournalError::sqlite("reading a print job"))?;
-        let attempts = attempts + 1;
-        let record = self.journal.write(now, |tx| {
-            match &result {
-                Ok(()) => {
-                    let change = RetryChange { attempts: Some(attempts), ..Default::default() };
-                    tx.set_print_job(job_id, txn_id, PrintJobState::Printing, PrintJobState::Printed, &change, "the printer confirmed it")?;
-                }
-                Err(why) => {
-                    let change = RetryChange {
-                        attempts: Some(attempts),
-                        last: Some(why),
-                        next_attempt_at: Some(now.plus_millis(self.config.retry_delay_ms(attempts) as i64)),
-                    };
-                    tx.set_print_job(job_id, txn_id, PrintJobState::Printing, PrintJobState::Queued, &change, &format!("printer fault, kept queued: {why}"))?;
-                }
-            }
-            Ok(rows::txn_by_id(tx.conn(), txn_id)?.record)
-        })?;
-        if let Some(job) = record.print_jobs.iter().find(|j| j.id == job_id) {
-            out.push(Output::Event(Event::print_job(record.trace, job)));
-        }
         Ok(())
     }
 }

@@ -36,7 +36,13 @@ fn fingerprint(command: &Command, pan_hash: Option<&PanHash>) -> String {
         }
         Command::Void { original_trace } => format!("preauth_void|{original_trace}"),
         Command::CompleteVoid { original_trace } => format!("completion_void|{original_trace}"),
-        Command::Settle | Command::RetryReversal { .. } | Command::SignOn => String::new(),
+        Command::Settle
+        | Command::RetryReversal { .. }
+        | Command::SignOn
+        | Command::Reprint { .. }
+        | Command::ResumePrinting
+        | Command::DeliverElectronically { .. }
+        | Command::SaveSignature { .. } => String::new(),
     }
 }
 
@@ -54,6 +60,10 @@ impl Engine {
                 self.sign_on_waiters.push((ticket, request_id));
                 Ok(())
             }
+            Command::Reprint { trace, copy } => self.reprint(ticket, request_id, trace, copy, out),
+            Command::ResumePrinting => self.resume_printing(ticket, request_id, out),
+            Command::DeliverElectronically { trace, copy } => self.deliver_on_request(ticket, request_id, trace, copy, out),
+            Command::SaveSignature { trace, signature } => self.save_signature(ticket, request_id, trace, signature, out),
             financial => self.financial(ticket, request_id, financial, out),
         }
     }
@@ -185,7 +195,13 @@ impl Engine {
                 let amount = completion.amount;
                 self.draft_on(TxnKind::CompletionVoid, amount, completion, fingerprint)
             }
-            Command::Settle | Command::RetryReversal { .. } | Command::SignOn => unreachable!("not a financial command"),
+            Command::Settle
+            | Command::RetryReversal { .. }
+            | Command::SignOn
+            | Command::Reprint { .. }
+            | Command::ResumePrinting
+            | Command::DeliverElectronically { .. }
+            | Command::SaveSignature { .. } => unreachable!("not a financial command"),
         }
     }
 
@@ -256,6 +272,7 @@ impl Engine {
         };
         let copies = SlipCopy::for_count(self.config.slip_copies);
         let currency = self.config.currency;
+        let training = self.config.training;
         let original_auth = draft.original.as_ref().and_then(|o| o.auth_code.clone());
         let created = self.journal.write(self.now, |tx| {
             let batch = tx.batch()?;
@@ -274,6 +291,7 @@ impl Engine {
                 pan_hash: draft.pan_hash.as_str(),
                 original_id,
                 auth_code: if offline { original_auth.as_deref() } else { None },
+                training,
             };
             let cause = if offline { "approved offline; advice queued" } else { "accepted from the cashier" };
             let id = tx.insert_txn(&new, trace, batch, cause)?;

@@ -6,7 +6,9 @@ use crate::host::{BatchTotals, ExchangeId, HostReply, HostRequest};
 use crate::ids::{BatchNumber, RequestId, TraceNumber};
 use crate::money::Money;
 use crate::record::{PrintJobRecord, ReversalRecord, TxnRecord};
+use crate::print::PrintOutcome;
 use crate::txn::{PrintJobState, PrintKind, SlipCopy, TxnKind};
+use poscore_escpos::Document;
 
 /// The caller's handle on one submitted command: its [`CommandDone`] carries it back.
 /// Chosen by the caller (the driver counts them up); never stored.
@@ -56,6 +58,34 @@ pub enum Command {
     },
     /// 签到: sign on to the host.
     SignOn,
+    /// 重打印: print a slip again, marked REPRINT. `trace: None` reprints the last slip
+    /// printed; `copy: None` reprints the copy last printed for that transaction (the
+    /// merchant copy when none was).
+    Reprint {
+        /// The transaction's trace, or the last slip.
+        trace: Option<TraceNumber>,
+        /// Which copy.
+        copy: Option<SlipCopy>,
+    },
+    /// The operator fixed the printer or tore the paper off: every held slip goes back in the
+    /// queue.
+    ResumePrinting,
+    /// Deliver the slips of this transaction that are not printed as electronic receipts
+    /// (on request). `copy: None` = every such copy.
+    DeliverElectronically {
+        /// The transaction's trace.
+        trace: TraceNumber,
+        /// Which copy, or all.
+        copy: Option<SlipCopy>,
+    },
+    /// Store the cardholder's electronic signature for this transaction (bytes of
+    /// [`crate::signature::Signature::to_bytes`]); slips printed from now on carry it.
+    SaveSignature {
+        /// The transaction's trace.
+        trace: TraceNumber,
+        /// The encoded signature.
+        signature: Vec<u8>,
+    },
 }
 
 impl Command {
@@ -67,7 +97,13 @@ impl Command {
             Command::CompleteOffline { .. } => Some(TxnKind::CompletionAdvice),
             Command::Void { .. } => Some(TxnKind::PreAuthVoid),
             Command::CompleteVoid { .. } => Some(TxnKind::CompletionVoid),
-            Command::Settle | Command::RetryReversal { .. } | Command::SignOn => None,
+            Command::Settle
+            | Command::RetryReversal { .. }
+            | Command::SignOn
+            | Command::Reprint { .. }
+            | Command::ResumePrinting
+            | Command::DeliverElectronically { .. }
+            | Command::SaveSignature { .. } => None,
         }
     }
 }
@@ -103,13 +139,16 @@ pub enum Input {
         /// What the link said, for the operator.
         why: String,
     },
-    /// The printer finished a job: `Ok` when it confirmed the slip came out.
+    /// The printer finished a job.
     PrintResult {
         /// The job.
         job_id: i64,
-        /// `Err` carries the printer's complaint (paper out, cover open, …).
-        result: Result<(), String>,
+        /// Printed (confirmed), or failed with the cause.
+        outcome: PrintOutcome,
     },
+    /// The printer reports it is ready again (paper loaded, cover closed): slips held for a
+    /// printer fault go back in the queue.
+    PrinterReady,
     /// Time passed: lets due retries go out.
     Tick,
 }
@@ -123,8 +162,14 @@ pub struct PrintJob {
     pub txn: TxnRecord,
     /// Which copy.
     pub copy: SlipCopy,
-    /// Original or reprint.
+    /// Original or reprint (a job whose earlier attempt may have printed is a reprint).
     pub kind: PrintKind,
+    /// The slip, rendered from the journal now.
+    pub document: Document,
+    /// Which copy this is of the transaction's jobs (1-based), for "copy 1/2".
+    pub number: u32,
+    /// How many jobs the transaction has.
+    pub of: u32,
 }
 
 /// What the engine asks for.
@@ -168,6 +213,11 @@ pub enum CommandOutcome {
     ReversalRequeued(TxnRecord),
     /// Signed on.
     SignedOn,
+    /// Held slips were put back in the queue.
+    PrintingResumed {
+        /// How many.
+        jobs: u32,
+    },
 }
 
 /// A finished settlement.
@@ -208,6 +258,37 @@ pub enum Event {
     SignOnRequired(bool),
     /// A batch was settled.
     Settled(SettlementSummary),
+    /// A slip went to the printer: "copy `number`/`of`".
+    Printing {
+        /// The transaction's trace.
+        trace: TraceNumber,
+        /// Which copy.
+        copy: SlipCopy,
+        /// Original or reprint.
+        kind: PrintKind,
+        /// Which of the transaction's slips (1-based).
+        number: u32,
+        /// How many slips the transaction has.
+        of: u32,
+    },
+    /// Printing stopped for the operator: `reason` is a printer condition or `tear_off`.
+    PrintingHeld {
+        /// Why (a [`crate::print::Condition`] code, or `tear_off`).
+        reason: String,
+        /// What to tell the operator: (Chinese, English).
+        remedy: (String, String),
+    },
+    /// Printing resumed after a hold.
+    PrintingResumed,
+    /// A copy was delivered as an electronic receipt; the UI shows its QR code.
+    ElectronicReceipt {
+        /// The transaction's trace.
+        trace: TraceNumber,
+        /// Which copy.
+        copy: SlipCopy,
+        /// Why (on request, or how long the printer had been failing).
+        why: String,
+    },
 }
 
 impl Event {

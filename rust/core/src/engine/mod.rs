@@ -23,6 +23,7 @@
 mod answers;
 mod commands;
 mod io;
+mod printing;
 mod requests;
 
 use std::collections::{HashMap, VecDeque};
@@ -35,10 +36,10 @@ use crate::config::{Config, ConfigError};
 use crate::error::{CommandError, JournalError};
 use crate::host::{ExchangeId, FinancialRequest, HostRequest};
 use crate::ids::RequestId;
-use crate::journal::{Journal, RecoveryReport, RetryChange, Tx, rows};
+use crate::journal::{Journal, RecoveryReport, RetryChange, rows};
 use crate::lang::Bilingual;
 use crate::time::Timestamp;
-use crate::txn::{PrintJobState, TxnState};
+use crate::txn::TxnState;
 
 /// Why the engine could not start.
 #[derive(Debug, thiserror::Error)]
@@ -203,8 +204,9 @@ impl Engine {
                 Some(purpose) => self.on_link_failed(purpose, &why, out),
                 None => Ok(()),
             },
-            Input::PrintResult { job_id, result } => self.on_print_result(job_id, result, out),
-            Input::Tick => Ok(()),
+            Input::PrintResult { job_id, outcome } => self.on_print_result(job_id, outcome, out),
+            Input::PrinterReady => self.on_printer_ready(out),
+            Input::Tick => self.e_receipt_fallback(out),
         }
     }
 
@@ -306,40 +308,5 @@ impl Engine {
         }
         Ok(())
     }
-
-    fn pump_printer(&mut self, out: &mut Vec<Output>) -> Result<(), JournalError> {
-        if self.printing.is_some() {
-            return Ok(());
-        }
-        let now = self.now;
-        let Some((job_id, txn_id)) = requests::next_print_job(self.journal.conn(), now)? else { return Ok(()) };
-        let job = self.journal.write(now, |tx| start_print(tx, job_id, txn_id))?;
-        {
-            self.printing = Some(job.job_id);
-            out.push(Output::Event(Event::print_job(job.txn.trace, job_record(&job)?)));
-            out.push(Output::Print(job));
-        }
-        Ok(())
-    }
 }
 
-fn job_record(job: &PrintJob) -> Result<&crate::record::PrintJobRecord, JournalError> {
-    job.txn
-        .print_jobs
-        .iter()
-        .find(|j| j.id == job.job_id)
-        .ok_or_else(|| JournalError::Corrupt { what: format!("print job {} not on its transaction", job.job_id) })
-}
-
-/// Marks a queued slip `printing` and returns it, inside the caller's write.
-fn start_print(tx: &Tx<'_>, job_id: i64, txn_id: i64) -> Result<PrintJob, JournalError> {
-    tx.set_print_job(job_id, txn_id, PrintJobState::Queued, PrintJobState::Printing, &RetryChange::default(), "handed to the printer")?;
-    let txn = rows::txn_by_id(tx.conn(), txn_id)?.record;
-    let job = txn
-        .print_jobs
-        .iter()
-        .find(|j| j.id == job_id)
-        .cloned()
-        .ok_or_else(|| JournalError::Corrupt { what: format!("print job {job_id}") })?;
-    Ok(PrintJob { job_id, copy: job.copy, kind: job.kind, txn })
-}

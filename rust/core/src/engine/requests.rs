@@ -112,11 +112,12 @@ pub(super) fn advice_request(conn: &Connection, txn_id: i64, config: &Config) ->
     })
 }
 
-/// The totals of the current batch: approved completions (online and offline).
+/// The totals of the current batch: approved completions (online and offline), training
+/// transactions left out.
 pub(super) fn batch_totals(conn: &Connection, batch: u32) -> Result<BatchTotals, JournalError> {
     conn.prepare_cached(
         "SELECT COUNT(*), COALESCE(SUM(amount_minor), 0) FROM transactions \
-         WHERE batch = ?1 AND settled = 0 AND state = 'approved' AND kind IN ('completion', 'completion_advice')",
+         WHERE batch = ?1 AND settled = 0 AND state = 'approved' AND kind IN ('completion', 'completion_advice') AND training = 0",
     )
     .and_then(|mut s| {
         s.query_row(params![batch], |r| {

@@ -9,6 +9,7 @@
 //! - Opening runs recovery ([`recovery`]), which touches only unfinished rows through partial
 //!   indexes, so it takes time in proportion to unfinished work, not to the journal's size.
 
+mod diagnose;
 pub(crate) mod queries;
 mod recovery;
 pub(crate) mod rows;
@@ -18,6 +19,7 @@ use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, Transaction, TransactionBehavior, params};
 
+pub use diagnose::{Diagnosis, Finding, PrinterHealth, SlipDiagnosis};
 pub use recovery::RecoveryReport;
 pub use schema::CURRENT_VERSION as SCHEMA_VERSION;
 
@@ -74,6 +76,7 @@ pub(crate) struct NewTxn<'a> {
     pub pan_hash: &'a str,
     pub original_id: Option<i64>,
     pub auth_code: Option<&'a str>,
+    pub training: bool,
 }
 
 /// The counters row names.
@@ -361,8 +364,8 @@ impl Tx<'_> {
         self.exec(
             "writing a transaction",
             "INSERT INTO transactions (request_id, fingerprint, kind, state, trace, batch, amount_minor, currency, \
-             masked_pan, pan_hash, original_id, auth_code, created_at, updated_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13)",
+             masked_pan, pan_hash, original_id, auth_code, created_at, updated_at, training) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13, ?14)",
             params![
                 new.request_id.as_str(),
                 new.fingerprint,
@@ -376,7 +379,8 @@ impl Tx<'_> {
                 new.pan_hash,
                 new.original_id,
                 new.auth_code,
-                at
+                at,
+                new.training
             ],
         )?;
         let id = self.tx.last_insert_rowid();
@@ -503,26 +507,153 @@ impl Tx<'_> {
         Ok(id)
     }
 
-    /// Moves a print job from `from` to `to`; fails if it is not in `from`.
-    pub fn set_print_job(&self, job_id: i64, txn_id: i64, from: PrintJobState, to: PrintJobState, change: &RetryChange<'_>, cause: &str) -> Result<(), JournalError> {
+    /// Records a confirmed slip: `sending` → `printed`, delivered on paper, and the paper it
+    /// used in the printer counters.
+    pub fn mark_printed(&self, job_id: i64, txn_id: i64, attempts: u32, length_mm: u32) -> Result<(), JournalError> {
         let changed = self.exec(
-            "updating a print job",
-            "UPDATE print_jobs SET state = ?2, attempts = COALESCE(?3, attempts), last_error = ?4, \
-             next_attempt_at = COALESCE(?5, next_attempt_at), updated_at = ?6 WHERE id = ?1 AND state = ?7",
+            "recording a printed slip",
+            "UPDATE print_jobs SET state = 'printed', attempts = ?2, printed_at = ?3, delivered = 'paper', held_reason = NULL, \
+             failing_since = NULL, updated_at = ?3 WHERE id = ?1 AND state = 'sending'",
+            params![job_id, attempts, self.at.as_millis()],
+        )?;
+        if changed != 1 {
+            return Err(JournalError::Corrupt { what: format!("print job {job_id} was not sending when the printer confirmed it") });
+        }
+        for (name, by) in [("printer_mm", i64::from(length_mm)), ("mm_since_paper_change", i64::from(length_mm)), ("printer_jobs", 1)] {
+            self.add_to_counter(name, by)?;
+        }
+        self.log(Some(txn_id), "print_job", Some("sending"), "printed", &format!("the printer confirmed it ({length_mm} mm)"))
+    }
+
+    /// Records a failed attempt: the job goes back to `queued` (retried at `retry_at`) or to
+    /// `held` for the operator; `uncertain` marks its next copy REPRINT.
+    pub fn mark_print_failed(&self, job_id: i64, txn_id: i64, failure: &PrintFailure<'_>) -> Result<(), JournalError> {
+        let (to, held_reason) = if failure.hold { ("held", Some(failure.condition)) } else { ("queued", None) };
+        let kind_after = if failure.uncertain { Some(PrintKind::Reprint.as_str()) } else { None };
+        let changed = self.exec(
+            "recording a failed slip",
+            "UPDATE print_jobs SET state = ?2, attempts = ?3, last_error = ?4, last_condition = ?5, held_reason = ?6, \
+             next_attempt_at = ?7, uncertain = MAX(uncertain, ?8), kind = COALESCE(?9, kind), \
+             failing_since = COALESCE(failing_since, ?10), updated_at = ?10 WHERE id = ?1 AND state = 'sending'",
             params![
                 job_id,
-                to.as_str(),
-                change.attempts,
-                change.last,
-                change.next_attempt_at.map(|t| t.as_millis()),
-                self.at.as_millis(),
-                from.as_str()
+                to,
+                failure.attempts,
+                failure.detail,
+                failure.condition,
+                held_reason,
+                failure.retry_at.as_millis(),
+                failure.uncertain,
+                kind_after,
+                self.at.as_millis()
             ],
         )?;
         if changed != 1 {
-            return Err(JournalError::Corrupt { what: format!("print job {job_id} was not {from} when moving to {to}") });
+            return Err(JournalError::Corrupt { what: format!("print job {job_id} was not sending when its failure came") });
         }
-        self.log(Some(txn_id), "print_job", Some(from.as_str()), to.as_str(), cause)
+        self.add_to_counter(&format!("fault:{}", failure.condition), 1)?;
+        let uncertain = if failure.uncertain { "; it may have printed, so it prints again marked REPRINT" } else { "" };
+        let cause = format!("printer fault {}: {}{uncertain}", failure.condition, failure.detail);
+        self.log(Some(txn_id), "print_job", Some("sending"), to, &cause)
+    }
+
+    /// Holds a queued job for the operator (`tear_off` between copies).
+    pub fn hold_print_job(&self, job_id: i64, txn_id: i64, reason: &str, cause: &str) -> Result<(), JournalError> {
+        let changed = self.exec(
+            "holding a slip",
+            "UPDATE print_jobs SET state = 'held', held_reason = ?2, updated_at = ?3 WHERE id = ?1 AND state = 'queued'",
+            params![job_id, reason, self.at.as_millis()],
+        )?;
+        if changed != 1 {
+            return Err(JournalError::Corrupt { what: format!("print job {job_id} was not queued when it was held") });
+        }
+        self.log(Some(txn_id), "print_job", Some("queued"), "held", cause)
+    }
+
+    /// Puts held jobs back in the queue: those held for a printer fault, or (when
+    /// `include_tear_off`) every held job. Returns (job id, txn id, held reason) of each.
+    pub fn release_held(&self, include_tear_off: bool, cause: &str) -> Result<Vec<(i64, i64, String)>, JournalError> {
+        let held: Vec<(i64, i64, String)> = {
+            let mut stmt = self
+                .tx
+                .prepare_cached(queries::HELD_JOBS)
+                .map_err(JournalError::sqlite("reading held slips"))?;
+            let rows = stmt
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get::<_, Option<String>>(2)?.unwrap_or_default())))
+                .map_err(JournalError::sqlite("reading held slips"))?;
+            rows.collect::<Result<_, _>>().map_err(JournalError::sqlite("reading held slips"))?
+        };
+        let mut released = Vec::new();
+        for (job_id, txn_id, reason) in held {
+            if reason == TEAR_OFF && !include_tear_off {
+                continue;
+            }
+            self.exec(
+                "releasing a held slip",
+                "UPDATE print_jobs SET state = 'queued', held_reason = NULL, next_attempt_at = ?2, updated_at = ?2 \
+                 WHERE id = ?1 AND state = 'held'",
+                params![job_id, self.at.as_millis()],
+            )?;
+            self.log(Some(txn_id), "print_job", Some("held"), "queued", cause)?;
+            released.push((job_id, txn_id, reason));
+        }
+        if released.iter().any(|(_, _, reason)| reason == "paper_out") {
+            self.add_to_counter("paper_changes", 1)?;
+            self.set_counter("mm_since_paper_change", 0)?;
+        }
+        Ok(released)
+    }
+
+    /// Delivers a job electronically (`queued` or `held` → `delivered`).
+    pub fn deliver_electronically(&self, job_id: i64, txn_id: i64, cause: &str) -> Result<PrintJobState, JournalError> {
+        let from: String = self
+            .tx
+            .query_row("SELECT state FROM print_jobs WHERE id = ?1", [job_id], |r| r.get(0))
+            .map_err(JournalError::sqlite("reading a slip"))?;
+        let changed = self.exec(
+            "delivering a slip electronically",
+            "UPDATE print_jobs SET state = 'delivered', delivered = 'electronic', held_reason = NULL, updated_at = ?2 \
+             WHERE id = ?1 AND state IN ('queued', 'held')",
+            params![job_id, self.at.as_millis()],
+        )?;
+        if changed != 1 {
+            return Err(JournalError::Corrupt { what: format!("print job {job_id} was {from}, not waiting, when delivered electronically") });
+        }
+        self.log(Some(txn_id), "print_job", Some(&from), "delivered", cause)?;
+        Ok(PrintJobState::from_text(&from).unwrap_or(PrintJobState::Queued))
+    }
+
+    /// Queues a reprint of one copy, counted in the `reprints` counter.
+    pub fn insert_reprint(&self, txn_id: i64, copy: SlipCopy, cause: &str) -> Result<i64, JournalError> {
+        self.exec(
+            "queueing a reprint",
+            "INSERT INTO print_jobs (txn_id, copy, kind, state, created_at, updated_at) VALUES (?1, ?2, 'reprint', 'queued', ?3, ?3)",
+            params![txn_id, copy.as_str(), self.at.as_millis()],
+        )?;
+        let id = self.tx.last_insert_rowid();
+        self.add_to_counter("reprints", 1)?;
+        self.log(Some(txn_id), "print_job", None, "queued", cause)?;
+        Ok(id)
+    }
+
+    /// Stores (or replaces) a transaction's electronic signature.
+    pub fn save_signature(&self, txn_id: i64, data: &[u8]) -> Result<(), JournalError> {
+        self.exec(
+            "storing a signature",
+            "INSERT INTO signatures (txn_id, data, captured_at) VALUES (?1, ?2, ?3) \
+             ON CONFLICT (txn_id) DO UPDATE SET data = ?2, captured_at = ?3",
+            params![txn_id, data, self.at.as_millis()],
+        )?;
+        self.log(Some(txn_id), "signature", None, "captured", "the cardholder signed on the pad")
+    }
+
+    fn add_to_counter(&self, name: &str, by: i64) -> Result<(), JournalError> {
+        self.exec(
+            "updating a counter",
+            "INSERT INTO counters (name, value) VALUES (?1, ?2) ON CONFLICT (name) DO UPDATE SET value = value + ?2",
+            params![name, by],
+        )?;
+        Ok(())
     }
 
     /// Sets the batch's state, recording totals when it closes.
@@ -589,6 +720,19 @@ impl ReversalChange<'_> {
         ReversalChange { state, reason: None, attempts: None, last_response: None, next_attempt_at: None }
     }
 }
+
+/// A failed print attempt, as [`Tx::mark_print_failed`] records it.
+pub(crate) struct PrintFailure<'a> {
+    pub attempts: u32,
+    pub condition: &'a str,
+    pub detail: &'a str,
+    pub hold: bool,
+    pub uncertain: bool,
+    pub retry_at: Timestamp,
+}
+
+/// The held reason of a copy waiting for the paper to be torn off.
+pub const TEAR_OFF: &str = "tear_off";
 
 /// A change to a retried row (advice or print job): `None` keeps the stored value, except
 /// `last`, which is stored as given.

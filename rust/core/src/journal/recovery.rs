@@ -8,7 +8,7 @@
 //! | transaction `queued` | `not_sent` | it never left; the card data (memory only) is gone |
 //! | transaction `sending` | `unknown`, reversal `pending` (98) | it may have reached the host |
 //! | advice `sending` | `queued`, the cut-off send counted | store-and-forward sends it again, flagged as a retransmission |
-//! | print job `printing` | `queued` | the printer never confirmed it |
+//! | print job `sending` | `queued`, marked REPRINT | the printer never confirmed it; it may have printed |
 //! | batch `settling` | `open` | settlement is asked again by the operator |
 //!
 //! Each query goes through a partial index of unfinished rows, so recovery takes time in
@@ -20,7 +20,7 @@ use rusqlite::params;
 
 use super::{Tx, queries};
 use crate::error::JournalError;
-use crate::txn::{AdviceState, PrintJobState, ReversalReason, ReversalState, TxnState};
+use crate::txn::{AdviceState, ReversalReason, ReversalState, TxnState};
 
 /// What recovery did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -98,7 +98,7 @@ pub(super) fn recover(tx: &Tx<'_>) -> Result<RecoveryReport, JournalError> {
     let jobs = {
         let mut stmt = tx
             .conn()
-            .prepare(queries::PRINTING_JOBS)
+            .prepare(queries::SENDING_JOBS)
             .map_err(JournalError::sqlite("recovering"))?;
         let rows = stmt
             .query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))
@@ -106,8 +106,20 @@ pub(super) fn recover(tx: &Tx<'_>) -> Result<RecoveryReport, JournalError> {
         rows.collect::<Result<Vec<_>, _>>().map_err(JournalError::sqlite("recovering"))?
     };
     for (job, txn) in jobs {
-        let change = super::RetryChange { last: Some("printing was cut off by a restart"), ..Default::default() };
-        tx.set_print_job(job, txn, PrintJobState::Printing, PrintJobState::Queued, &change, CAUSE)?;
+        // The slip may have come out before the restart: it prints again marked REPRINT,
+        // so an original is never printed twice unmarked (promise 5).
+        let failure = super::PrintFailure {
+            attempts: tx
+                .conn()
+                .query_row("SELECT attempts + 1 FROM print_jobs WHERE id = ?1", params![job], |r| r.get(0))
+                .map_err(JournalError::sqlite("recovering"))?,
+            condition: "restart",
+            detail: "printing was cut off by a restart; it may have printed",
+            hold: false,
+            uncertain: true,
+            retry_at: tx.at(),
+        };
+        tx.mark_print_failed(job, txn, &failure)?;
         report.print_jobs_requeued += 1;
     }
     let settling: Vec<i64> = ids(tx, queries::SETTLING_BATCHES)?;

@@ -9,12 +9,12 @@ use crate::ids::{BatchNumber, RequestId, TraceNumber};
 use crate::money::{Currency, Money};
 use crate::record::{PrintJobRecord, ReversalRecord, TxnRecord};
 use crate::time::Timestamp;
-use crate::txn::{PrintJobState, PrintKind, ReversalReason, ReversalState, SlipCopy, TxnKind, TxnState};
+use crate::txn::{Delivery, PrintJobState, PrintKind, ReversalReason, ReversalState, SlipCopy, TxnKind, TxnState};
 
 /// The columns [`txn_from_row`] reads, in order.
 pub(crate) const TXN_COLUMNS: &str = "t.id, t.request_id, t.kind, t.state, t.trace, t.batch, t.amount_minor, t.currency, \
      t.masked_pan, t.auth_code, t.rrn, t.response_code, o.trace, t.settled, t.created_at, t.updated_at, \
-     r.state, r.reason, r.attempts, r.last_response, t.original_id";
+     r.state, r.reason, r.attempts, r.last_response, t.original_id, t.training";
 
 /// The FROM clause matching [`TXN_COLUMNS`].
 pub(crate) const TXN_FROM: &str =
@@ -56,6 +56,7 @@ fn read_txn_row(row: &Row<'_>) -> rusqlite::Result<Result<TxnRow, JournalError>>
     let reversal_attempts: Option<u32> = row.get(18)?;
     let reversal_last: Option<String> = row.get(19)?;
     let original_id: Option<i64> = row.get(20)?;
+    let training: bool = row.get(21)?;
     Ok((|| {
         let currency = Currency::from_code(&currency).ok_or_else(|| corrupt(format!("currency {currency:?}")))?;
         let reversal = match (reversal_state, reversal_reason) {
@@ -88,6 +89,7 @@ fn read_txn_row(row: &Row<'_>) -> rusqlite::Result<Result<TxnRow, JournalError>>
             updated_at: Timestamp::from_millis(updated_at),
             reversal,
             print_jobs: Vec::new(),
+            training,
         };
         Ok(TxnRow { record, original_id })
     })())
@@ -100,6 +102,9 @@ fn read_print_job(row: &Row<'_>) -> rusqlite::Result<Result<PrintJobRecord, Jour
     let state: String = row.get(3)?;
     let attempts: u32 = row.get(4)?;
     let last_error: Option<String> = row.get(5)?;
+    let printed_at: Option<i64> = row.get(6)?;
+    let held_reason: Option<String> = row.get(7)?;
+    let delivered: Option<String> = row.get(8)?;
     Ok((|| {
         Ok(PrintJobRecord {
             id,
@@ -108,6 +113,12 @@ fn read_print_job(row: &Row<'_>) -> rusqlite::Result<Result<PrintJobRecord, Jour
             state: parse_text(state, "print job state", PrintJobState::from_text)?,
             attempts,
             last_error,
+            printed_at: printed_at.map(Timestamp::from_millis),
+            held_reason,
+            delivered: match delivered {
+                Some(text) => Some(parse_text(text, "delivery", Delivery::from_text)?),
+                None => None,
+            },
         })
     })())
 }
@@ -115,7 +126,7 @@ fn read_print_job(row: &Row<'_>) -> rusqlite::Result<Result<PrintJobRecord, Jour
 /// The print jobs of one transaction, oldest first.
 pub(crate) fn print_jobs_of(conn: &Connection, txn_id: i64) -> Result<Vec<PrintJobRecord>, JournalError> {
     let mut stmt = conn
-        .prepare_cached("SELECT id, copy, kind, state, attempts, last_error FROM print_jobs WHERE txn_id = ?1 ORDER BY id")
+        .prepare_cached("SELECT id, copy, kind, state, attempts, last_error, printed_at, held_reason, delivered FROM print_jobs WHERE txn_id = ?1 ORDER BY id")
         .map_err(JournalError::sqlite("reading print jobs"))?;
     let rows = stmt
         .query_map(params![txn_id], read_print_job)

@@ -4,10 +4,10 @@
 //! from a newer poscore is refused rather than guessed at.
 
 /// The schema version this build writes.
-pub const CURRENT_VERSION: i64 = 1;
+pub const CURRENT_VERSION: i64 = 2;
 
 /// Migration `n` (1-based) takes the schema from version `n - 1` to `n`.
-pub const MIGRATIONS: &[&str] = &[V1];
+pub const MIGRATIONS: &[&str] = &[V1, V2];
 
 const V1: &str = r#"
 CREATE TABLE counters (
@@ -117,4 +117,35 @@ CREATE TRIGGER reversals_no_delete BEFORE DELETE ON reversals
 BEGIN SELECT RAISE(ABORT, 'reversals are never deleted'); END;
 CREATE TRIGGER transactions_no_delete BEFORE DELETE ON transactions
 BEGIN SELECT RAISE(ABORT, 'transactions are never deleted'); END;
+"#;
+
+/// Version 2: the durable print queue (held jobs, delivery, printed time, jobs whose outcome
+/// was unknowable), training transactions, electronic signatures, printer counters.
+const V2: &str = r#"
+UPDATE print_jobs SET state = 'sending' WHERE state = 'printing';
+DROP INDEX print_jobs_printing;
+CREATE INDEX print_jobs_sending ON print_jobs (id) WHERE state = 'sending';
+CREATE INDEX print_jobs_held ON print_jobs (id) WHERE state = 'held';
+-- Why a job waits for the operator: a printer condition code (`paper_out`, …) or `tear_off`.
+ALTER TABLE print_jobs ADD COLUMN held_reason TEXT;
+ALTER TABLE print_jobs ADD COLUMN printed_at INTEGER;
+ALTER TABLE print_jobs ADD COLUMN delivered TEXT CHECK (delivered IN ('paper', 'electronic'));
+-- 1 when an earlier attempt may have printed (no confirmation, or cut off by a restart): the
+-- next copy is printed marked REPRINT.
+ALTER TABLE print_jobs ADD COLUMN uncertain INTEGER NOT NULL DEFAULT 0;
+-- The condition code of the last failure, and when the job first failed (the electronic
+-- receipt fallback counts from then).
+ALTER TABLE print_jobs ADD COLUMN last_condition TEXT;
+ALTER TABLE print_jobs ADD COLUMN failing_since INTEGER;
+
+ALTER TABLE transactions ADD COLUMN training INTEGER NOT NULL DEFAULT 0;
+
+CREATE TABLE signatures (
+    txn_id      INTEGER PRIMARY KEY REFERENCES transactions (id),
+    data        BLOB NOT NULL,
+    captured_at INTEGER NOT NULL
+);
+
+INSERT INTO counters (name, value) VALUES
+    ('printer_mm', 0), ('printer_jobs', 0), ('paper_changes', 0), ('mm_since_paper_change', 0), ('reprints', 0);
 "#;

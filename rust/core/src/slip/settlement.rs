@@ -1,0 +1,83 @@
+//! The settlement summary (结算单) of a batch.
+
+use poscore_escpos::{Align, Document, TextStyle};
+
+use super::layout::{TALL, kind_names, markers};
+use super::{SlipConfig, SlipLanguage, extend, format_datetime, format_minor};
+use crate::ids::BatchNumber;
+use crate::money::Currency;
+use crate::time::Timestamp;
+use crate::txn::TxnKind;
+
+/// What a settlement slip shows: a batch's counts and totals, and whether the host agreed.
+///
+/// Amounts are minor units (an empty batch totals zero, which [`crate::money::Money`]
+/// cannot hold).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SettlementSlip {
+    /// The batch closed.
+    pub batch: BatchNumber,
+    /// When its first transaction was made, if it had any.
+    pub opened_at: Option<Timestamp>,
+    /// When it was settled.
+    pub closed_at: Timestamp,
+    /// How many transactions it settled.
+    pub count: u32,
+    /// Their total, in minor units of `currency`.
+    pub total_minor: u64,
+    /// The currency of every amount.
+    pub currency: Currency,
+    /// Whether the host's totals matched the terminal's (对账平).
+    pub balanced: bool,
+    /// Count and total in minor units of each kind, in the order printed.
+    pub per_kind: Vec<(TxnKind, u32, u64)>,
+    /// A training batch: marked 培训 TRAINING.
+    pub training: bool,
+}
+
+/// The settlement slip: title 结算单 SETTLEMENT, the terminal, the batch and its times, a
+/// line per kind (count and amount), the total, and whether the host's totals balanced.
+pub fn settlement_document(s: &SettlementSlip, config: &SlipConfig) -> Document {
+    let lang = config.language;
+    let mut doc = Document::new();
+    for line in &config.header_lines {
+        doc = doc.text(line, TextStyle::default(), Align::Center);
+    }
+    doc = match lang {
+        SlipLanguage::Bilingual => doc.text("结算单", TextStyle::BIG, Align::Center).text("SETTLEMENT", TextStyle::BOLD, Align::Center),
+        SlipLanguage::Chinese => doc.text("结算单", TextStyle::BIG, Align::Center),
+        SlipLanguage::English => doc.text("SETTLEMENT", TALL, Align::Center),
+    };
+    doc = extend(doc, markers(lang, false, s.training));
+    doc = doc
+        .separator('-')
+        .row(&config.label("商户名称", "MERCHANT NAME"), &config.merchant_name)
+        .row(&config.label("商户编号", "MERCHANT NO."), &config.merchant_id)
+        .row(&config.label("终端编号", "TERMINAL NO."), &config.terminal_id)
+        .row(&config.label("操作员号", "OPERATOR NO."), &config.operator_id)
+        .row(&config.label("批次号", "BATCH NO."), &s.batch.to_string());
+    if let Some(opened) = s.opened_at {
+        doc = doc.row(&config.label("开始时间", "FROM"), &format_datetime(opened));
+    }
+    doc = doc.row(&config.label("结算时间", "SETTLED AT"), &format_datetime(s.closed_at)).separator('-');
+    doc = doc.row(&config.label("类型", "TYPE"), &config.label("笔数/金额", "COUNT/AMOUNT"));
+    for &(kind, count, minor) in &s.per_kind {
+        let (zh, en) = kind_names(kind);
+        let value = format!("{count} / {}", format_minor(minor, s.currency));
+        doc = match lang {
+            // The Chinese name beside the figures, the English one under it: both fit 58 mm.
+            SlipLanguage::Bilingual => doc.row(zh, &value).line(&format!("  {en}")),
+            SlipLanguage::Chinese => doc.row(zh, &value),
+            SlipLanguage::English => doc.row(en, &value),
+        };
+    }
+    let (zh, en) = if s.balanced { ("对账平", "BALANCED") } else { ("对账不平", "NOT BALANCED") };
+    doc.separator('-')
+        .row(&config.label("总笔数", "TOTAL COUNT"), &s.count.to_string())
+        .line(&config.label("总金额", "TOTAL AMOUNT"))
+        .text(&format_minor(s.total_minor, s.currency), TextStyle::BIG, Align::Right)
+        .separator('-')
+        .text(&lang.label(zh, en), TALL, Align::Center)
+        .feed(2)
+        .cut()
+}
