@@ -58,6 +58,9 @@ pub struct PrintConfig {
     /// The length of a new paper roll, in mm, for the paper-low forecast. Default 19000
     /// (a 40 mm roll; measure yours).
     pub roll_length_mm: u32,
+    /// The local time's offset from UTC in minutes, for times printed on slips (the journal
+    /// keeps UTC). Default +480, China Standard Time.
+    pub utc_offset_minutes: i32,
 }
 
 impl Default for PrintConfig {
@@ -70,6 +73,7 @@ impl Default for PrintConfig {
             e_receipt_after_ms: 120_000,
             paper_after_e_receipt: true,
             roll_length_mm: 19_000,
+            utc_offset_minutes: 480,
         }
     }
 }
@@ -155,6 +159,7 @@ impl Config {
             self.printing.logo.as_ref().map_or(0, |logo| logo.width()),
             "at most the paper's width in dots (384 on 58 mm, 576 on 80 mm)",
         )?;
+        check((-720..=840).contains(&self.printing.utc_offset_minutes), "printing.utc_offset_minutes", self.printing.utc_offset_minutes, "-720 to 840")?;
         check(self.printing.header_lines.len() <= 8, "printing.header_lines", self.printing.header_lines.len(), "at most 8 lines")?;
         Ok(())
     }

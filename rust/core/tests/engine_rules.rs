@@ -1352,6 +1352,8 @@ fn a_crash_while_printing_queues_the_slip_again_and_prints_it_after_reopening() 
     assert!(requeued.last_error.as_deref().is_some_and(|e| e.contains("restart")));
     // It may have come out before the crash: it prints again marked REPRINT (promise 5).
     assert_eq!(requeued.kind, PrintKind::Reprint);
+    let diagnosis = h.journal().diagnose(job.txn.trace).unwrap().unwrap();
+    assert_eq!(diagnosis.slips[0].finding.as_ref().map(|f| f.cause), Some(Cause::Software), "{:?}", diagnosis.slips);
 
     let outputs = h.tick();
     let printing = prints(&outputs);
@@ -1359,6 +1361,7 @@ fn a_crash_while_printing_queues_the_slip_again_and_prints_it_after_reopening() 
     assert_eq!((printing[0].job_id, printing[0].copy, printing[0].kind), (job.job_id, SlipCopy::Merchant, PrintKind::Reprint));
     let diagnosis = h.journal().diagnose(job.txn.trace).unwrap().unwrap();
     assert!(diagnosis.timeline.iter().any(|e| e.cause.contains("restart")), "the event log explains the reprint");
+
     let printed = h.print_all();
     assert_eq!(printed.len(), 2);
     let record = h.txn("r1");

@@ -72,6 +72,7 @@ fn config(paper: PaperWidth, language: SlipLanguage) -> SlipConfig {
         language,
         acquirer: "银联商务 UMS".into(),
         issuer: Some("工商银行 ICBC".into()),
+        utc_offset_minutes: 0,
     }
 }
 

@@ -112,7 +112,7 @@ pub fn slip_document(input: &SlipInput, config: &SlipConfig) -> Document {
         .row(&config.label("凭证号", "VOUCHER NO."), &txn.trace.to_string())
         .row(&config.label("授权码", "AUTH NO."), txn.auth_code.as_deref().unwrap_or(""))
         .row(&config.label("参考号", "REFER NO."), txn.rrn.as_deref().unwrap_or(""))
-        .row(&config.label("日期时间", "DATE/TIME"), &format_datetime(txn.created_at))
+        .row(&config.label("日期时间", "DATE/TIME"), &format_datetime(config.local(txn.created_at)))
         .line(&config.label("金额", "AMOUNT"))
         .text(&format_amount(txn.amount), TextStyle::BIG, Align::Right)
         .separator('-');
@@ -168,7 +168,7 @@ fn remarks(input: &SlipInput, config: &SlipConfig) -> Document {
             if let Some(auth) = original.auth_code.as_deref().filter(|a| !a.is_empty()) {
                 rows.push((config.label("原授权码", "ORIG AUTH NO."), auth.to_string()));
             }
-            rows.push((config.label("原交易日期", "ORIG DATE"), format_date(original.created_at)));
+            rows.push((config.label("原交易日期", "ORIG DATE"), format_date(config.local(original.created_at))));
         }
         None => {
             if let Some(trace) = txn.original_trace {

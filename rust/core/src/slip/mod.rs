@@ -79,6 +79,9 @@ pub struct SlipConfig {
     pub acquirer: String,
     /// 发卡行: the issuer's name, printed when known.
     pub issuer: Option<String>,
+    /// The local time's offset from UTC, in minutes, for the times printed (the journal keeps
+    /// UTC). China Standard Time is +480.
+    pub utc_offset_minutes: i32,
 }
 
 impl Default for SlipConfig {
@@ -103,7 +106,13 @@ impl SlipConfig {
             language: SlipLanguage::Bilingual,
             acquirer: String::new(),
             issuer: None,
+            utc_offset_minutes: config.printing.utc_offset_minutes,
         }
+    }
+
+    /// A journal time as the local time printed on slips.
+    pub fn local(&self, at: Timestamp) -> Timestamp {
+        at.plus_millis(i64::from(self.utc_offset_minutes) * 60_000)
     }
 
     /// Text columns of Font A on this paper.

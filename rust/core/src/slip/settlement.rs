@@ -57,9 +57,9 @@ pub fn settlement_document(s: &SettlementSlip, config: &SlipConfig) -> Document 
         .row(&config.label("操作员号", "OPERATOR NO."), &config.operator_id)
         .row(&config.label("批次号", "BATCH NO."), &s.batch.to_string());
     if let Some(opened) = s.opened_at {
-        doc = doc.row(&config.label("开始时间", "FROM"), &format_datetime(opened));
+        doc = doc.row(&config.label("开始时间", "FROM"), &format_datetime(config.local(opened)));
     }
-    doc = doc.row(&config.label("结算时间", "SETTLED AT"), &format_datetime(s.closed_at)).separator('-');
+    doc = doc.row(&config.label("结算时间", "SETTLED AT"), &format_datetime(config.local(s.closed_at))).separator('-');
     doc = doc.row(&config.label("类型", "TYPE"), &config.label("笔数/金额", "COUNT/AMOUNT"));
     for &(kind, count, minor) in &s.per_kind {
         let (zh, en) = kind_names(kind);
