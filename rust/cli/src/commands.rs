@@ -2,17 +2,21 @@
 
 use std::io::Write;
 use std::path::Path;
+use std::time::Duration;
 
 use poscore::card::CardInput;
 use poscore::ids::{RequestId, TraceNumber};
 use poscore::money::Money;
 use poscore::txn::TxnState;
+use poscore::journal::{PrinterHealth, TEAR_OFF};
+use poscore::print::Condition;
 use poscore::{Command, CommandOutcome, Lang, TxnRecord};
 use poscore_terminal::{Clock, SystemClock, TerminalError, TerminalHandle};
 
 use crate::output;
+use crate::progress::Progress;
 use crate::session::{self, LinkOptions, Session};
-use crate::{Cmd, ExportFormat, Failure};
+use crate::{Cmd, CopyArg, ExportFormat, Failure};
 
 /// Runs one command.
 pub async fn run(command: Cmd, db: &Path, lang: Lang, links: &LinkOptions) -> Result<(), Failure> {
@@ -55,10 +59,24 @@ pub async fn run(command: Cmd, db: &Path, lang: Lang, links: &LinkOptions) -> Re
             let request_id = request_id_or_fresh(None, "retry-reversal", lang)?;
             transact(db, links, lang, request_id, Command::RetryReversal { trace }).await
         }
+        Cmd::Reprint { trace, copy } => {
+            let trace = trace.map(|t| parse_trace(&t, lang)).transpose()?;
+            let request_id = request_id_or_fresh(None, "reprint", lang)?;
+            let command = Command::Reprint { trace, copy: copy.map(CopyArg::copy) };
+            submit_and_finish(db, links, lang, request_id, command, output::reprint_outcome).await.map(|_| ())
+        }
+        Cmd::ResumePrinting => {
+            let request_id = request_id_or_fresh(None, "resume-printing", lang)?;
+            submit_and_finish(db, links, lang, request_id, Command::ResumePrinting, output::outcome).await.map(|_| ())
+        }
+        Cmd::Diagnose { trace } => crate::inspect::diagnose(db, &trace, lang),
+        Cmd::PrinterHealth { json, roll_length_mm } => crate::inspect::printer_health(db, roll_length_mm, json, lang),
+        Cmd::EReceipt { trace, out, copy } => crate::ereceipt::run(db, links, lang, &trace, &out, copy.map(CopyArg::copy)).await,
+        Cmd::Sign { trace, strokes } => crate::sign::run(db, links, lang, &trace, &strokes).await,
         Cmd::Recover => recover(db, links, lang).await,
-        Cmd::PrinterStatus { printer, timeout_ms, profile } => crate::printing::status(&printer, &profile, timeout_ms, lang).await,
-        Cmd::PrintTest { printer, timeout_ms, profile } => crate::printing::print_test(&printer, &profile, timeout_ms, lang).await,
-        Cmd::PrinterSim(args) => crate::printing::simulate(&args, lang).await,
+        Cmd::PrinterStatus { timeout_ms } => crate::printing::status(links.printer.as_deref(), &links.profile, timeout_ms, lang).await,
+        Cmd::PrintTest { timeout_ms } => crate::printing::print_test(links.printer.as_deref(), &links.profile, timeout_ms, lang).await,
+        Cmd::PrinterSim(args) => crate::printing::simulate(&args, &links.profile, lang).await,
         Cmd::List { limit } => {
             let (engine, _) = session::open_engine(db)?;
             let records = engine.journal().recent(limit).map_err(|e| Failure::journal(&e))?;
@@ -82,7 +100,8 @@ pub async fn run(command: Cmd, db: &Path, lang: Lang, links: &LinkOptions) -> Re
     }
 }
 
-fn parse_trace(text: &str, lang: Lang) -> Result<TraceNumber, Failure> {
+/// Reads a trace number; a bad one is a usage error.
+pub fn parse_trace(text: &str, lang: Lang) -> Result<TraceNumber, Failure> {
     TraceNumber::parse(text).map_err(|e| Failure::usage(&e, lang))
 }
 
@@ -91,7 +110,7 @@ fn parse_request_id(text: &str, lang: Lang) -> Result<RequestId, Failure> {
 }
 
 /// The given request id, or a fresh one (`void-<nanoseconds>-<pid>`).
-fn request_id_or_fresh(given: Option<String>, what: &str, lang: Lang) -> Result<RequestId, Failure> {
+pub fn request_id_or_fresh(given: Option<String>, what: &str, lang: Lang) -> Result<RequestId, Failure> {
     match given {
         Some(text) => parse_request_id(&text, lang),
         None => {
@@ -102,27 +121,44 @@ fn request_id_or_fresh(given: Option<String>, what: &str, lang: Lang) -> Result<
     }
 }
 
-/// Submits one command, prints its outcome, finishes pending work, and maps the outcome to
-/// the exit code.
+/// Submits one transaction command, prints its outcome, finishes pending work, and maps the
+/// outcome to the exit code (1 when the transaction was not approved).
 async fn transact(db: &Path, links: &LinkOptions, lang: Lang, request_id: RequestId, command: Command) -> Result<(), Failure> {
-    let session = session::start(db, links)?;
+    let outcome = submit_and_finish(db, links, lang, request_id, command, output::outcome).await?;
+    match outcome {
+        CommandOutcome::Transaction(record) if record.state != TxnState::Approved => Err(Failure::not_approved()),
+        _ => Ok(()),
+    }
+}
+
+/// Starts the terminal, shows print progress, submits one command, prints its outcome with
+/// `show`, and finishes pending work (reversals, slips) before it returns. A refusal is exit
+/// 1; slips held for the printer are reported but do not fail the command.
+pub async fn submit_and_finish(
+    db: &Path,
+    links: &LinkOptions,
+    lang: Lang,
+    request_id: RequestId,
+    command: Command,
+    show: fn(&CommandOutcome, Lang) -> String,
+) -> Result<CommandOutcome, Failure> {
+    let session = session::start(db, links, lang)?;
     report_recovery(&session, lang);
     let handle = session.terminal.handle();
+    let progress = Progress::start(handle.events(), lang);
     let outcome = handle.submit(request_id, command).await;
+    if let Ok(outcome) = &outcome {
+        println!("{}", show(outcome, lang));
+    }
     let finished = finish(session, &handle).await;
-    let result = match outcome {
-        Ok(outcome) => {
-            println!("{}", output::outcome(&outcome, lang));
-            match outcome {
-                CommandOutcome::Transaction(record) if record.state != TxnState::Approved => Err(Failure::not_approved()),
-                _ => Ok(()),
-            }
-        }
+    progress.stop().await;
+    let health = finished?;
+    report_waiting(&health, lang);
+    match outcome {
+        Ok(outcome) => Ok(outcome),
         Err(TerminalError::Refused(error)) => Err(refusal(&error, lang)),
         Err(error) => Err(Failure::journal(&error)),
-    };
-    finished?;
-    result
+    }
 }
 
 fn refusal(error: &poscore::CommandError, lang: Lang) -> Failure {
@@ -132,9 +168,67 @@ fn refusal(error: &poscore::CommandError, lang: Lang) -> Failure {
     }
 }
 
-/// Waits until reversals and slips due now are done, then stops the terminal.
-pub async fn finish(session: Session, handle: &TerminalHandle) -> Result<(), Failure> {
-    finish_terminal(session.terminal, handle).await
+/// Waits until reversals and slips due now are done, then stops the terminal; returns the
+/// printer's figures (slips still waiting, why printing is held).
+///
+/// Slips held for a printer fault are resumed first when the printer says it can print
+/// again. A printer that stays in its fault does not keep the command running: the held
+/// slips stay in the journal and print with a later command.
+pub async fn finish(session: Session, handle: &TerminalHandle) -> Result<PrinterHealth, Failure> {
+    let roll = session.config.printing.roll_length_mm;
+    resume_if_ready(&session, handle, roll).await;
+    let idle = handle.idle().await;
+    let health = handle.read(move |journal| journal.printer_health(roll)).await;
+    session.terminal.shutdown().await;
+    idle.map_err(|e| Failure::journal(&e))?;
+    health.map_err(|e| Failure::journal(&e))?.map_err(|e| Failure::journal(&e))
+}
+
+/// Printing is held for a printer fault and the printer can print now: resume at once
+/// (the driver would too, at its next probe, which may come after the command ended).
+async fn resume_if_ready(session: &Session, handle: &TerminalHandle, roll: u32) {
+    let held = handle.read(move |journal| journal.printer_health(roll).map(|h| h.held_reason)).await;
+    let Ok(Ok(Some(reason))) = held else { return };
+    if reason == TEAR_OFF {
+        return;
+    }
+    let ready = tokio::time::timeout(Duration::from_secs(5), session.printer.condition()).await.is_ok_and(|c| c.can_print());
+    if ready {
+        if let Ok(request_id) = request_id_or_fresh(None, "resume", Lang::En) {
+            if let Err(e) = handle.submit(request_id, Command::ResumePrinting).await {
+                log::warn!("resuming the held slips failed: {e}");
+            }
+        }
+    }
+}
+
+/// Says which slips still wait, and why, after a command.
+pub fn report_waiting(health: &PrinterHealth, lang: Lang) {
+    if health.waiting == 0 {
+        return;
+    }
+    let n = health.waiting;
+    match &health.held_reason {
+        Some(reason) => {
+            let remedy = if reason == TEAR_OFF {
+                ("请撕下签购单后执行 resume-printing".to_string(), "tear the slip off, then run resume-printing".to_string())
+            } else {
+                let (zh, en) = Condition::from_code(reason).unwrap_or(Condition::Unknown).remedy();
+                (zh.to_string(), en.to_string())
+            };
+            let held = crate::progress::held_line(reason, &remedy, lang);
+            eprintln!("{}", match lang {
+                Lang::Zh => format!("{n} 张签购单保留在交易日志中等待打印（{held}）：打印机恢复后由下一条命令自动补打（或执行 poscore resume-printing）"),
+                Lang::En => format!(
+                    "{n} slips not printed yet, kept in the journal ({held}): they print by themselves with the next command once the printer is ready (or run poscore resume-printing)"
+                ),
+            });
+        }
+        None => eprintln!("{}", match lang {
+            Lang::Zh => format!("{n} 张签购单保留在交易日志中稍后重试（原因见 poscore diagnose 凭证号）"),
+            Lang::En => format!("{n} slips not printed yet, kept in the journal and retried later (see poscore diagnose TRACE)"),
+        }),
+    }
 }
 
 /// Waits until the terminal is idle (no pending reversal or slip it can do now), then shuts
@@ -159,7 +253,7 @@ fn report_recovery(session: &Session, lang: Lang) {
 }
 
 async fn recover(db: &Path, links: &LinkOptions, lang: Lang) -> Result<(), Failure> {
-    let session = session::start(db, links)?;
+    let session = session::start(db, links, lang)?;
     let r = session.recovery;
     println!("{}", match lang {
         Lang::Zh => format!(
@@ -169,7 +263,10 @@ async fn recover(db: &Path, links: &LinkOptions, lang: Lang) -> Result<(), Failu
         Lang::En => format!("recovery done: {r}"),
     });
     let handle = session.terminal.handle();
-    finish(session, &handle).await?;
+    let progress = Progress::start(handle.events(), lang);
+    let finished = finish(session, &handle).await;
+    progress.stop().await;
+    report_waiting(&finished?, lang);
     let (engine, _) = session::open_engine(db)?;
     let mut open_reversals = 0;
     let mut failed_reversals = 0;
@@ -182,7 +279,11 @@ async fn recover(db: &Path, links: &LinkOptions, lang: Lang) -> Result<(), Failu
                 Some(poscore::txn::ReversalState::Failed) => failed_reversals += 1,
                 _ => {}
             }
-            unprinted += t.print_jobs.iter().filter(|j| j.state != poscore::txn::PrintJobState::Printed).count();
+            unprinted += t
+                .print_jobs
+                .iter()
+                .filter(|j| !matches!(j.state, poscore::txn::PrintJobState::Printed | poscore::txn::PrintJobState::Delivered))
+                .count();
             Ok(())
         })
         .map_err(|e| Failure::journal(&e))?;

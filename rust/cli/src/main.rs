@@ -1,9 +1,11 @@
 //! # `poscore` — the command for people
 //!
 //! Runs the pre-authorization terminal from a shell: a scripted demo day, single
-//! transactions, recovery, and journal tools (list, show, export). Every transaction command
-//! opens the journal (which runs recovery), works against the in-process simulated acquirer
-//! host, and finishes pending work (reversals, slips) before it exits. The printer commands
+//! transactions, recovery, slips (reprint, resume, electronic receipt, diagnosis, printer
+//! health), and journal tools (list, show, export). Every transaction command opens the
+//! journal (which runs recovery), works against the in-process simulated acquirer host, and
+//! finishes pending work (reversals, slips) before it exits; slips go to the printer named by
+//! `--printer`, or to an in-memory printer without it. The printer commands
 //! (`printer-status`, `print-test`, `printer-sim`) talk to an ESC/POS printer directly.
 //!
 //! Exit codes: 0 ok; 1 declined, not approved, or refused by a rule; 2 usage error;
@@ -11,9 +13,13 @@
 
 mod commands;
 mod demo;
+mod ereceipt;
+mod inspect;
 mod output;
 mod printing;
+mod progress;
 mod session;
+mod sign;
 mod simulate;
 
 use std::path::PathBuf;
@@ -44,6 +50,21 @@ struct Cli {
     /// How long to wait for the host's answer before the outcome is unknown, in milliseconds.
     #[arg(long, global = true, default_value_t = 30_000)]
     host_timeout_ms: u64,
+    /// The slip printer: HOST:PORT (TCP, port 9100), tcp:HOST, /dev/ttyS1?baud=9600,
+    /// /dev/usb/lp0, file:PATH. Transaction commands print their slips there (default: an
+    /// in-memory printer that prints nothing); the printer commands talk to it.
+    #[arg(long, global = true, value_name = "ADDR")]
+    printer: Option<String>,
+    /// How long to wait for the printer to confirm a slip, in milliseconds.
+    #[arg(long, global = true, default_value_t = 10_000)]
+    printer_timeout_ms: u64,
+    /// Training mode (培训): new transactions are training ones, kept apart from real ones
+    /// and marked 培训 TRAINING on every slip. Training runs against the simulated host only
+    /// (for now the only host there is).
+    #[arg(long, global = true)]
+    training: bool,
+    #[command(flatten)]
+    profile: printing::ProfileArgs,
     #[command(subcommand)]
     command: Cmd,
 }
@@ -54,6 +75,27 @@ enum LangArg {
     En,
 }
 
+/// A slip copy, as the CLI spells it.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum CopyArg {
+    /// 商户存根.
+    Merchant,
+    /// 持卡人存根.
+    Cardholder,
+    /// 银行存根.
+    Bank,
+}
+
+impl CopyArg {
+    fn copy(self) -> poscore::txn::SlipCopy {
+        match self {
+            CopyArg::Merchant => poscore::txn::SlipCopy::Merchant,
+            CopyArg::Cardholder => poscore::txn::SlipCopy::Cardholder,
+            CopyArg::Bank => poscore::txn::SlipCopy::Bank,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, ValueEnum)]
 enum ExportFormat {
     Json,
@@ -62,7 +104,8 @@ enum ExportFormat {
 
 #[derive(Subcommand, Debug)]
 enum Cmd {
-    /// Run a scripted day on a fresh journal and print a summary.
+    /// Run a scripted day on a fresh journal, printing through the virtual printer (paper
+    /// runs out on the second slip and is replaced), and print a summary.
     Demo {
         /// Where the demo journal goes (recreated).
         #[arg(long, default_value = "poscore-demo")]
@@ -143,28 +186,70 @@ enum Cmd {
         #[arg(long, value_enum, default_value = "json")]
         format: ExportFormat,
     },
-    /// Ask an ESC/POS printer for its status (DLE EOT 1–4). Exit 1 when it cannot print.
-    PrinterStatus {
-        /// The printer: HOST:PORT (TCP, port 9100), /dev/ttyS1?baud=9600, /dev/usb/lp0, file:PATH.
+    /// Print a slip again, marked 重打印 REPRINT: the last slip printed, or a transaction's.
+    Reprint {
+        /// The transaction's trace number (default: the last slip printed).
         #[arg(long)]
-        printer: String,
+        trace: Option<String>,
+        /// Which copy (default: the copy last printed of that transaction).
+        #[arg(long, value_enum)]
+        copy: Option<CopyArg>,
+    },
+    /// Put every held slip back in the queue (after fixing the printer or tearing the paper
+    /// off) and print them.
+    ResumePrinting,
+    /// Why a transaction's slips are (not) printed: its timeline, each slip's state, the cause
+    /// and the remedy. Exit 0 when every slip is printed or delivered, 1 when one waits, 2 for
+    /// an unknown trace.
+    Diagnose {
+        /// Trace number.
+        trace: String,
+    },
+    /// The printer's maintenance figures from the journal: paper printed, jobs, reprints,
+    /// paper changes, the paper-left forecast, faults by kind.
+    PrinterHealth {
+        /// Print one JSON object instead of text.
+        #[arg(long)]
+        json: bool,
+        /// The length of a new paper roll, in mm (for the forecast).
+        #[arg(long, default_value_t = poscore::config::PrintConfig::default().roll_length_mm)]
+        roll_length_mm: u32,
+    },
+    /// Deliver a slip copy as an electronic receipt if it still waits for the printer (or just
+    /// produce the receipt of a copy already printed): writes the slip PNG with its
+    /// verification QR code to FILE and prints the verification payload.
+    EReceipt {
+        /// Trace number.
+        trace: String,
+        /// Where to write the PNG.
+        #[arg(long)]
+        out: PathBuf,
+        /// Which copy (default: the first copy still waiting, else the cardholder copy).
+        #[arg(long, value_enum)]
+        copy: Option<CopyArg>,
+    },
+    /// Store the cardholder's electronic signature for a transaction; slips printed from then
+    /// on carry it.
+    Sign {
+        /// Trace number.
+        trace: String,
+        /// A JSON file: {"width": W, "height": H, "strokes": [[[x, y], …], …]} in pad units.
+        #[arg(long)]
+        strokes: PathBuf,
+    },
+    /// Ask the ESC/POS printer (`--printer`) for its status (DLE EOT 1–4). Exit 1 when it
+    /// cannot print.
+    PrinterStatus {
         /// How long to wait for each reply, in milliseconds.
         #[arg(long, default_value_t = 3_000)]
         timeout_ms: u64,
-        #[command(flatten)]
-        profile: printing::ProfileArgs,
     },
-    /// Print the self-test page (paper width, code page, Chinese and English, QR, ruler) and
-    /// wait for the printer to confirm it.
+    /// Print the self-test page (paper width, code page, Chinese and English, QR, ruler) on
+    /// the printer (`--printer`) and wait for the printer to confirm it.
     PrintTest {
-        /// The printer: HOST:PORT (TCP, port 9100), /dev/ttyS1?baud=9600, /dev/usb/lp0, file:PATH.
-        #[arg(long)]
-        printer: String,
         /// How long to wait for the printer's confirmation, in milliseconds.
         #[arg(long, default_value_t = 10_000)]
         timeout_ms: u64,
-        #[command(flatten)]
-        profile: printing::ProfileArgs,
     },
     /// Run a virtual Epson-class ESC/POS printer over TCP: answers status requests, renders
     /// each page to PNG, injects faults.
@@ -228,6 +313,10 @@ fn main() -> ExitCode {
         sim_delay: Duration::from_millis(cli.sim_delay_ms),
         sim_ledger: cli.sim_ledger.clone(),
         host_timeout: Duration::from_millis(cli.host_timeout_ms.max(1)),
+        printer: cli.printer.clone(),
+        profile: cli.profile.profile(),
+        printer_timeout: Duration::from_millis(cli.printer_timeout_ms.max(1)),
+        training: cli.training,
     };
     let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(runtime) => runtime,

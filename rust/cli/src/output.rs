@@ -4,7 +4,7 @@ use std::fmt::Write;
 
 use poscore::error::zh_state;
 use poscore::journal::LogEntry;
-use poscore::txn::{PrintJobState, TxnState};
+use poscore::txn::{PrintJobState, PrintKind, TxnState};
 use poscore::{CommandOutcome, Lang, TxnRecord};
 
 /// A transaction state in the operator's language.
@@ -46,7 +46,7 @@ fn slips(record: &TxnRecord) -> String {
     if record.print_jobs.is_empty() {
         return "-".into();
     }
-    let printed = record.print_jobs.iter().filter(|j| j.state == PrintJobState::Printed).count();
+    let printed = record.print_jobs.iter().filter(|j| matches!(j.state, PrintJobState::Printed | PrintJobState::Delivered)).count();
     format!("{printed}/{}", record.print_jobs.len())
 }
 
@@ -93,7 +93,54 @@ pub fn outcome(outcome: &CommandOutcome, lang: Lang) -> String {
         (CommandOutcome::ReversalRequeued(t), Lang::En) => format!("reversal of trace {} queued again: {}", t.trace, reversal(t)),
         (CommandOutcome::SignedOn, Lang::Zh) => "签到成功".into(),
         (CommandOutcome::SignedOn, Lang::En) => "signed on".into(),
+        (CommandOutcome::PrintingResumed { jobs }, Lang::Zh) => format!("继续打印：{jobs} 张暂停的签购单重新排队"),
+        (CommandOutcome::PrintingResumed { jobs }, Lang::En) => format!("printing resumed: {jobs} held slips queued again"),
     }
+}
+
+/// One line telling which reprint was queued (the outcome of `Command::Reprint`).
+pub fn reprint_outcome(outcome: &CommandOutcome, lang: Lang) -> String {
+    let CommandOutcome::Transaction(t) = outcome else { return self::outcome(outcome, lang) };
+    let Some(job) = t.print_jobs.iter().rev().find(|j| j.kind == PrintKind::Reprint) else { return self::outcome(outcome, lang) };
+    match lang {
+        Lang::Zh => format!("重打印已排队：凭证号 {} {}（{}）", t.trace, crate::progress::copy_name(job.copy, lang), t.kind.zh_name()),
+        Lang::En => format!("reprint queued: {} copy of trace {} ({})", job.copy, t.trace, t.kind.en_name()),
+    }
+}
+
+/// A table of print jobs: one row per slip of each transaction, with its copy, kind, state,
+/// delivery and the reasons it was held (`held` gives them by job id).
+pub fn print_jobs_table(records: &[TxnRecord], held: &std::collections::BTreeMap<i64, Vec<String>>, lang: Lang) -> String {
+    let header = match lang {
+        Lang::Zh => ["凭证号", "联", "类型", "状态", "交付", "暂停原因"],
+        Lang::En => ["trace", "copy", "kind", "state", "delivered", "held"],
+    };
+    let rows: Vec<[String; 6]> = records
+        .iter()
+        .flat_map(|t| t.print_jobs.iter().map(move |j| (t, j)))
+        .map(|(t, j)| {
+            let kind = match (j.kind, lang) {
+                (PrintKind::Reprint, Lang::Zh) => "重打印".to_string(),
+                (PrintKind::Original, Lang::Zh) => "原始".to_string(),
+                (kind, Lang::En) => kind.as_str().to_string(),
+            };
+            [
+                t.trace.to_string(),
+                crate::progress::copy_name(j.copy, lang),
+                kind,
+                crate::inspect::job_state(j.state, lang).to_string(),
+                j.delivered
+                    .map(|d| match (d, lang) {
+                        (poscore::txn::Delivery::Paper, Lang::Zh) => "纸质".to_string(),
+                        (poscore::txn::Delivery::Electronic, Lang::Zh) => "电子".to_string(),
+                        (d, Lang::En) => d.as_str().to_string(),
+                    })
+                    .unwrap_or_else(|| "-".into()),
+                held.get(&j.id).filter(|r| !r.is_empty()).map(|r| r.join(",")).or_else(|| j.held_reason.clone()).unwrap_or_else(|| "-".into()),
+            ]
+        })
+        .collect();
+    grid(&header, &rows)
 }
 
 /// A table of transactions.
@@ -119,8 +166,13 @@ pub fn table(records: &[TxnRecord], lang: Lang) -> String {
             ]
         })
         .collect();
+    grid(&header, &rows)
+}
+
+/// Columns padded to their widest cell, separated by two spaces.
+fn grid<const N: usize>(header: &[&str; N], rows: &[[String; N]]) -> String {
     let width = |i: usize| rows.iter().map(|r| display_width(&r[i])).chain([display_width(header[i])]).max().unwrap_or(0);
-    let widths: Vec<usize> = (0..10).map(width).collect();
+    let widths: Vec<usize> = (0..N).map(width).collect();
     let mut out = String::new();
     let line = |cells: Vec<&str>, out: &mut String| {
         let padded: Vec<String> = cells
@@ -131,7 +183,7 @@ pub fn table(records: &[TxnRecord], lang: Lang) -> String {
         let _ = writeln!(out, "{}", padded.join("  ").trim_end());
     };
     line(header.to_vec(), &mut out);
-    for row in &rows {
+    for row in rows {
         line(row.iter().map(String::as_str).collect(), &mut out);
     }
     out

@@ -43,20 +43,21 @@ pub enum EncodingArg {
     Pc437,
 }
 
-/// What the printer model can do (shared by the three commands).
+/// What the printer model can do: global flags, for `--printer`, the printer commands and
+/// the virtual printers (`printer-sim`, the demo's). The paper is also the slips' paper.
 #[derive(Debug, Clone, Args)]
 pub struct ProfileArgs {
-    /// Paper width in mm.
-    #[arg(long, value_enum, default_value = "58")]
+    /// Paper width in mm (of the printer and of the slips).
+    #[arg(long, global = true, value_enum, default_value = "58")]
     paper: PaperArg,
     /// Text encoding of the printer.
-    #[arg(long, value_enum, default_value = "gb18030")]
+    #[arg(long, global = true, value_enum, default_value = "gb18030")]
     encoding: EncodingArg,
     /// Send QR codes as raster images (for printers without `GS ( k`).
-    #[arg(long)]
+    #[arg(long, global = true)]
     raster_qr: bool,
     /// The printer does not answer `GS ( H`: confirm jobs with `GS r 1` instead.
-    #[arg(long)]
+    #[arg(long, global = true)]
     no_process_id: bool,
 }
 
@@ -102,20 +103,46 @@ pub struct SimArgs {
     /// before-confirm:never-confirm, now:overheat=5s. Repeatable.
     #[arg(long = "fault")]
     faults: Vec<String>,
-    #[command(flatten)]
-    profile: ProfileArgs,
 }
 
 fn say(lang: Lang, zh: &str, en: &str) -> String {
     if lang == Lang::Zh { zh.to_string() } else { en.to_string() }
 }
 
-fn parse_address(text: &str, lang: Lang) -> Result<PrinterAddress, Failure> {
+/// Reads a printer address; a bad one is a usage error listing the accepted forms.
+pub fn parse_address(text: &str, lang: Lang) -> Result<PrinterAddress, Failure> {
     text.parse::<PrinterAddress>().map_err(|e| Failure { exit_code: 2, message: say(lang, &format!("打印机地址无效：{e}"), &format!("bad printer address: {e}")) })
 }
 
 fn config(timeout_ms: u64) -> JobConfig {
-    JobConfig { confirm_timeout: Duration::from_millis(timeout_ms), ..JobConfig::default() }
+    job_config(Duration::from_millis(timeout_ms))
+}
+
+/// The job protocol's timeouts for a confirmation timeout: status replies wait at most 2 s
+/// (less when the timeout is shorter), and the watchdog bounds a whole job at the
+/// confirmation timeout plus 10 s.
+pub fn job_config(confirm_timeout: Duration) -> JobConfig {
+    JobConfig {
+        confirm_timeout,
+        status_timeout: confirm_timeout.min(Duration::from_secs(2)),
+        watchdog: confirm_timeout + Duration::from_secs(10),
+        baud: None,
+    }
+}
+
+/// The printer address the printer commands need.
+fn required_address(printer: Option<&str>, lang: Lang) -> Result<PrinterAddress, Failure> {
+    match printer {
+        Some(text) => parse_address(text, lang),
+        None => Err(Failure {
+            exit_code: 2,
+            message: say(
+                lang,
+                "需要 --printer 地址：HOST:PORT、tcp:HOST、/dev/ttyS1?baud=9600、/dev/usb/lp0 或 file:PATH",
+                "this command needs --printer ADDR: HOST:PORT, tcp:HOST, /dev/ttyS1?baud=9600, /dev/usb/lp0 or file:PATH",
+            ),
+        }),
+    }
 }
 
 fn failure_of(error: &PrintError, lang: Lang) -> Failure {
@@ -150,18 +177,18 @@ fn show_status(status: &PrinterStatus, lang: Lang) {
 }
 
 /// `poscore printer-status --printer ADDR`.
-pub async fn status(printer: &str, profile: &ProfileArgs, timeout_ms: u64, lang: Lang) -> Result<(), Failure> {
-    let address = parse_address(printer, lang)?;
-    let driver = EscPosPrinter::new(std::sync::Arc::new(address), profile.profile(), config(timeout_ms));
+pub async fn status(printer: Option<&str>, profile: &Profile, timeout_ms: u64, lang: Lang) -> Result<(), Failure> {
+    let address = required_address(printer, lang)?;
+    let driver = EscPosPrinter::new(std::sync::Arc::new(address), *profile, config(timeout_ms));
     let status = driver.status().await.map_err(|e| failure_of(&e, lang))?;
     show_status(&status, lang);
     if Condition::of_status(&status).can_print() { Ok(()) } else { Err(Failure { exit_code: 1, message: String::new() }) }
 }
 
 /// `poscore print-test --printer ADDR`.
-pub async fn print_test(printer: &str, profile: &ProfileArgs, timeout_ms: u64, lang: Lang) -> Result<(), Failure> {
-    let address = parse_address(printer, lang)?;
-    let profile = profile.profile();
+pub async fn print_test(printer: Option<&str>, profile: &Profile, timeout_ms: u64, lang: Lang) -> Result<(), Failure> {
+    let address = required_address(printer, lang)?;
+    let profile = *profile;
     let driver = EscPosPrinter::new(std::sync::Arc::new(address), profile, config(timeout_ms));
     let page = selftest::document(&profile);
     let receipt = driver.print(&page).await.map_err(|e| failure_of(&e, lang))?;
@@ -177,7 +204,7 @@ pub async fn print_test(printer: &str, profile: &ProfileArgs, timeout_ms: u64, l
 }
 
 /// `poscore printer-sim`: runs until killed.
-pub async fn simulate(args: &SimArgs, lang: Lang) -> Result<(), Failure> {
+pub async fn simulate(args: &SimArgs, profile: &Profile, lang: Lang) -> Result<(), Failure> {
     let usage = |e: String| Failure { exit_code: 2, message: e };
     let mut faults = Vec::new();
     for spec in &args.faults {
@@ -189,7 +216,7 @@ pub async fn simulate(args: &SimArgs, lang: Lang) -> Result<(), Failure> {
         faults.push((trigger, fault));
     }
     let printer = VirtualPrinter::new(VirtualPrinterConfig {
-        profile: args.profile.profile(),
+        profile: *profile,
         png_dir: args.png_dir.clone(),
         baud: args.baud,
         paper_out_after_mm: args.paper_out_after_mm,

@@ -1,5 +1,6 @@
 //! Opening a terminal for one CLI invocation: the journal, the PAN-hash key beside it, the
-//! simulated host and a printer (a memory printer, or the demo's virtual ESC/POS printer).
+//! simulated host and a printer (the ESC/POS printer of `--printer`, a memory printer, or
+//! the demo's virtual printer).
 
 use std::fs;
 use std::io::{Read, Write};
@@ -9,12 +10,15 @@ use std::time::Duration;
 
 use poscore::card::PanHashKey;
 use poscore::journal::RecoveryReport;
-use poscore::{Bilingual, Config, Engine};
+use poscore::{Bilingual, Config, Engine, Lang};
+use poscore_escpos::Profile;
+use poscore_printer::job::EscPosPrinter;
+use poscore_printer::slip::SlipPrinter;
 use poscore_terminal::{Clock, DriverConfig, MemoryPrinter, Printer, SimHost, SystemClock, Terminal};
 
 use crate::Failure;
 
-/// Options of the simulated host and the driver, from the global flags.
+/// Options of the simulated host, the printer and the driver, from the global flags.
 #[derive(Debug, Clone)]
 pub struct LinkOptions {
     /// Delay of every simulated host answer.
@@ -23,12 +27,42 @@ pub struct LinkOptions {
     pub sim_ledger: Option<PathBuf>,
     /// The driver's host timeout.
     pub host_timeout: Duration,
+    /// The slip printer's address (`--printer`); `None` prints to memory.
+    pub printer: Option<String>,
+    /// The printer model (and the slips' paper).
+    pub profile: Profile,
+    /// How long to wait for the printer's confirmation of a slip.
+    pub printer_timeout: Duration,
+    /// Training mode.
+    pub training: bool,
+}
+
+impl LinkOptions {
+    /// The terminal's settings: the defaults, with the paper and training mode of the flags.
+    pub fn config(&self) -> Config {
+        let mut config = Config { training: self.training, ..Config::default() };
+        config.printing.paper = self.profile.paper;
+        config
+    }
+
+    /// The driver's settings: the host timeout, and a print watchdog a little longer than
+    /// the printer's own (so the job protocol reports first).
+    fn driver_config(&self) -> DriverConfig {
+        let job = crate::printing::job_config(self.printer_timeout);
+        DriverConfig { host_timeout: self.host_timeout, print_watchdog: job.watchdog + Duration::from_secs(5), ..DriverConfig::default() }
+    }
 }
 
 /// A running terminal for one command.
 pub struct Session {
+    /// The driver.
     pub terminal: Terminal,
+    /// What recovery did when the journal opened.
     pub recovery: RecoveryReport,
+    /// The printer the slips go to (asked whether it is ready before the command ends).
+    pub printer: Arc<dyn Printer>,
+    /// The terminal's settings.
+    pub config: Config,
 }
 
 /// The key file beside the journal: `journal.db` → `journal.db.key`.
@@ -38,13 +72,13 @@ pub fn key_path(db: &Path) -> PathBuf {
     PathBuf::from(name)
 }
 
-/// Reads the PAN-hash key beside the journal, creating it (32 random bytes, mode 0600) the
-/// first time. On a device the key comes from the secure module instead.
-fn load_or_create_key(db: &Path) -> Result<PanHashKey, Failure> {
+/// Reads the key file beside the journal, creating it (32 random bytes, mode 0600) the first
+/// time. On a device the key comes from the secure module instead.
+pub fn load_or_create_key_bytes(db: &Path) -> Result<Vec<u8>, Failure> {
     let path = key_path(db);
     let io = |e: std::io::Error| Failure::io(format!("key file {}: {e}", path.display()));
-    let bytes = match fs::read(&path) {
-        Ok(bytes) => bytes,
+    match fs::read(&path) {
+        Ok(bytes) => Ok(bytes),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             let mut bytes = vec![0u8; 32];
             fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut bytes)).map_err(io)?;
@@ -57,40 +91,81 @@ fn load_or_create_key(db: &Path) -> Result<PanHashKey, Failure> {
             }
             let mut file = options.open(&path).map_err(io)?;
             file.write_all(&bytes).and_then(|()| file.sync_all()).map_err(io)?;
-            bytes
+            Ok(bytes)
         }
-        Err(e) => return Err(io(e)),
-    };
-    PanHashKey::new(bytes).ok_or_else(|| Failure::io(format!("key file {} is shorter than 16 bytes", path.display())))
+        Err(e) => Err(io(e)),
+    }
 }
 
-/// Opens the engine on `db` (running recovery).
+/// The PAN-hash key from the key file beside the journal.
+fn load_or_create_key(db: &Path) -> Result<PanHashKey, Failure> {
+    let bytes = load_or_create_key_bytes(db)?;
+    PanHashKey::new(bytes).ok_or_else(|| Failure::io(format!("key file {} is shorter than 16 bytes", key_path(db).display())))
+}
+
+/// Opens the engine on `db` with the default settings (running recovery), for reads.
 pub fn open_engine(db: &Path) -> Result<(Engine, RecoveryReport), Failure> {
+    open_engine_with(db, Config::default())
+}
+
+/// Opens the engine on `db` with `config` (running recovery).
+pub fn open_engine_with(db: &Path, config: Config) -> Result<(Engine, RecoveryReport), Failure> {
     if let Some(parent) = db.parent().filter(|p| !p.as_os_str().is_empty()) {
         fs::create_dir_all(parent).map_err(|e| Failure::io(format!("creating {}: {e}", parent.display())))?;
     }
     let key = load_or_create_key(db)?;
-    Engine::open(db, Config::default(), key, SystemClock.now()).map_err(|e| Failure::journal(&e))
+    Engine::open(db, config, key, SystemClock.now()).map_err(|e| Failure::journal(&e))
 }
 
-/// Opens the journal and starts the terminal against the simulated host, printing to a
-/// memory printer.
-pub fn start(db: &Path, links: &LinkOptions) -> Result<Session, Failure> {
-    let (terminal, recovery) = start_with_printer(db, links, Arc::new(MemoryPrinter::new()))?;
-    Ok(Session { terminal, recovery })
+/// The stand-in without `--printer`: a memory printer that "prints" every slip handed to it
+/// at once, but has no real printer to ask about a fault. Slips held for a fault of the real
+/// printer (in an earlier command with `--printer`) stay held: they print when that printer
+/// reports it is ready, or when the operator runs `resume-printing`.
+struct NoPrinter(MemoryPrinter);
+
+#[async_trait::async_trait]
+impl Printer for NoPrinter {
+    async fn print(&self, job: &poscore::PrintJob) -> poscore::print::PrintOutcome {
+        self.0.print(job).await
+    }
+
+    async fn condition(&self) -> poscore::print::Condition {
+        poscore::print::Condition::NotFound
+    }
+}
+
+/// The printer of the flags: the ESC/POS printer at `--printer` through the job protocol, or
+/// a memory printer (which "prints" every slip at once) without it.
+pub fn printer_of(links: &LinkOptions, lang: Lang) -> Result<Arc<dyn Printer>, Failure> {
+    match &links.printer {
+        Some(text) => {
+            let address = crate::printing::parse_address(text, lang)?;
+            let job = crate::printing::job_config(links.printer_timeout);
+            let driver = EscPosPrinter::new(Arc::new(address), links.profile, job);
+            Ok(Arc::new(SlipPrinter::new(Arc::new(driver))))
+        }
+        None => Ok(Arc::new(NoPrinter(MemoryPrinter::new()))),
+    }
+}
+
+/// Opens the journal and starts the terminal against the simulated host, printing to the
+/// printer of the flags.
+pub fn start(db: &Path, links: &LinkOptions, lang: Lang) -> Result<Session, Failure> {
+    let printer = printer_of(links, lang)?;
+    start_with_printer(db, links, printer)
 }
 
 /// Opens the journal and starts the terminal against the simulated host, printing to
-/// `printer` (the demo's virtual ESC/POS printer).
-pub fn start_with_printer(db: &Path, links: &LinkOptions, printer: Arc<dyn Printer>) -> Result<(Terminal, RecoveryReport), Failure> {
-    let (engine, recovery) = open_engine(db)?;
+/// `printer`.
+pub fn start_with_printer(db: &Path, links: &LinkOptions, printer: Arc<dyn Printer>) -> Result<Session, Failure> {
+    let config = links.config();
+    let (engine, recovery) = open_engine_with(db, config.clone())?;
     let mut host = SimHost::new().with_delay(links.sim_delay);
     if let Some(ledger) = &links.sim_ledger {
         host = host.with_ledger(ledger).map_err(|e| Failure::io(format!("host ledger {}: {e}", ledger.display())))?;
     }
-    let config = DriverConfig { host_timeout: links.host_timeout, ..DriverConfig::default() };
-    let terminal = Terminal::start(engine, Arc::new(host), printer, config);
-    Ok((terminal, recovery))
+    let terminal = Terminal::start(engine, Arc::new(host), Arc::clone(&printer), links.driver_config());
+    Ok(Session { terminal, recovery, printer, config })
 }
 
 /// Describes a journal error for the operator.

@@ -34,7 +34,7 @@ fn amount(rng: &mut StdRng) -> Money {
 
 /// Runs `count` random commands with `seed`.
 pub async fn run(db: &Path, links: &LinkOptions, lang: Lang, count: u32, seed: u64) -> Result<(), Failure> {
-    let session = session::start(db, links)?;
+    let session = session::start(db, links, lang)?;
     let handle = session.terminal.handle();
     let mut rng = StdRng::seed_from_u64(seed);
     let mut sent: Vec<(RequestId, Command)> = Vec::new();

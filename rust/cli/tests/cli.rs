@@ -19,15 +19,29 @@ fn text(output: &Output) -> String {
 
 const PAN: &str = "6222021234567890128";
 
+/// The number before `word` in `text` ("11 slips printed" → 11).
+fn number_before(text: &str, word: &str) -> usize {
+    let words: Vec<&str> = text.split_whitespace().collect();
+    let at = words.iter().position(|w| *w == word).unwrap_or_else(|| panic!("no {word:?} in {text}"));
+    words[at - 1].trim_start_matches('(').parse().unwrap_or_else(|_| panic!("no number before {word:?} in {text}"))
+}
+
+fn png_height(path: &Path) -> u32 {
+    let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(path).unwrap()));
+    decoder.read_info().unwrap().info().height
+}
+
 #[test]
-fn demo_runs_the_scripted_day_and_checks_its_final_states() {
+fn demo_prints_through_the_virtual_printer_holds_for_paper_out_resumes_and_reprints() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("demo");
+    let started = std::time::Instant::now();
     let run = Command::new(env!("CARGO_BIN_EXE_poscore"))
         .args(["--lang", "en", "demo", "--out"])
         .arg(&out)
         .output()
         .unwrap();
+    assert!(started.elapsed() < std::time::Duration::from_secs(10), "the demo took {:?}", started.elapsed());
     let shown = text(&run);
     assert_eq!(run.status.code(), Some(0), "{shown}");
     assert!(shown.contains("All final states are as expected."), "{shown}");
@@ -35,14 +49,52 @@ fn demo_runs_the_scripted_day_and_checks_its_final_states() {
         assert!(shown.contains(state), "summary lacks {state}: {shown}");
     }
     assert!(out.join("journal.db").exists());
-    // Every slip went through the virtual printer and was confirmed: 2 copies per approved
-    // transaction (pre-auth, completion, void, completion void, second pre-auth) → 10 pages.
+    // The hold and the resume are on screen, in order.
+    let progress = ["printing copy 2/2 (cardholder copy of trace 000001)", "held: paper out — load a new roll", "paper replaced", "resumed: the printer is ready again"];
+    for words in progress {
+        assert!(shown.contains(words), "no {words:?}: {shown}");
+    }
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    let held_at = stderr.find("held: paper out").unwrap();
+    assert!(stderr[held_at..].contains("resumed"), "resumed after the hold: {stderr}");
+    // The summary lists every slip with its final state; the held one shows why it waited.
+    assert!(shown.contains("Slips (from the journal):"), "{shown}");
+    let slip_rows: Vec<&str> = shown.lines().filter(|l| l.starts_with("0000") && (l.contains(" original ") || l.contains(" reprint "))).collect();
+    assert_eq!(slip_rows.len(), 11, "5 approved transactions × 2 copies + 1 reprint: {shown}");
+    assert!(slip_rows.iter().all(|row| row.contains(" printed ") && row.contains(" paper ")), "{slip_rows:#?}");
+    assert!(slip_rows.iter().any(|row| row.starts_with("000001") && row.contains("cardholder") && row.ends_with("paper_out")), "{slip_rows:#?}");
+    assert!(slip_rows.iter().any(|row| row.contains(" reprint ")), "{slip_rows:#?}");
+
+    // Every page went through the virtual printer: 11 slips confirmed, 1 cut short by the
+    // paper-out, each a PNG.
     let pngs = std::fs::read_dir(out.join("slips")).unwrap().filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "png")).count();
-    assert!(shown.contains(&format!("{pngs} slips printed")) && pngs >= 10, "{pngs} PNGs: {shown}");
-    // A second run starts from a fresh journal and passes again.
+    let summary = shown.lines().find(|l| l.contains("slips printed,")).unwrap_or_else(|| panic!("{shown}"));
+    assert_eq!(number_before(summary, "slips"), 11, "{summary}");
+    assert_eq!(number_before(summary, "cut"), 1, "{summary}");
+    assert_eq!(number_before(summary, "PNGs"), pngs, "{summary}");
+    assert_eq!(pngs, 12);
+    // The cut-short page is the second slip, shorter than the whole one printed after it.
+    let page = |n: usize| out.join("slips").join(format!("page-{n:04}.png"));
+    assert!(png_height(&page(2)) < png_height(&page(3)) / 2, "page 2 is cut short");
+    // The reprint page (found by the demo in the page's text) is the last slip again, taller
+    // by its REPRINT markers.
+    let reprint_line = shown.lines().find(|l| l.starts_with("reprint page: ")).unwrap_or_else(|| panic!("{shown}"));
+    let reprint_page = Path::new(reprint_line.trim_start_matches("reprint page: ").trim());
+    assert_eq!(reprint_page, page(12));
+    assert!(png_height(reprint_page) > png_height(&page(11)), "the reprint of page 11 says REPRINT at its top and bottom");
+
+    // The journal agrees: the hold and the resume are in the held slip's history.
+    let shown_txn = poscore(&out.join("journal.db"), &["--lang", "en", "show", "000001"]);
+    let history = text(&shown_txn);
+    assert!(history.contains("sending -> held") && history.contains("printer fault paper_out"), "{history}");
+    assert!(history.contains("held -> queued") && history.contains("the printer reports it is ready again"), "{history}");
+
+    // A second run starts from a fresh journal and passes again, in Chinese.
     let again = Command::new(env!("CARGO_BIN_EXE_poscore")).args(["--lang", "zh", "demo", "--out"]).arg(&out).output().unwrap();
     assert_eq!(again.status.code(), Some(0), "{}", text(&again));
-    assert!(text(&again).contains("所有最终状态正确"));
+    for words in ["所有最终状态正确", "暂停打印：缺纸", "已换纸", "已恢复打印", "重打印页"] {
+        assert!(text(&again).contains(words), "no {words:?}: {}", text(&again));
+    }
 }
 
 #[test]

@@ -240,7 +240,22 @@ impl Journal {
         Ok(read_counter(&self.conn, SIGN_ON_REQUIRED)? != 0)
     }
 
-    /// The state-change log of one transaction, oldest first.
+    /// The electronic signature stored for a transaction, if the cardholder signed.
+    pub fn signature(&self, txn_id: i64) -> Result<Option<crate::signature::Signature>, JournalError> {
+        let bytes: Option<Vec<u8>> = self
+            .conn
+            .query_row("SELECT data FROM signatures WHERE txn_id = ?1", params![txn_id], |r| r.get(0))
+            .optional()
+            .map_err(JournalError::sqlite("reading a signature"))?;
+        match bytes {
+            None => Ok(None),
+            Some(bytes) => crate::signature::Signature::from_bytes(&bytes)
+                .map(Some)
+                .map_err(|e| JournalError::Corrupt { what: format!("the signature of transaction {txn_id}: {e}") }),
+        }
+    }
+
+    /// Every event of a transaction, oldest first.
     pub fn events_of(&self, txn_id: i64) -> Result<Vec<LogEntry>, JournalError> {
         let mut stmt = self
             .conn
