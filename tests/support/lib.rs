@@ -9,7 +9,7 @@
 //!
 //! - [`poscore_binary`] builds the binary once per test process and gives its path;
 //! - [`parse_ledger`] reads the host's ledger;
-//! - [`check_promises`] and [`check_slips`] check the promises of `DESIGN.md` over a parsed
+//! - [`check_promises`], [`check_slips`] and [`check_print_queue`] check the promises of `DESIGN.md` over a parsed
 //!   `poscore export --format json` and the ledger, and return the violations found as
 //!   sentences a person can act on (an empty list means every promise held);
 //! - [`scan_for_pans`] looks for full card numbers in a file's bytes.
@@ -410,6 +410,85 @@ pub fn check_slips(export: &Value, copies: &[&str], require_printed: bool) -> Ve
     violations
 }
 
+/// Checks the durable print queue (promises 2 and 5) over an export taken after recovery, and
+/// returns every violation found:
+///
+/// 1. **No slip dropped.** Every transaction shown `approved`, `completed` or `voided` has a
+///    print job for each of `copies` (an original, or the original turned into a reprint
+///    because its attempt may have printed).
+/// 2. **States say why.** No job is `sending` after recovery; a `printed` job has its
+///    `printed_at` and `delivered: "paper"`; a `delivered` job has `delivered:
+///    "electronic"`; a `held` job has its `held_reason`.
+/// 3. **A reprint says why.** A job of kind `reprint` carries the error that made its first
+///    try uncertain (`last_error`), unless another job of its copy was delivered
+///    electronically (the paper copy of an electronic receipt). So call this only on a
+///    journal where nobody asked for a reprint.
+/// 4. **Copies in order.** A transaction's first cardholder job is not printed before its
+///    first merchant job is printed (or delivered).
+/// 5. With `finished`: every job is `printed` or `delivered` (nothing is left waiting).
+pub fn check_print_queue(export: &Value, copies: &[&str], finished: bool) -> Vec<String> {
+    let mut violations = Vec::new();
+    let txns = read_export(export, &mut violations);
+    let Some(items) = export.as_array() else { return violations };
+    for t in &txns {
+        let jobs: Vec<&Value> = items[t.index].get("print_jobs").and_then(Value::as_array).map(|j| j.iter().collect()).unwrap_or_default();
+        let field = |j: &Value, k: &str| j.get(k).and_then(Value::as_str).map(str::to_string);
+        if t.shows_approved() {
+            for copy in copies {
+                if !jobs.iter().any(|j| field(j, "copy").as_deref() == Some(copy)) {
+                    violations.push(format!("slip dropped: {} has no {copy} copy at all", t.name()));
+                }
+            }
+        }
+        for (n, job) in jobs.iter().enumerate() {
+            let (copy, kind, state) = (field(job, "copy").unwrap_or_default(), field(job, "kind").unwrap_or_default(), field(job, "state").unwrap_or_default());
+            let what = format!("the {kind} {copy} copy (job {n}) of {}", t.name());
+            match state.as_str() {
+                "printed" => {
+                    if field(job, "printed_at").is_none() || field(job, "delivered").as_deref() != Some("paper") {
+                        violations.push(format!("{what} is printed without printed_at and delivered=paper: {}", short(job)));
+                    }
+                }
+                "delivered" => {
+                    if field(job, "delivered").as_deref() != Some("electronic") {
+                        violations.push(format!("{what} is delivered without delivered=electronic: {}", short(job)));
+                    }
+                }
+                "held" => {
+                    if field(job, "held_reason").is_none() {
+                        violations.push(format!("{what} is held for no reason: {}", short(job)));
+                    }
+                }
+                "queued" => {}
+                other => violations.push(format!("{what} is {other:?} after recovery")),
+            }
+            if finished && !matches!(state.as_str(), "printed" | "delivered") {
+                violations.push(format!("slip not printed: {what} is {state} (last error {:?})", field(job, "last_error")));
+            }
+            let e_receipt = jobs.iter().any(|j| field(j, "copy") == Some(copy.clone()) && field(j, "delivered").as_deref() == Some("electronic"));
+            if kind == "reprint" && field(job, "last_error").is_none() && !e_receipt {
+                violations.push(format!("{what} is marked REPRINT but no failure explains it: {}", short(job)));
+            }
+        }
+        let first = |copy: &str| jobs.iter().find(|j| field(j, "copy").as_deref() == Some(copy)).copied();
+        if let (Some(merchant), Some(cardholder)) = (first("merchant"), first("cardholder")) {
+            if field(cardholder, "state").as_deref() == Some("printed") {
+                match field(merchant, "state").as_deref() {
+                    Some("printed") => {
+                        // RFC 3339 in one format: the text order is the time order.
+                        if field(merchant, "printed_at") > field(cardholder, "printed_at") {
+                            violations.push(format!("the cardholder copy of {} printed before the merchant copy", t.name()));
+                        }
+                    }
+                    Some("delivered") => {}
+                    other => violations.push(format!("the cardholder copy of {} printed while the merchant copy is {other:?}", t.name())),
+                }
+            }
+        }
+    }
+    violations
+}
+
 // ---------------------------------------------------------------------------------------------
 // Card numbers at rest
 // ---------------------------------------------------------------------------------------------
@@ -749,6 +828,44 @@ mod tests {
         assert!(!luhn_valid(b"6212261202011584349"));
         assert!(!luhn_valid(b""));
         assert!(!luhn_valid(b"41111a1111111111"));
+    }
+
+    #[test]
+    fn print_queue_rules_each_fail_on_an_export_that_breaks_them() {
+        let job = |copy: &str, kind: &str, state: &str, extra: Value| {
+            let mut j = serde_json::json!({"copy": copy, "kind": kind, "state": state, "attempts": 1, "last_error": null,
+                "printed_at": null, "held_reason": null, "delivered": null});
+            for (k, v) in extra.as_object().unwrap() {
+                j[k] = v.clone();
+            }
+            j
+        };
+        let printed = |copy: &str, kind: &str, at: &str| job(copy, kind, "printed", serde_json::json!({"printed_at": at, "delivered": "paper"}));
+        let txn = |jobs: Vec<Value>| serde_json::json!([{"trace": "000001", "batch": "000001", "kind": "preauth", "state": "approved",
+            "request_id": "r1", "amount_minor": 100, "reversal": null, "print_jobs": jobs}]);
+        let copies = ["merchant", "cardholder"];
+        let good = txn(vec![
+            job("merchant", "reprint", "printed", serde_json::json!({"printed_at": "2026-01-01T00:00:01.000Z", "delivered": "paper", "last_error": "cut off by a restart"})),
+            printed("cardholder", "original", "2026-01-01T00:00:02.000Z"),
+        ]);
+        assert_eq!(check_print_queue(&good, &copies, true), Vec::<String>::new());
+        let waiting = txn(vec![job("merchant", "original", "held", serde_json::json!({"held_reason": "paper_out"})), job("cardholder", "original", "queued", serde_json::json!({}))]);
+        assert_eq!(check_print_queue(&waiting, &copies, false), Vec::<String>::new());
+        assert_eq!(check_print_queue(&waiting, &copies, true).len(), 2, "nothing may be left waiting when finished");
+
+        let cases = [
+            (txn(vec![printed("merchant", "original", "2026-01-01T00:00:01.000Z")]), "slip dropped"),
+            (txn(vec![job("merchant", "original", "sending", serde_json::json!({})), job("cardholder", "original", "queued", serde_json::json!({}))]), "after recovery"),
+            (txn(vec![job("merchant", "original", "printed", serde_json::json!({})), job("cardholder", "original", "queued", serde_json::json!({}))]), "printed_at"),
+            (txn(vec![job("merchant", "original", "held", serde_json::json!({})), job("cardholder", "original", "queued", serde_json::json!({}))]), "held for no reason"),
+            (txn(vec![printed("merchant", "reprint", "2026-01-01T00:00:01.000Z"), printed("cardholder", "original", "2026-01-01T00:00:02.000Z")]), "no failure explains it"),
+            (txn(vec![printed("merchant", "original", "2026-01-01T00:00:03.000Z"), printed("cardholder", "original", "2026-01-01T00:00:02.000Z")]), "before the merchant copy"),
+            (txn(vec![job("merchant", "original", "queued", serde_json::json!({})), printed("cardholder", "original", "2026-01-01T00:00:02.000Z")]), "while the merchant copy"),
+        ];
+        for (export, expected) in cases {
+            let v = check_print_queue(&export, &copies, false);
+            assert!(v.iter().any(|m| m.contains(expected)), "expected {expected:?} in {v:?}");
+        }
     }
 
     #[test]

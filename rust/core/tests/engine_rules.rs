@@ -408,6 +408,14 @@ impl Harness {
         record
     }
 
+    /// An approved pre-auth taken while printing is held: its slips wait.
+    fn approved_preauth_held(&mut self, request_id: &str, amount: &str) -> TxnRecord {
+        self.submit(request_id, preauth(amount, PAN_CUP));
+        self.approve_all();
+        assert!(self.printing.is_none(), "nothing prints while held");
+        self.txn(request_id)
+    }
+
     /// An approved online completion of `preauth_trace`, its slips printed.
     fn approved_completion(&mut self, request_id: &str, preauth_trace: TraceNumber, amount: &str) -> TxnRecord {
         let outputs = self.submit(request_id, Command::Complete { original_trace: preauth_trace, amount: cny(amount) });
@@ -1932,4 +1940,23 @@ fn diagnosis_names_the_network_and_sync_causes_for_a_transaction_without_slips()
     assert_eq!(d.no_slip.as_ref().map(|f| f.cause), Some(Cause::Network), "{d:?}");
     assert!(d.no_slip.unwrap().remedy_zh.contains("网络"));
     assert!(h.journal().diagnose(TraceNumber::new(999_999).unwrap()).unwrap().is_none());
+}
+
+#[test]
+fn slips_released_from_a_hold_print_before_slips_made_during_it() {
+    let mut h = Harness::signed_on();
+    let first = h.approved_unprinted("r1", "100.00");
+    h.print_fails(Condition::PaperOut, false);
+    let second = h.approved_preauth_held("r2", "50.00");
+    h.handle(Input::PrinterReady);
+    let order: Vec<_> = h.print_all().iter().map(|j| (j.txn.trace, j.copy)).collect();
+    assert_eq!(
+        order,
+        vec![
+            (first.trace, SlipCopy::Merchant),
+            (first.trace, SlipCopy::Cardholder),
+            (second.trace, SlipCopy::Merchant),
+            (second.trace, SlipCopy::Cardholder)
+        ]
+    );
 }

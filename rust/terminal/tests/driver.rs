@@ -6,7 +6,8 @@ use std::time::Duration;
 use poscore::card::{CardInput, PanHashKey};
 use poscore::ids::RequestId;
 use poscore::money::{Currency, Money};
-use poscore::txn::{PrintJobState, ReversalState, TxnState};
+use poscore::print::Condition;
+use poscore::txn::{PrintJobState, PrintKind, ReversalState, SlipCopy, TxnState};
 use poscore::{Command, CommandOutcome, Config, Engine, TxnRecord};
 use poscore_terminal::{DriverConfig, MemoryPrinter, SimBehaviour, SimHost, SystemClock, Terminal, TerminalError, Clock};
 
@@ -25,7 +26,11 @@ fn start(host: SimHost) -> Rig {
     let (engine, _) = Engine::open(&dir.path().join("journal.db"), Config::default(), key, SystemClock.now()).unwrap();
     let host = Arc::new(host);
     let printer = Arc::new(MemoryPrinter::new());
-    let config = DriverConfig { host_timeout: Duration::from_secs(5), tick_interval: Duration::from_millis(20) };
+    let config = DriverConfig {
+        host_timeout: Duration::from_secs(5),
+        tick_interval: Duration::from_millis(20),
+        print_watchdog: Duration::from_secs(5),
+    };
     let terminal = Terminal::start(engine, host.clone(), printer.clone(), config);
     Rig { terminal, host, printer, _dir: dir }
 }
@@ -62,13 +67,20 @@ async fn approval_prints_both_copies_and_events_arrive() {
     assert!(printed.iter().all(|s| s.trace == approved.trace));
     let stored = handle.read(move |j| j.find_by_trace(approved.trace).unwrap().unwrap()).await.unwrap();
     assert!(stored.print_jobs.iter().all(|j| j.state == PrintJobState::Printed));
-    let mut printed_events = 0;
+    // Every state change re-sends the transaction's jobs: count the jobs seen printed.
+    let mut printed_jobs = std::collections::BTreeSet::new();
+    let mut progress = Vec::new();
     while let Ok(event) = events.try_recv() {
-        if event.is_printed() {
-            printed_events += 1;
+        match &event {
+            poscore::Event::PrintJob { job, .. } if event.is_printed() => {
+                printed_jobs.insert(job.id);
+            }
+            poscore::Event::Printing { copy, number, of, .. } => progress.push((*copy, *number, *of)),
+            _ => {}
         }
     }
-    assert_eq!(printed_events, 2);
+    assert_eq!(printed_jobs.len(), 2);
+    assert_eq!(progress, [(SlipCopy::Merchant, 1, 2), (SlipCopy::Cardholder, 2, 2)], "copy 1/2, copy 2/2");
     rig.terminal.shutdown().await;
 }
 
@@ -88,7 +100,7 @@ async fn lost_answer_is_reversed_before_the_next_transaction() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn link_down_refuses_with_nothing_sent_and_printer_faults_are_retried() {
+async fn link_down_refuses_with_nothing_sent_and_printer_faults_are_held_or_retried() {
     let rig = start(SimHost::new());
     let handle = rig.terminal.handle();
     txn(handle.submit(id("warm"), preauth("1.00")).await.unwrap());
@@ -99,19 +111,62 @@ async fn link_down_refuses_with_nothing_sent_and_printer_faults_are_retried() {
     let replay = txn(handle.submit(id("down"), preauth("2.00")).await.unwrap());
     assert_eq!(replay.state, TxnState::NotSent);
 
-    rig.printer.inject_fault("paper out");
+    // Paper out: the first copy is held (not retried) until the printer reports it can
+    // print again; the driver's probe then resumes it by itself.
+    rig.printer.set_condition(Condition::PaperOut);
     let approved = txn(handle.submit(id("fault"), preauth("3.00")).await.unwrap());
-    // The first copy fails once, is kept queued, and is printed on a later tick.
+    let trace = approved.trace;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     loop {
-        let stored = handle.read(move |j| j.find_by_trace(approved.trace).unwrap().unwrap()).await.unwrap();
+        let stored = handle.read(move |j| j.find_by_trace(trace).unwrap().unwrap()).await.unwrap();
+        if let Some(held) = stored.print_jobs.iter().find(|j| j.state == PrintJobState::Held) {
+            assert_eq!(held.copy, SlipCopy::Merchant);
+            assert_eq!(held.held_reason.as_deref(), Some("paper_out"));
+            // The cardholder copy waits for the merchant copy.
+            assert!(stored.print_jobs.iter().all(|j| j.state != PrintJobState::Printed), "{:?}", stored.print_jobs);
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "the slip was never held: {:?}", stored.print_jobs);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // Still held while the paper is out, over several probes.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(rig.printer.printed().iter().all(|s| s.trace != trace));
+    rig.printer.set_condition(Condition::Ready);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let stored = handle.read(move |j| j.find_by_trace(trace).unwrap().unwrap()).await.unwrap();
         if stored.print_jobs.iter().all(|j| j.state == PrintJobState::Printed) {
-            assert!(stored.print_jobs.iter().any(|j| j.attempts == 2 && j.last_error.is_none()));
+            let merchant = stored.print_jobs.iter().find(|j| j.copy == SlipCopy::Merchant).unwrap();
+            assert_eq!(merchant.attempts, 2, "{merchant:?}");
+            assert_eq!(merchant.kind, PrintKind::Original, "nothing came out of the failed try");
+            assert!(merchant.held_reason.is_none());
             break;
         }
         assert!(tokio::time::Instant::now() < deadline, "slips still not printed: {:?}", stored.print_jobs);
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    let copies: Vec<SlipCopy> = rig.printer.printed().iter().filter(|s| s.trace == trace).map(|s| s.copy).collect();
+    assert_eq!(copies, [SlipCopy::Merchant, SlipCopy::Cardholder]);
+
+    // A fault after which the slip may have come out: retried, and marked REPRINT.
+    rig.printer.inject_fault(Condition::CommunicationError, true);
+    let uncertain = txn(handle.submit(id("uncertain"), preauth("4.00")).await.unwrap());
+    let trace = uncertain.trace;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let stored = handle.read(move |j| j.find_by_trace(trace).unwrap().unwrap()).await.unwrap();
+        if stored.print_jobs.iter().all(|j| j.state == PrintJobState::Printed) {
+            let merchant = stored.print_jobs.iter().find(|j| j.copy == SlipCopy::Merchant).unwrap();
+            assert_eq!(merchant.kind, PrintKind::Reprint, "{merchant:?}");
+            assert!(merchant.last_error.is_some());
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "slips still not printed: {:?}", stored.print_jobs);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let printed: Vec<(SlipCopy, PrintKind)> = rig.printer.printed().iter().filter(|s| s.trace == trace).map(|s| (s.copy, s.kind)).collect();
+    assert_eq!(printed, [(SlipCopy::Merchant, PrintKind::Reprint), (SlipCopy::Cardholder, PrintKind::Original)]);
     rig.terminal.shutdown().await;
 }
 

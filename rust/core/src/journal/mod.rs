@@ -605,7 +605,9 @@ impl Tx<'_> {
             }
             self.exec(
                 "releasing a held slip",
-                "UPDATE print_jobs SET state = 'queued', held_reason = NULL, next_attempt_at = ?2, updated_at = ?2 \
+                // Due at once, in the order the slips were made (new slips are due from 0
+                // too): an earlier customer's slip is not overtaken by one made during the hold.
+                "UPDATE print_jobs SET state = 'queued', held_reason = NULL, next_attempt_at = 0, updated_at = ?2 \
                  WHERE id = ?1 AND state = 'held'",
                 params![job_id, self.at.as_millis()],
             )?;
