@@ -13,16 +13,15 @@
 //!    [`VirtualPrinter::connect`] link wrapped to record when bytes enter it. `t1` is the
 //!    first byte written for the slip (the job's first `DLE EOT` status request), `t2` the
 //!    first byte of the print data (`GS a` then the slip). Between `t0` and `t1`: the driver
-//!    hands the answer to the engine, the engine commits the approval (fsync), picks the
-//!    merchant copy, commits it `sending` (fsync: a slip is on record as going out before
-//!    any byte leaves), renders it from the journal, and the print task encodes it and
-//!    writes.
+//!    hands the answer to the engine, the engine commits the approval together with the
+//!    merchant copy marked `sending` (one fsync: a slip is on record as going out before any
+//!    byte leaves), renders it from the journal, and the print task encodes it and writes.
 //! 2. **commit**: the approval commit alone, `Engine::handle` of the host's approval on a
 //!    second engine whose printer is kept busy (its first slip is never answered, so no
 //!    print starts): one SQLite transaction with fsync, the commit the path starts with.
 //! 3. **engine**: `Engine::handle` of the approval on a third engine whose printer is idle:
-//!    the approval commit, the print-start commit and the rendering: the engine's share of
-//!    the path.
+//!    the approval commit (with the first slip marked `sending`) and the rendering: the
+//!    engine's share of the path.
 //!
 //! The result: p50/p99 of each, and `path - commit`: what printing adds on top of the
 //! approval's own commit (target: under 2 ms).
@@ -263,7 +262,7 @@ fn main() {
         ("path: host answer -> first byte at the printer (t1 - t0)", &p),
         ("path: host answer -> first print data byte (t2 - t0)", &d),
         ("commit: the approval commit alone (Engine::handle)", &c),
-        ("engine: approval + print-start commits + rendering", &e),
+        ("engine: approval commit with the slip started + rendering", &e),
     ] {
         println!("{name:<58} {:>10} {:>10} {:>10} {:>10}", ms(s.p50), ms(s.p99), ms(s.mean), ms(s.max));
     }

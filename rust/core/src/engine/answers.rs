@@ -108,8 +108,14 @@ impl Engine {
 
     fn financial_ended(&mut self, txn_id: i64, ending: Ending<'_>, out: &mut Vec<Output>) -> Result<(), JournalError> {
         let copies = SlipCopy::for_count(self.config.slip_copies);
-        let (record, extra) = self.journal.write(self.now, |tx| {
+        // When the printer is free, the first slip is marked `sending` in the approval's own
+        // commit: one fsync between the host's answer and the first byte at the printer.
+        let printer_free = self.printing.is_none() && self.held_for_fault()?.is_none();
+        let slip_config = crate::slip::SlipConfig::from_config(&self.config);
+        let now = self.now;
+        let (record, extra, first_slip) = self.journal.write(now, |tx| {
             let mut extra = Vec::new();
+            let mut first_slip = None;
             match ending {
                 Ending::Reply(reply) if !reply.mac_valid => make_unknown(tx, txn_id, ReversalReason::BadMac, "answer had a bad MAC: untrusted")?,
                 Ending::Reply(reply) => {
@@ -125,6 +131,11 @@ impl Engine {
                         for copy in copies {
                             tx.insert_print_job(txn_id, *copy, PrintKind::Original)?;
                         }
+                        if printer_free {
+                            if let Some((job_id, job_txn)) = super::requests::next_print_job(tx.conn(), now)? {
+                                first_slip = Some(super::printing::start_print(tx, job_id, job_txn, &slip_config)?);
+                            }
+                        }
                     } else {
                         let cause = format!("declined by the host (code {})", reply.response_code.as_str());
                         tx.set_txn_state(txn_id, TxnState::Sending, TxnState::Declined, &cause)?;
@@ -136,10 +147,13 @@ impl Engine {
                     tx.set_txn_state(txn_id, TxnState::Sending, TxnState::NotSent, &format!("link failed before sending: {why}"))?;
                 }
             }
-            Ok((rows::txn_by_id(tx.conn(), txn_id)?.record, extra))
+            Ok((rows::txn_by_id(tx.conn(), txn_id)?.record, extra, first_slip))
         })?;
         for changed in extra {
             out.push(Output::Event(Event::Transaction(changed)));
+        }
+        if let Some(job) = first_slip {
+            self.hand_to_printer(job, out);
         }
         out.push(Output::Event(Event::Transaction(record.clone())));
         if let Some(reversal) = record.reversal.clone().filter(|r| r.state == ReversalState::Pending) {

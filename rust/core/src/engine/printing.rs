@@ -32,13 +32,18 @@ impl Engine {
         let Some((job_id, txn_id)) = super::requests::next_print_job(self.journal.conn(), now)? else { return Ok(()) };
         let slip_config = SlipConfig::from_config(&self.config);
         let job = self.journal.write(now, |tx| start_print(tx, job_id, txn_id, &slip_config))?;
+        self.hand_to_printer(job, out);
+        Ok(())
+    }
+
+    /// Outputs a slip marked `sending` (in a commit already made) for the printer.
+    pub(super) fn hand_to_printer(&mut self, job: PrintJob, out: &mut Vec<Output>) {
         self.printing = Some(job.job_id);
         if let Some(record) = job.txn.print_jobs.iter().find(|j| j.id == job.job_id) {
             out.push(Output::Event(Event::print_job(job.txn.trace, record)));
         }
         out.push(Output::Event(Event::Printing { trace: job.txn.trace, copy: job.copy, kind: job.kind, number: job.number, of: job.of }));
         out.push(Output::Print(job));
-        Ok(())
     }
 
     /// The reason printing is paused for a printer fault (a condition code), if it is.
@@ -306,7 +311,7 @@ fn next_job_of(tx: &Tx<'_>, txn_id: i64) -> Result<Option<i64>, JournalError> {
 }
 
 /// Marks a queued slip `sending` and renders it from the journal, inside the caller's write.
-fn start_print(tx: &Tx<'_>, job_id: i64, txn_id: i64, slip_config: &SlipConfig) -> Result<PrintJob, JournalError> {
+pub(super) fn start_print(tx: &Tx<'_>, job_id: i64, txn_id: i64, slip_config: &SlipConfig) -> Result<PrintJob, JournalError> {
     let changed = tx
         .conn()
         .execute("UPDATE print_jobs SET state = 'sending', updated_at = ?2 WHERE id = ?1 AND state = 'queued'", params![job_id, tx.at().as_millis()])
