@@ -2,51 +2,12 @@
 //! page a person can read (checked here: its QR code decodes and its Chinese text is drawn),
 //! `printer-status` follows injected faults, and the exit codes say what happened.
 
-use std::io::{BufRead, BufReader, Write};
-use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output};
 
-/// A running `poscore printer-sim`, killed on drop.
-struct Sim {
-    child: Child,
-    printer: String,
-    control: String,
-}
+mod common;
 
-impl Sim {
-    fn start(png_dir: &Path, extra: &[&str]) -> Sim {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_poscore"))
-            .args(["printer-sim", "--listen", "127.0.0.1:0", "--control", "127.0.0.1:0", "--png-dir"])
-            .arg(png_dir)
-            .args(extra)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("printer-sim starts");
-        let mut first = String::new();
-        BufReader::new(child.stdout.take().unwrap()).read_line(&mut first).unwrap();
-        // "printer-sim listening on 127.0.0.1:P control 127.0.0.1:Q"
-        let words: Vec<&str> = first.split_whitespace().collect();
-        let at = |word: &str| words[words.iter().position(|w| *w == word).unwrap_or_else(|| panic!("{first}")) + 1].to_string();
-        Sim { printer: at("on"), control: at("control"), child }
-    }
-
-    fn tell(&self, command: &str) -> String {
-        let mut socket = TcpStream::connect(&self.control).unwrap();
-        socket.write_all(format!("{command}\n").as_bytes()).unwrap();
-        let mut answer = String::new();
-        BufReader::new(socket).read_line(&mut answer).unwrap();
-        answer.trim().to_string()
-    }
-}
-
-impl Drop for Sim {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use common::Sim;
 
 fn poscore(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_poscore")).args(["--lang", "en"]).args(args).output().expect("poscore runs")

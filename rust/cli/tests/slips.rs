@@ -3,10 +3,8 @@
 //! `printer-health` counts it, `e-receipt` writes a PNG whose QR code carries a payload that
 //! verifies against the journal, and `resume-printing` and `reprint` print what waits.
 
-use std::io::{BufRead, BufReader, Write};
-use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use hmac::{Hmac, Mac};
@@ -14,47 +12,12 @@ use poscore::ids::{BatchNumber, TraceNumber};
 use poscore::journal::Journal;
 use sha2::Sha256;
 
-/// A running `poscore printer-sim`, killed on drop.
-struct Sim {
-    child: Child,
-    printer: String,
-    control: String,
-}
+mod common;
 
-impl Sim {
-    fn start(png_dir: &Path) -> Sim {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_poscore"))
-            .args(["printer-sim", "--listen", "127.0.0.1:0", "--control", "127.0.0.1:0", "--png-dir"])
-            .arg(png_dir)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("printer-sim starts");
-        let mut first = String::new();
-        BufReader::new(child.stdout.take().unwrap()).read_line(&mut first).unwrap();
-        let words: Vec<&str> = first.split_whitespace().collect();
-        let at = |word: &str| words[words.iter().position(|w| *w == word).unwrap_or_else(|| panic!("{first}")) + 1].to_string();
-        Sim { printer: at("on"), control: at("control"), child }
-    }
+use common::Sim;
 
-    fn tell(&self, command: &str) -> String {
-        let mut socket = TcpStream::connect(&self.control).unwrap();
-        socket.write_all(format!("{command}\n").as_bytes()).unwrap();
-        let mut answer = String::new();
-        BufReader::new(socket).read_line(&mut answer).unwrap();
-        answer.trim().to_string()
-    }
-
-    fn status(&self) -> serde_json::Value {
-        serde_json::from_str(&self.tell("status")).unwrap()
-    }
-}
-
-impl Drop for Sim {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+fn sim_start(png_dir: &Path) -> Sim {
+    Sim::start(png_dir, &[])
 }
 
 /// Runs `poscore --db DB --lang LANG ARGS…`, at most 10 s.
@@ -164,7 +127,7 @@ const PAN: &str = "6222021234567890128";
 fn a_paper_out_holds_the_slips_and_every_tool_follows_them_to_the_end() {
     let dir = tempfile::tempdir().unwrap();
     let pages = dir.path().join("pages");
-    let sim = Sim::start(&pages);
+    let sim = sim_start(&pages);
     let db = dir.path().join("j.db");
     let printer = sim.printer.clone();
     let with_printer = |args: &[&str]| -> Output {
@@ -328,7 +291,7 @@ fn training_transactions_are_marked_in_the_journal() {
 fn a_signature_goes_onto_the_slips_printed_after_it() {
     let dir = tempfile::tempdir().unwrap();
     let pages = dir.path().join("pages");
-    let sim = Sim::start(&pages);
+    let sim = sim_start(&pages);
     let db = dir.path().join("j.db");
     let with_printer = |args: &[&str]| -> Output {
         let mut all = vec!["--printer", sim.printer.as_str()];
