@@ -1907,9 +1907,7 @@ fn signatures_are_checked_stored_and_printed() {
 
 #[test]
 fn training_transactions_are_marked_and_kept_out_of_the_totals() {
-    let mut config = Config::default();
-    config.training = true;
-    let mut h = Harness::signed_on_with(config);
+    let mut h = Harness::signed_on_with(Config { training: true, ..Config::default() });
     let t = h.approved_unprinted("r1", "100.00");
     assert!(t.training && h.txn("r1").training);
     let job = h.printing.clone().unwrap();
