@@ -1,0 +1,1 @@
+//! The real host link (being written).
