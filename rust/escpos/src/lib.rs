@@ -27,6 +27,10 @@ pub mod status;
 pub mod barcode;
 pub mod qr;
 #[cfg(feature = "render")]
+pub mod font;
+#[cfg(feature = "render")]
+pub mod font_ranges;
+#[cfg(feature = "render")]
 pub mod render;
 
 pub use bitmap::{Bitmap, Dither};

@@ -12,16 +12,17 @@
 //! # Font licence
 //!
 //! The glyphs come from the `unifont` crate (unifont-rs, MIT licence for its code), which
-//! embeds the data of GNU Unifont 15.1.05. GNU Unifont is dual-licensed: GNU GPL v2 or
+//! embeds the data of GNU Unifont 15.1.05; `build.rs` copies the ranges a slip uses into a
+//! compact table (`font`), so the library carries about 0.7 MB of glyphs. GNU Unifont is dual-licensed: GNU GPL v2 or
 //! later with the GNU font embedding exception, or the SIL Open Font License 1.1. We use
 //! it under the SIL OFL 1.1, which allows bundling the font with software of any licence
 //! (the font itself may not be sold on its own, and derived fonts may not use the reserved
 //! name); images rendered with it are not covered by the font's licence at all. The crate's
 //! own README and LICENSE state only the MIT licence of its code; the data's licence is GNU
-//! Unifont's (unifoundry.com). This module is behind the `render` feature, so the Android
-//! library, which never renders, does not ship the font.
+//! Unifont's (unifoundry.com). This module is behind the `render` feature.
 
 use crate::barcode;
+use crate::font::{self, Glyph};
 use crate::bitmap::Bitmap;
 use crate::decode::{CELL_HEIGHT, DEFAULT_LINE_DOTS, Page, PageItem};
 use crate::document::{Align, QrLevel, TextStyle};
@@ -167,7 +168,7 @@ fn place(page: u32, w: u32, align: Align) -> u32 {
 
 /// One character ready to draw.
 struct Cell {
-    glyph: &'static unifont::Glyph,
+    glyph: Glyph,
     style: TextStyle,
 }
 
@@ -184,9 +185,9 @@ impl Cell {
     }
 }
 
-/// The glyph for `c`: Unifont's, or `?` where it has none.
-fn glyph(c: char) -> Option<&'static unifont::Glyph> {
-    unifont::get_glyph(c).or_else(|| unifont::get_glyph('?'))
+/// The glyph for `c`: Unifont's, or `?` where the table has none.
+fn glyph(c: char) -> Option<Glyph> {
+    font::glyph(c).or_else(|| font::glyph('?'))
 }
 
 /// Draws a text line (wrapping at the paper's width) and its gap.
@@ -223,12 +224,12 @@ fn draw_line(canvas: &mut Canvas, runs: &[(String, TextStyle)], align: Align) {
 /// Draws one character cell with its top-left corner at (left, top).
 fn draw_cell(canvas: &mut Canvas, cell: &Cell, left: u32, top: u32) {
     let (w, h) = (cell.width(), cell.height());
-    let source_w = cell.glyph.get_width() as u32;
+    let source_w = cell.glyph.width() as u32;
     for y in 0..h {
         let sy = (y * 16 / h) as usize;
         for x in 0..w {
             let sx = (x * source_w / w) as usize;
-            if cell.glyph.get_pixel(sx, sy) {
+            if cell.glyph.pixel(sx, sy) {
                 canvas.set(left + x, top + y);
                 if cell.style.bold {
                     canvas.set(left + x + 1, top + y);

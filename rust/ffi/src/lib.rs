@@ -13,6 +13,10 @@
 //!   key and MAC), [`EventListener`] (UI events, in order, on a background thread); with
 //!   software implementations [`SoftwarePrinter`] and [`SoftwareKeyProvider`] for tests and
 //!   the demo;
+//! - the print queue's operator calls on [`PosTerminal`]: reprint, resume after a hold,
+//!   electronic delivery, the cardholder's signature, diagnosis, printer health, and slips
+//!   drawn as PNGs (preview, e-receipt with its verification code; poscore's `render`
+//!   feature);
 //! - ESC/POS printers by address ([`escpos_printer_status`], [`escpos_print_self_test`]) and
 //!   the self-test page as bytes ([`self_test_escpos_bytes`]), through `poscore-printer`.
 //!
@@ -28,6 +32,7 @@ mod printer;
 mod records;
 mod runtime;
 mod slip_text;
+mod slips;
 mod terminal;
 
 pub use error::PosError;
@@ -37,12 +42,13 @@ pub use escpos::{
 };
 pub use keys::{KeyProvider, SoftwareKeyProvider, cup_ecb_mac};
 pub use printer::{
-    DeviceStatus, PrinterCondition, PrinterDevice, PrinterStatusInfo, PrinterVendor, Slip, SoftwarePrinter, condition_of,
-    describe_printer_status,
+    DeviceStatus, HoldRemedy, PrinterCondition, PrinterDevice, PrinterStatusInfo, PrinterVendor, Slip, SoftwarePrinter, condition_of,
+    describe_hold, describe_printer_status,
 };
 pub use records::{
-    PrintJobInfo, PrintJobState, RecoveryInfo, Reversal, ReversalState, Settlement, TerminalConfig, TerminalEvent, Transaction,
-    TxnKind, TxnState, default_config,
+    Delivery, Diagnosis, EReceipt, FaultCount, Finding, Point, PrintJobInfo, PrintJobState, PrinterHealth, RecoveryInfo, Reversal,
+    ReversalState, Settlement, SlipDiagnosis, Stroke, TerminalConfig, TerminalEvent, TimelineEntry, Transaction, TxnKind, TxnState,
+    default_config,
 };
 pub use terminal::{EventListener, PosTerminal, live_terminal_count};
 

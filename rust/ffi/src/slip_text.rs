@@ -1,5 +1,5 @@
-//! A slip as text lines, rendered from the journal's record (a later layer renders ESC/POS
-//! bytes and images from the same record). Labels are bilingual; the card number is masked;
+//! A slip as text lines, for vendor SDKs that print text only (the ESC/POS bytes of the
+//! real layout travel beside them in [`Slip::escpos`]). Labels are bilingual; the card number is masked;
 //! a reprint says so.
 
 use poscore::PrintJob;
@@ -40,6 +40,10 @@ pub(crate) fn slip(job: &PrintJob, merchant_name: &str) -> Slip {
     if job.kind == PrintKind::Reprint {
         lines.push("***** 重打印 REPRINT *****".into());
     }
+    if t.training {
+        lines.push("***** 培训 TRAINING *****".into());
+        lines.push("非正式交易凭证 NOT A PAYMENT".into());
+    }
     lines.push("-".repeat(WIDTH));
     lines.push(format!("商户名称 MERCHANT: {merchant_name}"));
     lines.extend(row("卡号", "CARD NO.", t.masked_pan.as_str()));
@@ -67,6 +71,7 @@ pub(crate) fn slip(job: &PrintJob, merchant_name: &str) -> Slip {
         copy: job.copy.as_str().into(),
         reprint: job.kind == PrintKind::Reprint,
         lines,
+        escpos: Vec::new(),
     }
 }
 

@@ -10,14 +10,19 @@ use poscore::ids::{MerchantId, OperatorId, RequestId, TerminalId, TraceNumber};
 use poscore::journal::RecoveryReport;
 use poscore::money::{Currency, Money};
 use poscore::txn::{PrintJobState, ReversalState};
+use poscore::config::PrintConfig;
+use poscore::slip::SlipConfig;
 use poscore::{Command, CommandOutcome, Config, Engine, TxnRecord};
+use poscore_escpos::{PaperWidth, Profile};
 use poscore_terminal::{Clock, DriverConfig, SimHost, SystemClock, Terminal, TerminalHandle};
 
 use crate::error::PosError;
+use crate::escpos::PaperSize;
 use crate::keys::KeyProvider;
 use crate::printer::{DevicePrinter, PrinterDevice};
-use crate::records::{RecoveryInfo, Settlement, TerminalConfig, TerminalEvent, Transaction};
+use crate::records::{Diagnosis, EReceipt, PrinterHealth, RecoveryInfo, Settlement, Stroke, TerminalConfig, TerminalEvent, Transaction};
 use crate::runtime::{self, run};
+use crate::slips::{self, SlipSource};
 
 /// Receives the terminal's events, in order, on a background thread (never the UI thread).
 #[uniffi::export(foreign)]
@@ -58,6 +63,23 @@ pub struct PosTerminal {
     running: Mutex<Option<Running>>,
     recovery: RecoveryReport,
     currency: Currency,
+    /// How slips look (for previews and e-receipts, as the engine prints them).
+    slip_config: Arc<SlipConfig>,
+    /// The key of e-receipt verification codes, derived from the PAN-hash key.
+    receipt_key: Arc<Vec<u8>>,
+    /// The paper roll's length, for the forecast.
+    roll_length_mm: u32,
+}
+
+/// The e-receipt key: HMAC-SHA-256(PAN-hash key, a fixed label), so the secure module's
+/// one terminal key serves both without either revealing the other.
+fn receipt_key(pan_hash_key: &[u8]) -> Vec<u8> {
+    use hmac::{Hmac, Mac};
+    let Ok(mut mac) = <Hmac<sha2::Sha256> as Mac>::new_from_slice(pan_hash_key) else {
+        return pan_hash_key.to_vec();
+    };
+    mac.update(b"poscore e-receipt key v1");
+    mac.finalize().into_bytes().to_vec()
 }
 
 fn config_of(config: &TerminalConfig) -> Result<Config, PosError> {
@@ -84,6 +106,18 @@ fn config_of(config: &TerminalConfig) -> Result<Config, PosError> {
         completion_limit_percent: small("completion_limit_percent", config.completion_limit_percent, "100 to 200")?,
         preauth_valid_days: small("preauth_valid_days", config.preauth_valid_days, "1 to 60")?,
         reversal_max_attempts: small("reversal_max_attempts", config.reversal_max_attempts, "1 to 3")?,
+        training: config.training,
+        printing: PrintConfig {
+            paper: match config.paper {
+                PaperSize::Mm58 => PaperWidth::Mm58,
+                PaperSize::Mm80 => PaperWidth::Mm80,
+            },
+            tear_prompt: config.tear_prompt,
+            e_receipt_after_ms: u64::try_from(config.e_receipt_after_ms)
+                .map_err(|_| range("e_receipt_after_ms", config.e_receipt_after_ms, "0 (only on request) or more"))?,
+            roll_length_mm: small("roll_length_mm", config.roll_length_mm, "1000 to 200000")?,
+            ..PrintConfig::default()
+        },
         ..Config::default()
     };
     core.validate().map_err(|e| PosError::invalid(&e))?;
@@ -150,25 +184,45 @@ impl PosTerminal {
     ) -> Result<Arc<PosTerminal>, PosError> {
         runtime::init_logging();
         let core = config_of(&config)?;
-        let pan_key = PanHashKey::new(keys.pan_hash_key()?).ok_or_else(|| PosError::InvalidInput {
+        let key_bytes = keys.pan_hash_key()?;
+        let receipt_key = Arc::new(receipt_key(&key_bytes));
+        let pan_key = PanHashKey::new(key_bytes).ok_or_else(|| PosError::InvalidInput {
             code: "KEY_LENGTH".into(),
             message_zh: "卡号摘要密钥至少需要 16 字节".into(),
             message_en: "the PAN-hash key needs at least 16 bytes".into(),
         })?;
         let currency = core.currency;
         let merchant_name = core.merchant_name.clone();
+        let slip_config = Arc::new(SlipConfig::from_config(&core));
+        let roll_length_mm = core.printing.roll_length_mm;
+        let profile = match core.printing.paper {
+            PaperWidth::Mm58 => Profile::mm58(),
+            PaperWidth::Mm80 => Profile::mm80(),
+        };
         let (engine, recovery) = Engine::open(&PathBuf::from(&journal_path), core, pan_key, SystemClock.now()).map_err(|e| PosError::storage(&e))?;
         let rt = runtime::runtime();
         let _entered = rt.enter();
         let host = SimHost::new().with_delay(Duration::from_millis(config.sim_host_delay_ms as u64));
-        let printer = DevicePrinter { device: printer, merchant_name, watchdog: PRINTER_WATCHDOG };
-        let driver = DriverConfig { host_timeout: Duration::from_millis(config.host_timeout_ms as u64), ..DriverConfig::default() };
+        let printer = DevicePrinter { device: printer, merchant_name, watchdog: PRINTER_WATCHDOG, profile };
+        // The driver's own watchdog stays above the device calls' (status, then the job).
+        let driver = DriverConfig {
+            host_timeout: Duration::from_millis(config.host_timeout_ms as u64),
+            print_watchdog: PRINTER_WATCHDOG * 2 + Duration::from_secs(5),
+            ..DriverConfig::default()
+        };
         let mut terminal = Terminal::start(engine, Arc::new(host), Arc::new(printer), driver);
         let handle = terminal.handle();
         let first_events = terminal.take_first_events().expect("a fresh terminal has its first events");
         let events = listener.map(|l| start_event_thread(first_events, l));
         LIVE_TERMINALS.fetch_add(1, Ordering::SeqCst);
-        Ok(Arc::new(PosTerminal { running: Mutex::new(Some(Running { terminal, handle, events })), recovery, currency }))
+        Ok(Arc::new(PosTerminal {
+            running: Mutex::new(Some(Running { terminal, handle, events })),
+            recovery,
+            currency,
+            slip_config,
+            receipt_key,
+            roll_length_mm,
+        }))
     }
 
     /// Whether the terminal is open (cheap; no journal access).
@@ -287,6 +341,120 @@ impl PosTerminal {
         .await
     }
 
+    /// 重打印: prints a slip again, marked REPRINT and counted. `trace: null` is the last slip
+    /// printed; `copy: null` the copy last printed of that transaction (`merchant`,
+    /// `cardholder` or `bank`). Returns the transaction with the new job queued.
+    pub async fn reprint(&self, request_id: String, trace: Option<i32>, copy: Option<String>) -> Result<Transaction, PosError> {
+        let request_id = parse_request_id(&request_id)?;
+        let trace = trace.map(parse_trace).transpose()?;
+        let copy = copy.as_deref().map(|c| SlipSource::copy(Some(c))).transpose()?;
+        self.submit(request_id, Command::Reprint { trace, copy }).await.and_then(transaction)
+    }
+
+    /// The operator fixed the printer or tore the paper off: every held slip goes back in
+    /// the queue. Returns how many.
+    pub async fn resume_printing(&self, request_id: String) -> Result<i32, PosError> {
+        let request_id = parse_request_id(&request_id)?;
+        match self.submit(request_id, Command::ResumePrinting).await? {
+            CommandOutcome::PrintingResumed { jobs } => Ok(i32::try_from(jobs).unwrap_or(i32::MAX)),
+            other => Err(PosError::internal(&format!("unexpected outcome {other:?}"))),
+        }
+    }
+
+    /// Delivers the slips of `trace` not yet printed as electronic receipts (`copy: null` =
+    /// all of them); a paper copy marked REPRINT still prints when the printer works.
+    pub async fn deliver_electronically(&self, request_id: String, trace: i32, copy: Option<String>) -> Result<Transaction, PosError> {
+        let request_id = parse_request_id(&request_id)?;
+        let trace = parse_trace(trace)?;
+        let copy = copy.as_deref().map(|c| SlipSource::copy(Some(c))).transpose()?;
+        self.submit(request_id, Command::DeliverElectronically { trace, copy }).await.and_then(transaction)
+    }
+
+    /// Stores the cardholder's signature for `trace`: the pad's strokes in pad pixels, on a
+    /// pad `width` × `height`. Slips printed from now on (merchant and bank copies) carry it.
+    pub async fn save_signature(&self, request_id: String, trace: i32, strokes: Vec<Stroke>, width: i32, height: i32) -> Result<Transaction, PosError> {
+        let request_id = parse_request_id(&request_id)?;
+        let trace = parse_trace(trace)?;
+        let signature = slips::signature(&strokes, width, height)?;
+        let outcome = self.submit(request_id, Command::SaveSignature { trace, signature: signature.to_bytes() }).await?;
+        transaction(outcome)
+    }
+
+    /// Why the slips of `trace` are where they are: the timeline, and for each slip not
+    /// printed its cause (one of five) with the remedy in both languages. `null` when no
+    /// transaction has this trace.
+    pub async fn diagnose(&self, trace: i32) -> Result<Option<Diagnosis>, PosError> {
+        let handle = self.handle()?;
+        let trace = parse_trace(trace)?;
+        run(async move {
+            let found = handle.read(move |j| j.diagnose(trace)).await??;
+            Ok(found.as_ref().map(Diagnosis::from))
+        })
+        .await
+    }
+
+    /// The printer's counters and the paper forecast.
+    pub async fn printer_health(&self) -> Result<PrinterHealth, PosError> {
+        let handle = self.handle()?;
+        let roll = self.roll_length_mm;
+        run(async move {
+            let health = handle.read(move |j| j.printer_health(roll)).await??;
+            Ok(PrinterHealth::from(&health))
+        })
+        .await
+    }
+
+    /// The electronic receipt of `trace`'s `copy` (`null`: the merchant copy): the slip with
+    /// its verification QR code as a PNG, the code's text, and whether the journal counts
+    /// this copy as delivered electronically.
+    pub async fn e_receipt(&self, trace: i32, copy: Option<String>) -> Result<EReceipt, PosError> {
+        let copy = SlipSource::copy(copy.as_deref())?;
+        let source = self.slip_source(trace).await?;
+        let config = Arc::clone(&self.slip_config);
+        let key = Arc::clone(&self.receipt_key);
+        run(async move {
+            tokio::task::spawn_blocking(move || {
+                let payload = poscore::ereceipt::payload(&source.txn, copy, &config.terminal_id, &key);
+                let document = poscore::ereceipt::with_verification_code(source.document(copy, &config), &payload, config.language);
+                let png = slips::png(&document, &config)?;
+                Ok(EReceipt { png, payload, delivered: source.delivered_electronically(copy) })
+            })
+            .await
+            .map_err(|e| PosError::internal(&format!("drawing the e-receipt: {e}")))?
+        })
+        .await
+    }
+
+    /// Checks a scanned e-receipt code against this terminal's key and journal; returns the
+    /// transaction it stands for.
+    pub async fn verify_e_receipt(&self, payload: String) -> Result<Transaction, PosError> {
+        let handle = self.handle()?;
+        let key = Arc::clone(&self.receipt_key);
+        run(async move {
+            let verified = handle
+                .read(move |j| {
+                    poscore::ereceipt::verify(&payload, &key, |batch, trace| j.find_by_trace(trace).ok().flatten().filter(|t| t.batch == batch))
+                })
+                .await?;
+            verified.map(|v| Transaction::from(&v.txn)).map_err(|e| PosError::refused(&e))
+        })
+        .await
+    }
+
+    /// A preview of `trace`'s `copy` (`null`: the merchant copy) as a PNG, drawn as the
+    /// printer prints it now (marked REPRINT when that copy was printed already).
+    pub async fn slip_preview(&self, trace: i32, copy: Option<String>) -> Result<Vec<u8>, PosError> {
+        let copy = SlipSource::copy(copy.as_deref())?;
+        let source = self.slip_source(trace).await?;
+        let config = Arc::clone(&self.slip_config);
+        run(async move {
+            tokio::task::spawn_blocking(move || slips::png(&source.document(copy, &config), &config))
+                .await
+                .map_err(|e| PosError::internal(&format!("drawing the slip: {e}")))?
+        })
+        .await
+    }
+
     /// The JSON export (the README's contract): an array, one object per transaction.
     pub async fn export_json(&self) -> Result<String, PosError> {
         let handle = self.handle()?;
@@ -342,6 +510,19 @@ impl PosTerminal {
 
     fn amount(&self, text: &str) -> Result<Money, PosError> {
         Money::parse(text, self.currency).map_err(|e| PosError::invalid(&e))
+    }
+
+    /// What the slips of `trace` are drawn from; `ORIGINAL_NOT_FOUND` when there is none.
+    async fn slip_source(&self, trace: i32) -> Result<SlipSource, PosError> {
+        let handle = self.handle()?;
+        let trace = parse_trace(trace)?;
+        run(async move {
+            match handle.read(move |j| SlipSource::read(j, trace)).await?? {
+                Some(source) => Ok(source),
+                None => Err(PosError::from(poscore::CommandError::OriginalNotFound { trace })),
+            }
+        })
+        .await
     }
 
     async fn submit(&self, request_id: RequestId, command: Command) -> Result<CommandOutcome, PosError> {

@@ -1,1 +1,19 @@
-//! The real host link (being written).
+//! The real host link: the engine's host requests as UnionPay-style ISO 8583 messages over
+//! TCP ([`TcpHostLink`]), and a host simulator speaking the same framing ([`HostSim`]).
+//!
+//! - [`mapping`]: [`poscore::host::HostRequest`] ↔ [`poscore_iso8583::Message`], field by field.
+//! - [`keys`]: the [`MacKey`] trait and a software key; working-key decryption.
+//! - [`link`]: [`TcpHostLink`], a [`poscore_terminal::HostLink`].
+//! - [`sim`]: [`HostSim`], with fault switches settable at runtime.
+
+#![warn(missing_docs)]
+
+pub mod keys;
+pub mod link;
+pub mod mapping;
+pub mod sim;
+
+pub use keys::{KeyError, MacKey, SoftwareMacKey};
+pub use link::{LinkConfig, TcpHostLink};
+pub use mapping::{MappingError, WireContext, WorkingKeys, from_message, to_message};
+pub use sim::{HostSim, SimConfig};

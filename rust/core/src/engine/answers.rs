@@ -152,9 +152,6 @@ impl Engine {
         for changed in extra {
             out.push(Output::Event(Event::Transaction(changed)));
         }
-        if let Some(job) = first_slip {
-            self.hand_to_printer(job, out);
-        }
         out.push(Output::Event(Event::Transaction(record.clone())));
         if let Some(reversal) = record.reversal.clone().filter(|r| r.state == ReversalState::Pending) {
             out.push(Output::Event(Event::Reversal { trace: record.trace, kind: record.kind, reversal }));
@@ -165,6 +162,10 @@ impl Engine {
                 self.finish_waiters(txn_id, || Err(CommandError::HostUnreachable { why: why.clone() }), out);
             }
             _ => self.finish_waiters(txn_id, || Ok(CommandOutcome::Transaction(record.clone())), out),
+        }
+        // The slip started in the approval's commit goes out after the approval is told.
+        if let Some(job) = first_slip {
+            self.hand_to_printer(job, out);
         }
         Ok(())
     }

@@ -3,6 +3,7 @@ package io.poscore.app
 import android.content.Context
 import io.poscore.ffi.PrinterDevice
 import io.poscore.ffi.RecoveryInfo
+import io.poscore.ffi.TerminalConfig
 import io.poscore.sdk.PosCore
 import io.poscore.sdk.android.PosCoreAndroid
 import kotlinx.coroutines.CoroutineScope
@@ -23,6 +24,12 @@ class CoreHolder(context: Context) {
     private val app = context.applicationContext
     private val scope = CoroutineScope(SupervisorJob() + Dispatchers.Main.immediate)
     private var opening: Deferred<Opened>? = null
+
+    /**
+     * The settings the terminal opens with; `null` (the default) is `defaultConfig()`. Set it
+     * before the first [get] (tests: tear-off prompt, training).
+     */
+    var config: TerminalConfig? = null
 
     /** The terminal with its printer, once open. */
     class Opened(
@@ -71,7 +78,7 @@ class CoreHolder(context: Context) {
     private suspend fun open(): Opened {
         val chosen = Printers.choose(app)
         val keys = withContext(Dispatchers.IO) { PosCoreAndroid.demoKeys(app) }
-        val core = PosCoreAndroid.open(app, keys, chosen.device)
+        val core = PosCoreAndroid.open(app, keys, chosen.device, config)
         return Opened(core, chosen.device, chosen.name, chosen.software)
     }
 }

@@ -1,5 +1,6 @@
 package io.poscore.app
 
+import android.app.AlertDialog
 import android.content.Context
 import android.content.Intent
 import android.graphics.Color
@@ -8,6 +9,7 @@ import android.view.View
 import android.widget.Button
 import android.widget.ProgressBar
 import android.widget.TextView
+import io.poscore.ffi.HoldRemedy
 import io.poscore.ffi.PrintJobInfo
 import io.poscore.ffi.PrintJobState
 import io.poscore.ffi.ReversalState
@@ -15,13 +17,16 @@ import io.poscore.ffi.TerminalEvent
 import io.poscore.ffi.Transaction
 import io.poscore.ffi.TxnKind
 import io.poscore.ffi.TxnState
+import io.poscore.ffi.describeHold
+import io.poscore.sdk.newRequestId
 import kotlinx.coroutines.flow.onSubscription
 
 /**
  * One transaction, live: its state, its reversal and the printing of its slips, updated from
- * the core's events as they happen (a lost answer turning into a reversal, a slip waiting
- * for paper then printing). A printer fault shows what to do, in both languages; the
- * cardholder signs here after an approval.
+ * the core's events as they happen (a lost answer turning into a reversal, "copy 1/2", a
+ * slip held for paper then printing). A held print queue opens the [HeldFaultDialog] (the
+ * remedy in both languages, Continue printing); the cardholder signs here after an approval;
+ * the slips can be previewed and reprinted.
  */
 class ResultActivity : BaseActivity() {
     private var trace = 0
@@ -38,6 +43,12 @@ class ResultActivity : BaseActivity() {
     private lateinit var checkPrinter: Button
     private lateinit var sign: Button
     private lateinit var signed: TextView
+    private lateinit var printProgress: TextView
+
+    /** The held-queue dialog on screen, and the hold it is for. */
+    var heldDialog: AlertDialog? = null
+        private set
+    private var heldFor: String? = null
 
     override fun onCreate(savedInstanceState: Bundle?) {
         super.onCreate(savedInstanceState)
@@ -50,12 +61,18 @@ class ResultActivity : BaseActivity() {
         slips = page.text()
         progress = page.progress(max = 1)
         slipRows = page.text(sizeSp = 14f)
+        printProgress = page.text(sizeSp = 14f).apply {
+            id = R.id.print_progress
+            visibility = View.GONE
+        }
         fault = page.errorText()
         checkPrinter = page.button(getString(R.string.printer_check)) { launchUi { PrinterCheck.showStatus(this@ResultActivity, holder.get()) } }
             .apply { visibility = View.GONE }
         sign = page.button(getString(R.string.result_sign)) { startActivity(SignatureActivity.intent(this, trace)) }
             .apply { visibility = View.GONE }
         signed = page.text(sizeSp = 14f).apply { visibility = View.GONE }
+        page.button(getString(R.string.result_preview)) { startActivity(SlipPreviewActivity.intent(this, trace)) }
+        page.button(getString(R.string.result_reprint)) { reprint() }
         page.button(getString(R.string.result_done)) { finish() }
         watch()
     }
@@ -85,9 +102,57 @@ class ResultActivity : BaseActivity() {
                             val visible = event.reversal.takeUnless { it.state == ReversalState.DISARMED || it.state == ReversalState.CANCELLED }
                             render(now.copy(reversal = visible))
                         }
+                    is TerminalEvent.PrintProgress -> if (event.trace == trace) {
+                        val copy = Texts.copy(this@ResultActivity, event.copy, reprint = false)
+                        val format = if (event.reprint) R.string.progress_copy_reprint else R.string.progress_copy
+                        progressText(getString(format, copy, event.number, event.of))
+                    }
+                    is TerminalEvent.PrintingHeld ->
+                        showHeld(HoldRemedy(event.reason, event.reason != TEAR_OFF, event.messageZh, event.messageEn))
+                    is TerminalEvent.PrintingResumed -> {
+                        dismissHeld()
+                        progressText(getString(R.string.progress_resumed))
+                    }
+                    is TerminalEvent.ElectronicReceipt -> if (event.trace == trace) {
+                        progressText(getString(R.string.progress_e_receipt, Texts.copy(this@ResultActivity, event.copy, reprint = false), event.why))
+                    }
                     is TerminalEvent.SignOnRequired, is TerminalEvent.Settled -> Unit
                 }
             }
+    }
+
+    private fun progressText(text: String) {
+        printProgress.text = text
+        printProgress.visibility = View.VISIBLE
+    }
+
+    /** Shows the held-queue dialog for [hold], unless one is up for it already. */
+    private fun showHeld(hold: HoldRemedy) {
+        if (heldFor == hold.reason && heldDialog?.isShowing == true) return
+        heldDialog?.dismiss()
+        heldFor = hold.reason
+        progressText(getString(R.string.progress_held, Texts.bilingual(this, hold.messageZh, hold.messageEn).lineSequence().first()))
+        heldDialog = HeldFaultDialog.show(this, hold) { resume() }
+    }
+
+    private fun dismissHeld() {
+        heldDialog?.dismiss()
+        heldDialog = null
+        heldFor = null
+    }
+
+    /** Continue printing: the held slips go back in the queue. */
+    private fun resume() = launchUi {
+        heldDialog = null
+        val jobs = holder.get().core.resumePrinting(newRequestId("resume"))
+        progressText(getString(R.string.held_resumed, jobs))
+    }
+
+    private fun reprint() = launchUi {
+        val t = holder.get().core.reprint(newRequestId("reprint"), trace, null)
+        val job = t.printJobs.last()
+        progressText(getString(R.string.result_reprinted, Texts.copy(this@ResultActivity, job.copy, reprint = true)))
+        render(t)
     }
 
     private fun List<PrintJobInfo>.with(job: PrintJobInfo): List<PrintJobInfo> =
@@ -133,7 +198,7 @@ class ResultActivity : BaseActivity() {
     }
 
     private fun renderSlips(jobs: List<PrintJobInfo>) {
-        val printed = jobs.count { it.state == PrintJobState.PRINTED }
+        val printed = jobs.count { it.state == PrintJobState.PRINTED || it.state == PrintJobState.DELIVERED }
         val visibility = if (jobs.isEmpty()) View.GONE else View.VISIBLE
         slips.visibility = visibility
         progress.visibility = visibility
@@ -145,13 +210,18 @@ class ResultActivity : BaseActivity() {
             val copy = Texts.copy(this, job.copy, job.reprint)
             val jobState = Texts.job(this, job.state)
             val error = job.lastError
-            if (job.state != PrintJobState.PRINTED && error != null) {
+            if (job.state != PrintJobState.PRINTED && job.state != PrintJobState.DELIVERED && error != null) {
                 getString(R.string.result_slip_row_error, copy, jobState, error)
             } else {
                 getString(R.string.result_slip_row, copy, jobState)
             }
         }
-        val failing = jobs.firstOrNull { it.state != PrintJobState.PRINTED && it.lastError != null }?.lastError
+        // A held slip opens the held dialog (a screen opened after the PrintingHeld event
+        // reads the hold from the slip); a slip being retried shows the printer's status.
+        val held = jobs.firstOrNull { it.state == PrintJobState.HELD }?.heldReason
+        if (held != null && heldFor == null) showHeld(describeHold(held))
+        if (held == null && heldFor != null) dismissHeld()
+        val failing = jobs.firstOrNull { it.state == PrintJobState.QUEUED && it.lastError != null }?.lastError
         fault.showError(failing?.let { getString(R.string.printer_fault_banner, it) })
         checkPrinter.visibility = if (failing != null) View.VISIBLE else View.GONE
         if (failing != null && failing != faultShown) {
@@ -164,6 +234,7 @@ class ResultActivity : BaseActivity() {
     /** Opening the screen. */
     companion object {
         private const val EXTRA_TRACE = "io.poscore.app.TRACE"
+        private const val TEAR_OFF = "tear_off"
         private val SIGNED_KINDS = setOf(TxnKind.PRE_AUTH, TxnKind.COMPLETION, TxnKind.COMPLETION_ADVICE)
 
         /** The result screen of the transaction [trace]. */

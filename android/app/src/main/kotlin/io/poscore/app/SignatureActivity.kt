@@ -4,8 +4,12 @@ import android.content.Context
 import android.content.Intent
 import android.os.Bundle
 import android.widget.LinearLayout
+import io.poscore.sdk.newRequestId
 
-/** The cardholder signs on a [SignaturePadView]; the strokes go to [Signatures] (memory). */
+/**
+ * The cardholder signs on a [SignaturePadView]; the strokes are saved in the journal with
+ * `PosCore.saveSignature`, and the merchant copy prints them from then on.
+ */
 class SignatureActivity : BaseActivity() {
     override fun onCreate(savedInstanceState: Bundle?) {
         super.onCreate(savedInstanceState)
@@ -21,12 +25,24 @@ class SignatureActivity : BaseActivity() {
             pad.clear()
             error.showError(null)
         }
-        page.button(getString(R.string.signature_confirm)) {
+        val confirm = page.button(getString(R.string.signature_confirm)) {}
+        confirm.setOnClickListener {
             if (pad.isEmpty) {
                 error.showError(getString(R.string.signature_empty))
-            } else {
-                Signatures.put(Signatures.Signature(trace, pad.strokes(), pad.width, pad.height))
-                finish()
+                return@setOnClickListener
+            }
+            confirm.isEnabled = false
+            error.showError(null)
+            val strokes = pad.toStrokes()
+            val (width, height) = pad.width to pad.height
+            launchUi {
+                try {
+                    holder.get().core.saveSignature(newRequestId("sign"), trace, strokes, width, height)
+                    Signatures.put(Signatures.Signature(trace, pad.strokes(), width, height))
+                    finish()
+                } finally {
+                    confirm.isEnabled = true
+                }
             }
         }
     }

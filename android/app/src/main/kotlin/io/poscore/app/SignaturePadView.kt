@@ -10,11 +10,14 @@ import android.os.Parcelable
 import android.util.AttributeSet
 import android.view.MotionEvent
 import android.view.View
+import io.poscore.ffi.Stroke
+import kotlin.math.roundToInt
 
 /**
  * A signature pad: records the cardholder's strokes (points with times, in view pixels) and
- * draws them. [strokes] hands them over; the view keeps them across recreation (give it an
- * id).
+ * draws them. [strokes] hands them over, [toStrokes] in the core's form (whole pixels, for
+ * `PosCore.saveSignature` with the view's width and height); the view keeps them across
+ * recreation (give it an id).
  */
 class SignaturePadView @JvmOverloads constructor(
     context: Context,
@@ -45,6 +48,14 @@ class SignaturePadView @JvmOverloads constructor(
 
     /** The strokes so far, oldest first (copies). */
     fun strokes(): List<List<Point>> = recorded.map { it.toList() }
+
+    /**
+     * The strokes as the core takes them: whole pad pixels, strokes of a single tap kept (a
+     * dot), empty ones dropped. Points a finger dragged off the pad are clamped by the core.
+     */
+    fun toStrokes(): List<Stroke> = recorded.filter { it.isNotEmpty() }.map { stroke ->
+        Stroke(stroke.map { io.poscore.ffi.Point(it.x.roundToInt(), it.y.roundToInt()) })
+    }
 
     /** Wipes the pad. */
     fun clear() {

@@ -3,12 +3,10 @@ package io.poscore.app
 import java.util.concurrent.ConcurrentHashMap
 
 /**
- * Cardholder signatures, **kept in memory only**, by trace.
- *
- * The core has no signature API yet (an e-signature record in the journal, the signature on
- * the slip image, the upload to the acquirer). Until it has, the strokes wait here to be
- * handed to it; they are lost if the process dies, and the paper slip's signature line is
- * the record. Strokes are not card data.
+ * Which transactions were signed on this device since the app started, by trace: the
+ * result screen's "signed" line. The signature itself is in the journal
+ * (`PosCore.saveSignature`), which prints it on the merchant copy; this is only what the
+ * screen remembers. Strokes are not card data.
  */
 object Signatures {
     /** A signature: strokes in pad pixels and the pad's size. */

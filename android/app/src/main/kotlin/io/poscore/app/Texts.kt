@@ -97,8 +97,10 @@ object Texts {
     fun job(context: Context, state: PrintJobState): String = context.getString(
         when (state) {
             PrintJobState.QUEUED -> R.string.job_queued
-            PrintJobState.PRINTING -> R.string.job_printing
+            PrintJobState.SENDING -> R.string.job_printing
             PrintJobState.PRINTED -> R.string.job_printed
+            PrintJobState.HELD -> R.string.job_held
+            PrintJobState.DELIVERED -> R.string.job_delivered
         },
     )
 

@@ -1,13 +1,17 @@
 package io.poscore.sdk
 
 import com.sun.jna.Native
+import io.poscore.ffi.Diagnosis
+import io.poscore.ffi.EReceipt
 import io.poscore.ffi.EventListener
 import io.poscore.ffi.KeyProvider
 import io.poscore.ffi.PosException
 import io.poscore.ffi.PosTerminal
 import io.poscore.ffi.PrinterDevice
+import io.poscore.ffi.PrinterHealth
 import io.poscore.ffi.RecoveryInfo
 import io.poscore.ffi.Settlement
+import io.poscore.ffi.Stroke
 import io.poscore.ffi.TerminalConfig
 import io.poscore.ffi.TerminalEvent
 import io.poscore.ffi.Transaction
@@ -69,7 +73,9 @@ class PosCore private constructor(
 
     /**
      * The terminal's events, in the order the core made them: transactions, reversals and
-     * slips changing state, sign-on, settlement.
+     * slips changing state, sign-on, settlement, and printing news: `PrintProgress` ("copy
+     * 1/2"), `PrintingHeld` (show the remedy and a "continue printing" button calling
+     * [resumePrinting]), `PrintingResumed`, `ElectronicReceipt`.
      *
      * Events are delivered as they happen and are not replayed: a collector sees the events
      * made after it subscribed (read the current state with [list] or [show]). The flow
@@ -195,6 +201,97 @@ class PosCore private constructor(
      */
     suspend fun show(trace: Int): Transaction? =
         call { it.show(trace) }
+
+    /**
+     * 重打印: prints a slip again, marked 重打印 REPRINT and counted in the journal. [trace]
+     * `null` is the last slip printed; [copy] (`"merchant"`, `"cardholder"`, `"bank"`) `null`
+     * is the copy last printed of that transaction. Returns the transaction with the new
+     * job queued; [events] report its progress.
+     *
+     * @throws PosException.Refused `NOTHING_TO_REPRINT` when there is no such slip.
+     * @throws PosException see the class documentation for the others.
+     */
+    suspend fun reprint(requestId: String, trace: Int? = null, copy: String? = null): Transaction =
+        call { it.reprint(requestId, trace, copy) }
+
+    /**
+     * The operator fixed the printer or tore the paper off ("continue printing"): every held
+     * slip goes back in the queue. Returns how many. A slip held for a printer fault also
+     * resumes by itself once the printer reports it is ready.
+     *
+     * @throws PosException see the class documentation.
+     */
+    suspend fun resumePrinting(requestId: String): Int =
+        call { it.resumePrinting(requestId) }
+
+    /**
+     * Delivers the slips of [trace] that are not printed yet as electronic receipts ([copy]
+     * `null`: all of them); show them with [eReceipt]. A paper copy marked REPRINT still
+     * prints once the printer works.
+     *
+     * @throws PosException.Refused `NOTHING_TO_DELIVER` when every slip is printed already.
+     * @throws PosException see the class documentation for the others.
+     */
+    suspend fun deliverElectronically(requestId: String, trace: Int, copy: String? = null): Transaction =
+        call { it.deliverElectronically(requestId, trace, copy) }
+
+    /**
+     * Stores the cardholder's signature of [trace]: the pad's [strokes] in pad pixels, on a
+     * pad [width] × [height] pixels (points dragged off the pad are clamped to its edge).
+     * The merchant and bank copies printed from now on carry it.
+     *
+     * @throws PosException.InvalidInput `SIGNATURE_EMPTY`, `SIGNATURE_TOO_MANY_POINTS`, …
+     * @throws PosException see the class documentation for the others.
+     */
+    suspend fun saveSignature(requestId: String, trace: Int, strokes: List<Stroke>, width: Int, height: Int): Transaction =
+        call { it.saveSignature(requestId, trace, strokes, width, height) }
+
+    /**
+     * Why the slips of [trace] are where they are: the timeline, and for each slip not
+     * printed its cause (`printer_hardware`, `software`, `operator`, `network`, `sync`) with
+     * the remedy in both languages. `null` when no transaction has this trace.
+     *
+     * @throws PosException see the class documentation.
+     */
+    suspend fun diagnose(trace: Int): Diagnosis? =
+        call { it.diagnose(trace) }
+
+    /**
+     * The printer's counters (paper printed, slips, reprints, faults by kind, paper changes)
+     * and the paper-low forecast.
+     *
+     * @throws PosException see the class documentation.
+     */
+    suspend fun printerHealth(): PrinterHealth =
+        call { it.printerHealth() }
+
+    /**
+     * The electronic receipt of [trace]'s [copy] (`null`: the merchant copy): the slip with
+     * its verification QR code as PNG bytes, the code's text (`PR1|…`, show it as a QR code
+     * on screen), and whether the journal counts the copy as delivered electronically.
+     *
+     * @throws PosException see the class documentation.
+     */
+    suspend fun eReceipt(trace: Int, copy: String? = null): EReceipt =
+        call { it.eReceipt(trace, copy) }
+
+    /**
+     * Checks a scanned e-receipt code against this terminal's journal and returns its
+     * transaction.
+     *
+     * @throws PosException.Refused `RECEIPT_BAD_MAC`, `RECEIPT_MISMATCH`, … : do not accept it.
+     */
+    suspend fun verifyEReceipt(payload: String): Transaction =
+        call { it.verifyEReceipt(payload) }
+
+    /**
+     * [trace]'s [copy] (`null`: the merchant copy) drawn as the printer prints it now, as PNG
+     * bytes (`BitmapFactory.decodeByteArray`).
+     *
+     * @throws PosException see the class documentation.
+     */
+    suspend fun slipPreview(trace: Int, copy: String? = null): ByteArray =
+        call { it.slipPreview(trace, copy) }
 
     /**
      * The whole journal as JSON (the README's export contract): an array with one object per

@@ -19,8 +19,9 @@ import kotlinx.coroutines.withTimeoutOrNull
  * The built-in printer of Sunmi terminals (P1/P2/V2/T2 …), through Sunmi's printer library
  * (`com.sunmi:printerlibrary`, `InnerPrinterManager` → [SunmiPrinterService]).
  *
- * Each slip is one job in **transaction mode** — `enterPrinterBuffer(true)`, the lines,
- * `exitPrinterBufferWithCallback(true, callback)` — because only then does the service say
+ * Each slip is one job in **transaction mode** — `enterPrinterBuffer(true)`, the slip's
+ * ESC/POS bytes with `sendRAWData` (the real layout: signature image, QR code, cut; the
+ * text lines when the core sent no bytes), `exitPrinterBufferWithCallback(true, callback)` — because only then does the service say
  * whether the printer really printed (`onPrintResult`: 0 printed, 1 failed); the plain
  * `onRunResult` only says a call ran. The status returned is the raw
  * `updatePrinterState()` code (1 normal, 4 out of paper, 6 cover open, …), which the core
@@ -84,9 +85,13 @@ class SunmiPrinterDevice private constructor(
         }
         try {
             printer.enterPrinterBuffer(true)
-            printer.setAlignment(ALIGN_LEFT, null)
-            for (line in slip.lines) printer.printText(line + "\n", null)
-            printer.lineWrap(FEED_LINES, null)
+            if (slip.escpos.isNotEmpty()) {
+                printer.sendRAWData(slip.escpos, null)
+            } else {
+                printer.setAlignment(ALIGN_LEFT, null)
+                for (line in slip.lines) printer.printText(line + "\n", null)
+                printer.lineWrap(FEED_LINES, null)
+            }
             printer.exitPrinterBufferWithCallback(true, callback)
         } catch (e: RemoteException) {
             runCatching { printer.exitPrinterBufferWithCallback(false, null) }

@@ -15,6 +15,9 @@ public interface SunmiPrinterService extends android.os.IInterface {
 
     void lineWrap(int n, InnerResultCallback callback) throws RemoteException;
 
+    /** Raw ESC/POS bytes, printed as they are (buffered in transaction mode). */
+    void sendRAWData(byte[] data, InnerResultCallback callback) throws RemoteException;
+
     /** Transaction mode: later calls are buffered; {@code clean} drops what was buffered. */
     void enterPrinterBuffer(boolean clean) throws RemoteException;
 
