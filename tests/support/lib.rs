@@ -384,17 +384,26 @@ fn check_nothing_hanging(txns: &[Txn<'_>], violations: &mut Vec<String>) {
 }
 
 /// Checks promise 2 (every approved transaction ends with its slips) over an export: every
-/// transaction shown `approved`, `completed` or `voided` (offline completions included) has an
-/// original print job for each of `copies` (e.g. `["merchant", "cardholder"]`). With
+/// transaction shown `approved`, `completed` or `voided` (offline completions included) has a
+/// print job for each of `copies` (e.g. `["merchant", "cardholder"]`) that is its original:
+/// kind `original`, or kind `reprint` with a failure recorded (an original whose attempt was
+/// cut off by a restart or went unconfirmed, so it prints marked REPRINT, promise 5). With
 /// `require_printed`, every print job of every transaction must also be `printed` (for a
 /// printer that never fails, after `poscore recover` finished the queue).
 pub fn check_slips(export: &Value, copies: &[&str], require_printed: bool) -> Vec<String> {
     let mut violations = Vec::new();
     let txns = read_export(export, &mut violations);
+    let items = export.as_array().cloned().unwrap_or_default();
     for t in &txns {
         if t.shows_approved() {
+            let jobs: Vec<&Value> = items[t.index].get("print_jobs").and_then(Value::as_array).map(|j| j.iter().collect()).unwrap_or_default();
             for copy in copies {
-                if !t.print_jobs.iter().any(|(c, kind, _)| c == copy && *kind == "original") {
+                let is_its_original = |job: &&Value| {
+                    let field = |name: &str| job.get(name).and_then(Value::as_str);
+                    field("copy") == Some(*copy)
+                        && (field("kind") == Some("original") || (field("kind") == Some("reprint") && field("last_error").is_some()))
+                };
+                if !jobs.iter().any(is_its_original) {
                     violations.push(format!("slip dropped: {} has no original {copy} copy", t.name()));
                 }
             }
@@ -784,6 +793,22 @@ mod tests {
         assert_eq!(check_promises(&json!({"not": "an array"}), &[]).len(), 1);
         assert_eq!(check_promises(&json!([{"trace": "000001"}]), &[]).len(), 1);
         assert_eq!(check_slips(&json!("text"), &["merchant"], false).len(), 1);
+    }
+
+    #[test]
+    fn an_original_cut_off_by_a_restart_counts_as_the_copy_but_a_bare_reprint_does_not() {
+        let (mut export, _) = good();
+        set(&mut export, "000002", "print_jobs", json!([
+            {"copy": "merchant", "kind": "reprint", "state": "printed", "last_error": "printing was cut off by a restart; it may have printed"},
+            {"copy": "cardholder", "kind": "original", "state": "printed", "last_error": null}
+        ]));
+        assert!(check_slips(&export, &["merchant", "cardholder"], true).is_empty());
+        set(&mut export, "000002", "print_jobs", json!([
+            {"copy": "merchant", "kind": "reprint", "state": "printed", "last_error": null},
+            {"copy": "cardholder", "kind": "original", "state": "printed", "last_error": null}
+        ]));
+        let v = check_slips(&export, &["merchant", "cardholder"], true);
+        assert_eq!(violations_mentioning(&v, "no original merchant copy"), 1, "{v:?}");
     }
 
     #[test]
