@@ -50,6 +50,11 @@ pub async fn run(command: Cmd, db: &Path, lang: Lang, links: &LinkOptions) -> Re
             let request_id = request_id_or_fresh(request_id, "complete-void", lang)?;
             transact(db, links, lang, request_id, Command::CompleteVoid { original_trace }).await
         }
+        Cmd::SignOn => {
+            let request_id = request_id_or_fresh(None, "sign-on", lang)?;
+            transact(db, links, lang, request_id, Command::SignOn).await
+        }
+        Cmd::HostSim { listen, ledger } => host_sim(listen, ledger.as_deref(), lang).await,
         Cmd::Settle => {
             let request_id = request_id_or_fresh(None, "settle", lang)?;
             transact(db, links, lang, request_id, Command::Settle).await
@@ -336,4 +341,20 @@ fn export(db: &Path, format: ExportFormat) -> Result<(), Failure> {
         return Err(io(e));
     }
     out.flush().map_err(io)
+}
+
+/// `poscore host-sim`: serves until killed.
+async fn host_sim(listen: std::net::SocketAddr, ledger: Option<&Path>, lang: Lang) -> Result<(), Failure> {
+    let mut sim = poscore_host::HostSim::new(poscore_host::SimConfig::default()).map_err(|e| Failure::io(format!("host-sim keys: {e}")))?;
+    if let Some(ledger) = ledger {
+        sim = sim.with_ledger(ledger).map_err(|e| Failure::io(format!("host-sim ledger {}: {e}", ledger.display())))?;
+    }
+    let bound = sim.serve(listen).await.map_err(|e| Failure::io(format!("listening on {listen}: {e}")))?;
+    println!("host-sim listening on {bound}");
+    eprintln!("{}", match lang {
+        Lang::Zh => "主机模拟器运行中（ISO 8583，测试密钥）；按 Ctrl-C 退出",
+        Lang::En => "host simulator running (ISO 8583, test keys); Ctrl-C to stop",
+    });
+    std::future::pending::<()>().await;
+    Ok(())
 }

@@ -50,6 +50,19 @@ struct Cli {
     /// How long to wait for the host's answer before the outcome is unknown, in milliseconds.
     #[arg(long, global = true, default_value_t = 30_000)]
     host_timeout_ms: u64,
+    /// The acquirer host: HOST:PORT, spoken to in UnionPay-style ISO 8583 over TCP (e.g. a
+    /// `poscore host-sim`). Default: the in-process simulated host.
+    #[arg(long, global = true, env = "POSCORE_HOST", value_name = "ADDR")]
+    host: Option<String>,
+    /// The terminal master key for `--host`, 16 bytes in hex (working keys from sign-on are
+    /// decrypted with it). Default: host-sim's test key; a terminal's secure module holds the
+    /// real one.
+    #[arg(long, global = true, value_name = "HEX")]
+    host_master_key: Option<String>,
+    /// The MAC key for `--host` until a sign-on brings a working key, 16 bytes in hex.
+    /// Default: host-sim's test key.
+    #[arg(long, global = true, value_name = "HEX")]
+    host_mac_key: Option<String>,
     /// The slip printer: HOST:PORT (TCP, port 9100), tcp:HOST, /dev/ttyS1?baud=9600,
     /// /dev/usb/lp0, file:PATH. Transaction commands print their slips there (default: an
     /// in-memory printer that prints nothing); the printer commands talk to it.
@@ -237,6 +250,18 @@ enum Cmd {
         #[arg(long)]
         strokes: PathBuf,
     },
+    /// Sign on to the host (签到): fetches the working keys.
+    SignOn,
+    /// Run a host simulator speaking UnionPay-style ISO 8583 over TCP (approves, declines by
+    /// the magic amounts, answers reversals and settlements); runs until killed.
+    HostSim {
+        /// Where to listen (port 0 picks a free one; the address is printed).
+        #[arg(long, default_value = "127.0.0.1:5000")]
+        listen: std::net::SocketAddr,
+        /// Append every approval and reversal to this JSON-lines file (reloaded on start).
+        #[arg(long)]
+        ledger: Option<PathBuf>,
+    },
     /// Ask the ESC/POS printer (`--printer`) for its status (DLE EOT 1–4). Exit 1 when it
     /// cannot print.
     PrinterStatus {
@@ -317,6 +342,9 @@ fn main() -> ExitCode {
         profile: cli.profile.profile(),
         printer_timeout: Duration::from_millis(cli.printer_timeout_ms.max(1)),
         training: cli.training,
+        host: cli.host.clone(),
+        host_master_key: cli.host_master_key.clone(),
+        host_mac_key: cli.host_mac_key.clone(),
     };
     let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(runtime) => runtime,

@@ -14,7 +14,7 @@ use poscore::{Bilingual, Config, Engine, Lang};
 use poscore_escpos::Profile;
 use poscore_printer::job::EscPosPrinter;
 use poscore_printer::slip::SlipPrinter;
-use poscore_terminal::{Clock, DriverConfig, MemoryPrinter, Printer, SimHost, SystemClock, Terminal};
+use poscore_terminal::{Clock, DriverConfig, HostLink, MemoryPrinter, Printer, SimHost, SystemClock, Terminal};
 
 use crate::Failure;
 
@@ -35,6 +35,48 @@ pub struct LinkOptions {
     pub printer_timeout: Duration,
     /// Training mode.
     pub training: bool,
+    /// The acquirer host's address (`--host`); `None` uses the in-process simulated host.
+    pub host: Option<String>,
+    /// `--host-master-key`, hex.
+    pub host_master_key: Option<String>,
+    /// `--host-mac-key`, hex.
+    pub host_mac_key: Option<String>,
+}
+
+/// Reads a hex key of 8 or 16 bytes.
+fn hex_key(text: &str, what: &str) -> Result<Vec<u8>, Failure> {
+    let bad = || Failure { exit_code: 2, message: format!("{what} must be 16 or 32 hex digits, e.g. 0123456789ABCDEFFEDCBA9876543210") };
+    if !matches!(text.len(), 16 | 32) {
+        return Err(bad());
+    }
+    (0..text.len()).step_by(2).map(|i| text.get(i..i + 2).and_then(|pair| u8::from_str_radix(pair, 16).ok()).ok_or_else(bad)).collect()
+}
+
+/// The host link: ISO 8583 over TCP to `--host`, or the in-process simulated host.
+fn host_link(links: &LinkOptions) -> Result<Arc<dyn HostLink>, Failure> {
+    let Some(address) = &links.host else {
+        let mut host = SimHost::new().with_delay(links.sim_delay);
+        if let Some(ledger) = &links.sim_ledger {
+            host = host.with_ledger(ledger).map_err(|e| Failure::io(format!("host ledger {}: {e}", ledger.display())))?;
+        }
+        return Ok(Arc::new(host));
+    };
+    let test_keys = poscore_host::SimConfig::default();
+    let master = match &links.host_master_key {
+        Some(text) => hex_key(text, "--host-master-key")?,
+        None => test_keys.master_key.clone(),
+    };
+    let mac = match &links.host_mac_key {
+        Some(text) => hex_key(text, "--host-mac-key")?,
+        None => test_keys.mac_key.clone(),
+    };
+    let mac_key = poscore_host::SoftwareMacKey::cup(&mac).map_err(|e| Failure { exit_code: 2, message: format!("--host-mac-key: {e}") })?;
+    let config = poscore_host::LinkConfig {
+        master_key: Some(master),
+        read_timeout: links.host_timeout,
+        ..poscore_host::LinkConfig::new(address.clone())
+    };
+    Ok(Arc::new(poscore_host::TcpHostLink::new(config, Arc::new(mac_key))))
 }
 
 impl LinkOptions {
@@ -160,11 +202,8 @@ pub fn start(db: &Path, links: &LinkOptions, lang: Lang) -> Result<Session, Fail
 pub fn start_with_printer(db: &Path, links: &LinkOptions, printer: Arc<dyn Printer>) -> Result<Session, Failure> {
     let config = links.config();
     let (engine, recovery) = open_engine_with(db, config.clone())?;
-    let mut host = SimHost::new().with_delay(links.sim_delay);
-    if let Some(ledger) = &links.sim_ledger {
-        host = host.with_ledger(ledger).map_err(|e| Failure::io(format!("host ledger {}: {e}", ledger.display())))?;
-    }
-    let terminal = Terminal::start(engine, Arc::new(host), Arc::clone(&printer), links.driver_config());
+    let host = host_link(links)?;
+    let terminal = Terminal::start(engine, host, Arc::clone(&printer), links.driver_config());
     Ok(Session { terminal, recovery, printer, config })
 }
 
