@@ -72,8 +72,8 @@ struct Cli {
     #[arg(long, global = true, default_value_t = 10_000)]
     printer_timeout_ms: u64,
     /// Training mode (培训): new transactions are training ones, kept apart from real ones
-    /// and marked 培训 TRAINING on every slip. Training runs against the simulated host only
-    /// (for now the only host there is).
+    /// and marked 培训 TRAINING on every slip. Training runs against the in-process simulated
+    /// host only, even with `--host`.
     #[arg(long, global = true)]
     training: bool,
     #[command(flatten)]

@@ -52,9 +52,11 @@ fn hex_key(text: &str, what: &str) -> Result<Vec<u8>, Failure> {
     (0..text.len()).step_by(2).map(|i| text.get(i..i + 2).and_then(|pair| u8::from_str_radix(pair, 16).ok()).ok_or_else(bad)).collect()
 }
 
-/// The host link: ISO 8583 over TCP to `--host`, or the in-process simulated host.
+/// The host link: ISO 8583 over TCP to `--host`, or the in-process simulated host. Training
+/// mode always uses the simulated host: a training transaction never reaches an acquirer.
 fn host_link(links: &LinkOptions) -> Result<Arc<dyn HostLink>, Failure> {
-    let Some(address) = &links.host else {
+    let address = if links.training { None } else { links.host.as_ref() };
+    let Some(address) = address else {
         let mut host = SimHost::new().with_delay(links.sim_delay);
         if let Some(ledger) = &links.sim_ledger {
             host = host.with_ledger(ledger).map_err(|e| Failure::io(format!("host ledger {}: {e}", ledger.display())))?;

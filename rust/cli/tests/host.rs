@@ -108,3 +108,17 @@ fn a_bad_host_key_is_a_usage_error_and_an_unreachable_host_sends_nothing() {
     assert_eq!(states, vec!["not_sent"], "the pre-auth is journaled and never sent to a host that is not there");
     assert!(text(&refused).contains("HOST_UNREACHABLE"), "{}", text(&refused));
 }
+
+#[test]
+fn training_never_reaches_the_host() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("journal.db");
+    // Nothing listens there: a training pre-auth is approved by the simulated host anyway.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let run = poscore(&db, &format!("127.0.0.1:{port}"), &["--training", "preauth", "--amount", "10.00", "--pan", "6222021234567890128", "--expiry", "3012", "--request-id", "t1"]);
+    assert_eq!(run.status.code(), Some(0), "{}", text(&run));
+    let export = poscore(&db, "127.0.0.1:1", &["export", "--format", "json"]);
+    let all: serde_json::Value = serde_json::from_slice(&export.stdout).unwrap();
+    assert_eq!(all[0]["state"], "approved");
+    assert_eq!(all[0]["training"], true);
+}
