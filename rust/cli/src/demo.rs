@@ -1,5 +1,6 @@
-//! `poscore demo`: a scripted day on a fresh journal against the simulated host, printing
-//! through the virtual ESC/POS printer in process.
+//! `poscore demo`: a scripted day on a fresh journal, over real TCP and real ISO 8583 to the
+//! host simulator started in process on a loopback port (or to `--host`), printing through
+//! the virtual ESC/POS printer in process.
 //!
 //! 1. a pre-auth, approved; the paper runs out in the middle of its second slip: the queue
 //!    holds, the paper is replaced, and the queue resumes by itself;
@@ -137,6 +138,18 @@ pub async fn run(out: &Path, lang: Lang, links: &LinkOptions) -> Result<(), Fail
     let connector = FnConnector::new("virtual printer (in process)", move || Ok(Box::new(link.connect()) as BoxLink));
     let driver = Arc::new(EscPosPrinter::new(Arc::new(connector), profile, crate::printing::job_config(links.printer_timeout)));
     let printer = Arc::new(DemoPrinter { slips: SlipPrinter::new(driver), device: device.clone(), calls: AtomicU32::new(0) });
+    // The host: `poscore-host`'s simulator on a loopback port, spoken to over TCP in ISO 8583,
+    // unless `--host` names one (training stays on the in-process simulated host). A lost
+    // answer is a read timeout on a real link: the demo waits 2 s for it, not 30.
+    let mut links = links.clone();
+    if links.host.is_none() && !links.training {
+        let sim = poscore_host::HostSim::new(poscore_host::SimConfig::default()).map_err(|e| Failure::io(format!("host simulator keys: {e}")))?;
+        let address = sim.serve("127.0.0.1:0").await.map_err(|e| Failure::io(format!("starting the host simulator: {e}")))?;
+        say_host(lang, &address.to_string());
+        links.host = Some(address.to_string());
+        links.host_timeout = links.host_timeout.min(Duration::from_secs(2));
+    }
+    let links = &links;
     let session = session::start_with_printer(&db, links, printer)?;
     let terminal = session.terminal;
     let handle = terminal.handle();
@@ -271,4 +284,12 @@ pub async fn run(out: &Path, lang: Lang, links: &LinkOptions) -> Result<(), Fail
     );
     say("所有最终状态正确。", "All final states are as expected.");
     Ok(())
+}
+
+/// Says where the demo's host simulator listens.
+fn say_host(lang: Lang, address: &str) {
+    match lang {
+        Lang::Zh => println!("主机模拟器（ISO 8583 over TCP）：{address}"),
+        Lang::En => println!("host simulator (ISO 8583 over TCP): {address}"),
+    }
 }

@@ -45,6 +45,7 @@ fn demo_prints_through_the_virtual_printer_holds_for_paper_out_resumes_and_repri
     let shown = text(&run);
     assert_eq!(run.status.code(), Some(0), "{shown}");
     assert!(shown.contains("All final states are as expected."), "{shown}");
+    assert!(shown.contains("host simulator (ISO 8583 over TCP): 127.0.0.1:"), "the demo goes over real TCP: {shown}");
     for state in ["approved", "reversed", "voided"] {
         assert!(shown.contains(state), "summary lacks {state}: {shown}");
     }
