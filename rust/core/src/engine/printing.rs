@@ -25,11 +25,15 @@ impl Engine {
     /// Hands the next due slip to the printer, unless one is out already or printing is
     /// paused for a printer fault.
     pub(super) fn pump_printer(&mut self, out: &mut Vec<Output>) -> Result<(), JournalError> {
-        if self.printing.is_some() || self.held_for_fault()?.is_some() {
+        if self.printing.is_some() {
             return Ok(());
         }
         let now = self.now;
+        // The hold is looked up only when there is a slip to send: an idle tick costs one query.
         let Some((job_id, txn_id)) = super::requests::next_print_job(self.journal.conn(), now)? else { return Ok(()) };
+        if self.held_for_fault()?.is_some() {
+            return Ok(());
+        }
         let slip_config = SlipConfig::from_config(&self.config);
         let job = self.journal.write(now, |tx| start_print(tx, job_id, txn_id, &slip_config))?;
         self.hand_to_printer(job, out);
