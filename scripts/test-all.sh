@@ -11,6 +11,9 @@ cd "$(dirname "$0")/.."
 
 step() { printf '\n=== %s ===\n' "$*"; }
 
+# The jPOS acquirer-host peer (tests/peers/jpos) that rust/host/tests/jpos_peer.rs runs.
+mvn -B -ntp -q -f tests/peers/jpos/pom.xml package
+
 step "Rust workspace"
 # All features: the virtual printer's tests and the python-escpos peer tests need
 # `virtual-printer` (python-escpos comes from tests/peers/requirements.txt; $PYTHON picks the
