@@ -44,7 +44,10 @@ impl Drop for JposHost {
 }
 
 fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("the workspace root")
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("the workspace root")
 }
 
 fn classpath() -> String {
@@ -54,10 +57,18 @@ fn classpath() -> String {
         return cp;
     }
     let peer = workspace_root().join("tests/peers/jpos/target");
-    let deps = std::fs::read_to_string(peer.join("classpath.txt"))
-        .unwrap_or_else(|e| panic!("the jPOS peer is not built ({}: {e}): {BUILD_HINT}", peer.join("classpath.txt").display()));
+    let deps = std::fs::read_to_string(peer.join("classpath.txt")).unwrap_or_else(|e| {
+        panic!(
+            "the jPOS peer is not built ({}: {e}): {BUILD_HINT}",
+            peer.join("classpath.txt").display()
+        )
+    });
     let classes = peer.join("classes");
-    assert!(classes.join("poscore/jpos/Main.class").is_file(), "the jPOS peer is not compiled ({} is missing): {BUILD_HINT}", classes.display());
+    assert!(
+        classes.join("poscore/jpos/Main.class").is_file(),
+        "the jPOS peer is not compiled ({} is missing): {BUILD_HINT}",
+        classes.display()
+    );
     format!("{}:{}", classes.display(), deps.trim())
 }
 
@@ -76,7 +87,9 @@ impl JposHost {
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
-            .unwrap_or_else(|e| panic!("cannot start `{java}` for the jPOS peer: {e} (JDK 17 needed; {BUILD_HINT})"));
+            .unwrap_or_else(|e| {
+                panic!("cannot start `{java}` for the jPOS peer: {e} (JDK 17 needed; {BUILD_HINT})")
+            });
         let stdout = child.stdout.take().expect("piped stdout");
         let (tx, rx) = mpsc::channel();
         let reader = std::thread::spawn(move || {
@@ -91,17 +104,26 @@ impl JposHost {
             match rx.recv_timeout(left) {
                 Ok(line) => {
                     if let Some(addr) = line.strip_prefix("jpos-host listening on 127.0.0.1:") {
-                        break addr.trim().parse::<u16>().expect("the port in the ready line");
+                        break addr
+                            .trim()
+                            .parse::<u16>()
+                            .expect("the port in the ready line");
                     }
                 }
                 Err(_) => {
                     let status = child.try_wait().ok().flatten();
                     let _ = child.kill();
-                    panic!("the jPOS peer did not report `jpos-host listening on …` within 90 s (exit: {status:?}); {BUILD_HINT}");
+                    panic!(
+                        "the jPOS peer did not report `jpos-host listening on …` within 90 s (exit: {status:?}); {BUILD_HINT}"
+                    );
                 }
             }
         };
-        JposHost { child, port, _stdout: reader }
+        JposHost {
+            child,
+            port,
+            _stdout: reader,
+        }
     }
 }
 
@@ -118,7 +140,9 @@ fn event<'a>(ledger: &'a [Value], name: &str) -> Vec<&'a Value> {
 }
 
 fn position(ledger: &[Value], name: &str, trace: TraceNumber) -> Option<usize> {
-    ledger.iter().position(|e| e["event"] == name && e["trace"] == trace.to_string().as_str())
+    ledger
+        .iter()
+        .position(|e| e["event"] == name && e["trace"] == trace.to_string().as_str())
 }
 
 fn txn(outcome: CommandOutcome) -> TxnRecord {
@@ -133,7 +157,10 @@ fn money(text: &str) -> Money {
 }
 
 fn preauth(amount: &str) -> Command {
-    Command::PreAuth { amount: money(amount), card: CardInput::parse("6222021234567890128", "3012", SystemClock.now()).unwrap() }
+    Command::PreAuth {
+        amount: money(amount),
+        card: CardInput::parse("6222021234567890128", "3012", SystemClock.now()).unwrap(),
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -153,37 +180,93 @@ async fn the_engine_against_a_jpos_acquirer_host() {
             read_timeout: Duration::from_millis(1500),
             master_key: Some(keys.master_key.clone()),
             tpdu: Tpdu::new([0x01, 0x23], [0x04, 0x56]),
-            header: Header::new(0x60, 0x31, 0, ProcessingRequirement::SignOnAgain, [0x00, 0x00, 0x01]),
+            header: Header::new(
+                0x60,
+                0x31,
+                0,
+                ProcessingRequirement::SignOnAgain,
+                [0x00, 0x00, 0x01],
+            ),
             ..LinkConfig::new(format!("127.0.0.1:{}", host.port))
         },
         Arc::new(SoftwareMacKey::cup(&[0x22; 16]).unwrap()),
     ));
     let key = PanHashKey::new(vec![9; 32]).unwrap();
-    let (engine, _) = Engine::open(&dir.path().join("journal.db"), Config::default(), key, SystemClock.now()).unwrap();
-    let config = DriverConfig { host_timeout: Duration::from_secs(10), tick_interval: Duration::from_millis(20), print_watchdog: Duration::from_secs(5) };
+    let (engine, _) = Engine::open(
+        &dir.path().join("journal.db"),
+        Config::default(),
+        key,
+        SystemClock.now(),
+    )
+    .unwrap();
+    let config = DriverConfig {
+        host_timeout: Duration::from_secs(10),
+        tick_interval: Duration::from_millis(20),
+        print_watchdog: Duration::from_secs(5),
+    };
     let terminal = Terminal::start(engine, link.clone(), Arc::new(MemoryPrinter::new()), config);
     let handle = terminal.handle();
     let id = |t: &str| RequestId::parse(t).unwrap();
 
     let signed_on = handle.submit(id("sign-on"), Command::SignOn).await.unwrap();
-    assert!(matches!(signed_on, CommandOutcome::SignedOn), "{signed_on:?}");
-    let working = link.last_working_keys().expect("the 0810 carried working keys in F62");
-    assert_eq!(working.mac_check, check_value(&keys.mac_key).unwrap(), "F62's MAK check value is the test MAK's");
-    assert_eq!(working.pin_key.len(), 16, "double-length keys (40-byte F62)");
+    assert!(
+        matches!(signed_on, CommandOutcome::SignedOn),
+        "{signed_on:?}"
+    );
+    let working = link
+        .last_working_keys()
+        .expect("the 0810 carried working keys in F62");
+    assert_eq!(
+        working.mac_check,
+        check_value(&keys.mac_key).unwrap(),
+        "F62's MAK check value is the test MAK's"
+    );
+    assert_eq!(
+        working.pin_key.len(),
+        16,
+        "double-length keys (40-byte F62)"
+    );
 
     let held = txn(handle.submit(id("a"), preauth("100.00")).await.unwrap());
     assert_eq!(held.state, TxnState::Approved, "{held:?}");
-    assert_eq!(held.response_code.as_deref(), Some("00"), "not A0: the installed MAK is jPOS's");
-    assert!(held.auth_code.as_deref().is_some_and(|a| a.len() == 6), "{held:?}");
-    assert!(held.rrn.as_deref().is_some_and(|r| r.len() == 12), "{held:?}");
+    assert_eq!(
+        held.response_code.as_deref(),
+        Some("00"),
+        "not A0: the installed MAK is jPOS's"
+    );
+    assert!(
+        held.auth_code.as_deref().is_some_and(|a| a.len() == 6),
+        "{held:?}"
+    );
+    assert!(
+        held.rrn.as_deref().is_some_and(|r| r.len() == 12),
+        "{held:?}"
+    );
 
-    let completion = txn(handle.submit(id("a-done"), Command::Complete { original_trace: held.trace, amount: money("80.00") }).await.unwrap());
+    let completion = txn(handle
+        .submit(
+            id("a-done"),
+            Command::Complete {
+                original_trace: held.trace,
+                amount: money("80.00"),
+            },
+        )
+        .await
+        .unwrap());
     assert_eq!(completion.state, TxnState::Approved, "{completion:?}");
     assert!(completion.rrn.is_some());
 
     let voided = txn(handle.submit(id("b"), preauth("50.00")).await.unwrap());
     assert_eq!(voided.state, TxnState::Approved, "{voided:?}");
-    let void = txn(handle.submit(id("b-void"), Command::Void { original_trace: voided.trace }).await.unwrap());
+    let void = txn(handle
+        .submit(
+            id("b-void"),
+            Command::Void {
+                original_trace: voided.trace,
+            },
+        )
+        .await
+        .unwrap());
     assert_eq!(void.state, TxnState::Approved, "{void:?}");
 
     // Cents 98: jPOS approves and holds it but never answers.
@@ -192,18 +275,28 @@ async fn the_engine_against_a_jpos_acquirer_host() {
 
     let next = txn(handle.submit(id("e"), preauth("20.00")).await.unwrap());
     assert_eq!(next.state, TxnState::Approved, "{next:?}");
-    let reversed = handle.read(move |j| j.find_by_trace(lost.trace).unwrap().unwrap()).await.unwrap();
+    let reversed = handle
+        .read(move |j| j.find_by_trace(lost.trace).unwrap().unwrap())
+        .await
+        .unwrap();
     assert_eq!(reversed.state, TxnState::Reversed, "{reversed:?}");
 
     let settled = handle.submit(id("settle"), Command::Settle).await.unwrap();
-    let CommandOutcome::Settled(summary) = settled else { panic!("expected a settlement, got {settled:?}") };
+    let CommandOutcome::Settled(summary) = settled else {
+        panic!("expected a settlement, got {settled:?}")
+    };
     assert!(summary.balanced, "{summary:?}");
     assert_eq!(summary.totals.count, 1);
     assert_eq!(summary.totals.amount_minor, 8_000);
     assert_eq!(summary.next_batch, summary.batch.next());
 
     let (original, voided_after) = handle
-        .read(move |j| (j.find_by_trace(held.trace).unwrap().unwrap(), j.find_by_trace(voided.trace).unwrap().unwrap()))
+        .read(move |j| {
+            (
+                j.find_by_trace(held.trace).unwrap().unwrap(),
+                j.find_by_trace(voided.trace).unwrap().unwrap(),
+            )
+        })
         .await
         .unwrap();
     assert_eq!(original.state, TxnState::Completed);
@@ -212,12 +305,37 @@ async fn the_engine_against_a_jpos_acquirer_host() {
 
     // The host's view.
     let ledger = read_ledger(&ledger_path);
-    let dump = || ledger.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n");
-    assert_eq!(event(&ledger, "signon").len(), 1, "one sign-on: the replies' 处理要求 is 0:\n{}", dump());
-    assert!(event(&ledger, "mac_rejected").is_empty(), "no request was answered A0:\n{}", dump());
-    assert!(event(&ledger, "reversal_unmatched").is_empty(), "{}", dump());
+    let dump = || {
+        ledger
+            .iter()
+            .map(|e| e.to_string())
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    assert_eq!(
+        event(&ledger, "signon").len(),
+        1,
+        "one sign-on: the replies' 处理要求 is 0:\n{}",
+        dump()
+    );
+    assert!(
+        event(&ledger, "mac_rejected").is_empty(),
+        "no request was answered A0:\n{}",
+        dump()
+    );
+    assert!(
+        event(&ledger, "reversal_unmatched").is_empty(),
+        "{}",
+        dump()
+    );
     let approved = |t: &TxnRecord| {
-        let i = position(&ledger, "approved", t.trace).unwrap_or_else(|| panic!("no approval of trace {} in the ledger:\n{}", t.trace, dump()));
+        let i = position(&ledger, "approved", t.trace).unwrap_or_else(|| {
+            panic!(
+                "no approval of trace {} in the ledger:\n{}",
+                t.trace,
+                dump()
+            )
+        });
         &ledger[i]
     };
     for (t, kind, mti) in [
@@ -233,24 +351,40 @@ async fn the_engine_against_a_jpos_acquirer_host() {
         assert_eq!(e["mti"], mti, "{e}");
         assert_eq!(e["batch"], t.batch.to_string().as_str(), "{e}");
         assert_eq!(e["amount_minor"], t.amount.minor_units(), "{e}");
-        assert_eq!(e["reply"], if t.trace == lost.trace { "withheld" } else { "sent" }, "{e}");
+        assert_eq!(
+            e["reply"],
+            if t.trace == lost.trace {
+                "withheld"
+            } else {
+                "sent"
+            },
+            "{e}"
+        );
         if t.trace != lost.trace {
             assert_eq!(e["auth"], t.auth_code.as_deref().unwrap(), "{e}");
             assert_eq!(e["rrn"], t.rrn.as_deref().unwrap(), "{e}");
         }
     }
-    // F22: the terminal sends "012"; the peer's packager follows the CUP field description
-    // (F22 n3 left-justified, 01 20). Reported rather than asserted while the convention is open
-    // (rust/iso8583/src/spec.rs says the reference leaves it unconfirmed).
-    let modes: Vec<&Value> = event(&ledger, "approved").iter().map(|e| &e["entry_mode"]).collect();
-    if modes.iter().any(|m| *m != "012") {
-        eprintln!("NOTE: jPOS read F22 (entry mode) as {modes:?}, the terminal meant \"012\": F22 padding differs (see tests/peers/jpos/README.md)");
-    }
+    // F22: the terminal sends "012", left-justified (01 20) as the CUP field description and the
+    // peer's packager have it.
+    let modes: Vec<&Value> = event(&ledger, "approved")
+        .iter()
+        .map(|e| &e["entry_mode"])
+        .collect();
+    assert!(
+        modes.iter().all(|m| *m == "012"),
+        "jPOS read F22 (entry mode) as {modes:?}, the terminal meant \"012\""
+    );
 
     let approval = position(&ledger, "approved", lost.trace).unwrap();
-    let reversal = position(&ledger, "reversed", lost.trace).unwrap_or_else(|| panic!("jPOS never saw the reversal:\n{}", dump()));
+    let reversal = position(&ledger, "reversed", lost.trace)
+        .unwrap_or_else(|| panic!("jPOS never saw the reversal:\n{}", dump()));
     let next_approval = position(&ledger, "approved", next.trace).unwrap();
-    assert!(approval < reversal && reversal < next_approval, "approval, reversal, then the next pre-auth:\n{}", dump());
+    assert!(
+        approval < reversal && reversal < next_approval,
+        "approval, reversal, then the next pre-auth:\n{}",
+        dump()
+    );
     assert_eq!(ledger[reversal]["amount_minor"], 3_098);
     assert_eq!(ledger[reversal]["kind"], "preauth");
     assert_eq!(ledger[reversal]["reason"], "98", "no answer in time");

@@ -526,21 +526,21 @@ mod tests {
             &bytes[10..21],
             &[0x19, 0x62, 0x25, 0x88, 0, 0, 0, 0, 0, 0, 0x01 << 4]
         );
-        // F22 n3 right-justified: 0 0 2 1.
-        assert_eq!(&bytes[21..23], &[0x00, 0x21]);
+        // F22 n3 left-justified (the CUP convention): 0 2 1 0.
+        assert_eq!(&bytes[21..23], &[0x02, 0x10]);
         // F35: LL=07, "6225D12" + filler.
         assert_eq!(&bytes[23..], &[0x07, 0x62, 0x25, 0xD1, 0x20]);
         assert_eq!(decode(&bytes, &p).unwrap(), m);
-        // The other padding, when a host wants it.
+        // The other padding, when a host wants it: right-justified, 0 0 2 1.
         let right = p.clone().with_field(FieldSpec::bcd(
             22,
             "entry mode",
             Kind::Numeric,
             Length::Fixed(3),
-            Pad::Right,
+            Pad::Left,
         ));
         let bytes = encode(&m, &right).unwrap();
-        assert_eq!(&bytes[21..23], &[0x02, 0x10]);
+        assert_eq!(&bytes[21..23], &[0x00, 0x21]);
         assert_eq!(decode(&bytes, &right).unwrap(), m);
     }
 

@@ -226,8 +226,9 @@ impl Profile {
 ///
 /// - numerics in BCD; LL/LLL prefixes in BCD, counting digits for BCD content and bytes
 ///   otherwise; an/ans in ASCII;
-/// - fixed numerics with an odd digit count (F22 n3, F23 n3, F53 n16 is even) are
-///   right-justified ([`Pad::Left`]); variable BCD fields (F2, F32, F35, F36, F48, F60, F61)
+/// - fixed numerics with an odd digit count are right-justified ([`Pad::Left`]; F23 n3),
+///   except F22 n3, which the CUP field description has left-justified (`012` → `01 20`, as
+///   jPOS's CUP packager reads it); variable BCD fields (F2, F32, F35, F36, F48, F60, F61)
 ///   are left-justified ([`Pad::Right`]). The reference leaves the F22/F35 padding
 ///   unconfirmed: override it with [`Profile::with_field`] when the host says otherwise;
 /// - F35 `z..37` LLVAR and F36 `z..104` LLLVAR: track data in BCD, `=` as the nibble `D`;
@@ -264,7 +265,7 @@ pub fn unionpay_pos() -> Profile {
         n(19, "acquiring institution country code", Fixed(3)),
         n(20, "PAN extended country code", Fixed(3)),
         n(21, "forwarding institution country code", Fixed(3)),
-        n(22, "point of service entry mode", Fixed(3)),
+        nv(22, "point of service entry mode", Fixed(3)),
         n(23, "card sequence number", Fixed(3)),
         n(24, "network international identifier", Fixed(3)),
         n(25, "point of service condition code", Fixed(2)),

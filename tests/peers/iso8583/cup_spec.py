@@ -7,8 +7,9 @@ can disagree. Conventions:
 - MTI: 2 bytes BCD. Bitmap: 8 binary bytes (no secondary bitmap in CUP POS).
 - Numerics ("n") and track data ("z"): BCD, pyiso8583 `data_enc="b"` with
   `len_count="nibbles"`; LL/LLL prefixes are BCD and count digits. Fixed numerics with an
-  odd number of digits are right-justified (filler `0` on the left); variable BCD fields are
-  left-justified (filler `0` on the right). Track data shows `=` as the nibble `D`.
+  odd number of digits are right-justified (filler `0` on the left), except F22 (POS entry
+  mode), which CUP field descriptions have left-justified ("012" -> 01 20); variable BCD
+  fields are left-justified (filler `0` on the right). Track data shows `=` as the nibble `D`.
 - an/ans: ASCII, prefixes BCD counting bytes.
 - F52, F64: 8 binary bytes. F55: LLLVAR binary. F62: LLLVAR binary (working keys).
 """
@@ -19,6 +20,14 @@ def _fixed_n(digits, desc):
             "len_count": "nibbles", "desc": desc}
     if digits % 2:
         spec["left_pad"] = "0"
+    return spec
+
+
+def _fixed_n_left_justified(digits, desc):
+    spec = {"data_enc": "b", "len_enc": "b", "len_type": 0, "max_len": digits,
+            "len_count": "nibbles", "desc": desc}
+    if digits % 2:
+        spec["right_pad"] = "0"
     return spec
 
 
@@ -58,7 +67,7 @@ UNIONPAY_POS = {
     "13": _fixed_n(4, "Local date MMDD"),
     "14": _fixed_n(4, "Expiry YYMM"),
     "15": _fixed_n(4, "Settlement date"),
-    "22": _fixed_n(3, "POS entry mode"),
+    "22": _fixed_n_left_justified(3, "POS entry mode"),
     "23": _fixed_n(3, "Card sequence number"),
     "25": _fixed_n(2, "POS condition code"),
     "26": _fixed_n(2, "PIN capture code"),
