@@ -29,13 +29,20 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use poscore_system_tests::{check_promises, check_slips, parse_ledger, poscore_binary, scan_for_pans};
+use poscore_system_tests::{
+    check_promises, check_slips, parse_ledger, poscore_binary, scan_for_pans,
+};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::Value;
 
 /// The card numbers `poscore simulate` uses (rust/cli/src/simulate.rs).
-const PANS: [&str; 4] = ["6222021234567890128", "4111111111111111", "5555555555554444", "6212261202011584340"];
+const PANS: [&str; 4] = [
+    "6222021234567890128",
+    "4111111111111111",
+    "5555555555554444",
+    "6212261202011584340",
+];
 /// The copies of every slip (the default configuration prints two).
 const COPIES: [&str; 2] = ["merchant", "cardholder"];
 /// How long a run left to finish by itself may take before it is killed anyway.
@@ -44,14 +51,20 @@ const FINISH_WAIT: Duration = Duration::from_secs(20);
 /// The seed of the kill delays (`POSCORE_KILL_SEED` overrides, to explore other moments).
 fn kill_seed() -> u64 {
     match std::env::var("POSCORE_KILL_SEED") {
-        Ok(text) => text.trim().parse().unwrap_or_else(|_| panic!("POSCORE_KILL_SEED must be a number, not {text:?}")),
+        Ok(text) => text
+            .trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("POSCORE_KILL_SEED must be a number, not {text:?}")),
         Err(_) => 0x006b_696c_6c39,
     }
 }
 
 fn rounds() -> u32 {
     match std::env::var("POSCORE_KILL_ROUNDS") {
-        Ok(text) => text.trim().parse().unwrap_or_else(|_| panic!("POSCORE_KILL_ROUNDS must be a number, not {text:?}")),
+        Ok(text) => text
+            .trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("POSCORE_KILL_ROUNDS must be a number, not {text:?}")),
         Err(_) => 50,
     }
 }
@@ -71,7 +84,14 @@ fn killed_by_signal(status: &ExitStatus) -> bool {
 /// are scanned for card numbers too).
 fn poscore(bin: &Path, db: &Path, ledger: &Path) -> Command {
     let mut command = Command::new(bin);
-    command.env("POSCORE_LOG", "debug").arg("--lang").arg("en").arg("--db").arg(db).arg("--sim-ledger").arg(ledger);
+    command
+        .env("POSCORE_LOG", "debug")
+        .arg("--lang")
+        .arg("en")
+        .arg("--db")
+        .arg(db)
+        .arg("--sim-ledger")
+        .arg(ledger);
     command
 }
 
@@ -81,7 +101,10 @@ fn text(bytes: &[u8]) -> String {
 
 /// Runs a command to its end; a failure to start is a test failure.
 fn run(command: &mut Command, what: &str) -> Output {
-    command.stdin(Stdio::null()).output().unwrap_or_else(|e| panic!("cannot run {what}: {e}"))
+    command
+        .stdin(Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {what}: {e}"))
 }
 
 /// The number in `recovery done: N unknown` of `poscore recover`'s report.
@@ -106,7 +129,10 @@ fn kill_9_at_random_moments_keeps_the_promises() {
     let bin = poscore_binary();
     let build_time = build_started.elapsed();
     let started = Instant::now();
-    let dir = tempfile::Builder::new().prefix("poscore-kill9-").tempdir().expect("tempdir");
+    let dir = tempfile::Builder::new()
+        .prefix("poscore-kill9-")
+        .tempdir()
+        .expect("tempdir");
     let db = dir.path().join("journal.db");
     let ledger_path = dir.path().join("host-ledger.jsonl");
     let rounds = rounds();
@@ -124,7 +150,17 @@ fn kill_9_at_random_moments_keeps_the_promises() {
 
         // 1–2. run and kill
         let mut child = poscore(&bin, &db, &ledger_path)
-            .args(["--sim-delay-ms", "15", "--host-timeout-ms", "2000", "simulate", "--count", "30", "--seed", &seed.to_string()])
+            .args([
+                "--sim-delay-ms",
+                "15",
+                "--host-timeout-ms",
+                "2000",
+                "simulate",
+                "--count",
+                "30",
+                "--seed",
+                &seed.to_string(),
+            ])
             .stdin(Stdio::null())
             .stdout(fs::File::create(&sim_out).expect("simulate.out"))
             .stderr(fs::File::create(&sim_err).expect("simulate.err"))
@@ -144,14 +180,27 @@ fn kill_9_at_random_moments_keeps_the_promises() {
         let sim_stderr = fs::read(&sim_err).expect("read simulate.err");
 
         let mut violations = Vec::new();
-        let context = format!("round {round} (simulate --seed {seed}, kill seed {kill_seed}, killed after {delay:?}{})", if let_it_finish { " + waiting for the end" } else { "" });
+        let context = format!(
+            "round {round} (simulate --seed {seed}, kill seed {kill_seed}, killed after {delay:?}{})",
+            if let_it_finish {
+                " + waiting for the end"
+            } else {
+                ""
+            }
+        );
         if killed_by_signal(&status) {
             tally.killed_mid_run += 1;
-            tally.commands_before_kill += text(&sim_stdout).lines().filter(|l| l.starts_with("sim-")).count() as u32;
+            tally.commands_before_kill += text(&sim_stdout)
+                .lines()
+                .filter(|l| l.starts_with("sim-"))
+                .count() as u32;
         } else if status.success() {
             tally.finished_before_kill += 1;
         } else {
-            violations.push(format!("poscore simulate failed by itself with {status}: {}", text(&sim_stderr)));
+            violations.push(format!(
+                "poscore simulate failed by itself with {status}: {}",
+                text(&sim_stderr)
+            ));
         }
 
         // The WAL holds what the killed process wrote and no checkpoint has folded in yet:
@@ -159,7 +208,9 @@ fn kill_9_at_random_moments_keeps_the_promises() {
         let scan_journal = |when: &str, violations: &mut Vec<String>| {
             for path in journal_files(&db) {
                 let bytes = fs::read(&path).unwrap_or_default();
-                violations.extend(scan_for_pans(&bytes, &PANS).into_iter().map(|found| format!("card data at rest in {} ({when}): {found}", path.display())));
+                violations.extend(scan_for_pans(&bytes, &PANS).into_iter().map(|found| {
+                    format!("card data at rest in {} ({when}): {found}", path.display())
+                }));
             }
         };
         scan_journal("after the kill", &mut violations);
@@ -174,7 +225,10 @@ fn kill_9_at_random_moments_keeps_the_promises() {
                 .args(["--sim-delay-ms", "15", "recover"])
                 .stdin(Stdio::null())
                 .stdout(fs::File::create(&first_out).expect("first-recover.out"))
-                .stderr(fs::File::create(dir.path().join("first-recover.err")).expect("first-recover.err"))
+                .stderr(
+                    fs::File::create(dir.path().join("first-recover.err"))
+                        .expect("first-recover.err"),
+                )
                 .spawn()
                 .expect("spawn poscore recover");
             std::thread::sleep(Duration::from_millis(rng.random_range(2..=30)));
@@ -182,14 +236,26 @@ fn kill_9_at_random_moments_keeps_the_promises() {
             if killed_by_signal(&first.wait().expect("wait for poscore recover")) {
                 tally.recoveries_killed += 1;
             }
-            first_recover_output = [fs::read(&first_out).unwrap_or_default(), fs::read(dir.path().join("first-recover.err")).unwrap_or_default()].concat();
+            first_recover_output = [
+                fs::read(&first_out).unwrap_or_default(),
+                fs::read(dir.path().join("first-recover.err")).unwrap_or_default(),
+            ]
+            .concat();
             recovered_unknown += made_unknown(&text(&first_recover_output)).unwrap_or(0);
         }
 
         // 3. recover, export
-        let recover = run(poscore(&bin, &db, &ledger_path).arg("recover"), "poscore recover");
+        let recover = run(
+            poscore(&bin, &db, &ledger_path).arg("recover"),
+            "poscore recover",
+        );
         if !recover.status.success() {
-            violations.push(format!("poscore recover exited with {}: {}{}", recover.status, text(&recover.stdout), text(&recover.stderr)));
+            violations.push(format!(
+                "poscore recover exited with {}: {}{}",
+                recover.status,
+                text(&recover.stdout),
+                text(&recover.stderr)
+            ));
         }
         // Recovery commits in one transaction: whichever recover got there first reports the
         // exchanges the kill cut off.
@@ -197,16 +263,26 @@ fn kill_9_at_random_moments_keeps_the_promises() {
         if recovered_unknown > 0 {
             tally.killed_mid_exchange += 1;
         }
-        let export = run(poscore(&bin, &db, &ledger_path).args(["export", "--format", "json"]), "poscore export");
+        let export = run(
+            poscore(&bin, &db, &ledger_path).args(["export", "--format", "json"]),
+            "poscore export",
+        );
         if !export.status.success() {
-            violations.push(format!("poscore export exited with {}: {}", export.status, text(&export.stderr)));
+            violations.push(format!(
+                "poscore export exited with {}: {}",
+                export.status,
+                text(&export.stderr)
+            ));
         }
 
         // 4. check
         let parsed: Value = match serde_json::from_slice(&export.stdout) {
             Ok(value) => value,
             Err(e) => {
-                violations.push(format!("the export is not JSON ({e}): {}", text(&export.stdout)));
+                violations.push(format!(
+                    "the export is not JSON ({e}): {}",
+                    text(&export.stdout)
+                ));
                 Value::Null
             }
         };
@@ -220,12 +296,19 @@ fn kill_9_at_random_moments_keeps_the_promises() {
             ("simulate's output", sim_stdout),
             ("simulate's log", sim_stderr),
             ("the killed recover's output and log", first_recover_output),
-            ("recover's output and log", [recover.stdout, recover.stderr].concat()),
+            (
+                "recover's output and log",
+                [recover.stdout, recover.stderr].concat(),
+            ),
             ("the export", export.stdout),
             ("export's log", export.stderr),
         ];
         for (name, bytes) in &outputs {
-            violations.extend(scan_for_pans(bytes, &PANS).into_iter().map(|found| format!("card data at rest in {name}: {found}")));
+            violations.extend(
+                scan_for_pans(bytes, &PANS)
+                    .into_iter()
+                    .map(|found| format!("card data at rest in {name}: {found}")),
+            );
         }
 
         if !violations.is_empty() {
@@ -240,12 +323,19 @@ fn kill_9_at_random_moments_keeps_the_promises() {
         last_export = parsed;
     }
 
-    let txns = last_export.as_array().map(Vec::as_slice).unwrap_or_default();
+    let txns = last_export
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default();
     let count = |f: &dyn Fn(&Value) -> bool| txns.iter().filter(|t| f(t)).count();
     let state = |s: &'static str| move |t: &Value| t["state"] == s;
     let reversal = |s: &'static str| move |t: &Value| t["reversal"]["state"] == s;
     let ledger = parse_ledger(&fs::read_to_string(&ledger_path).unwrap_or_default());
-    let approvals = ledger.entries.iter().filter(|e| e.event == poscore_system_tests::LedgerEvent::Approved).count();
+    let approvals = ledger
+        .entries
+        .iter()
+        .filter(|e| e.event == poscore_system_tests::LedgerEvent::Approved)
+        .count();
     println!(
         "kill9: {rounds} rounds in {:.1}s (building poscore took {:.1}s): {} killed mid-run ({} with an exchange in flight, {} commands done before the kills), \
          {} finished before the kill, {} recoveries killed; journal: {} transactions ({} approved, {} completed, {} voided, {} declined, {} not sent, \
@@ -272,22 +362,36 @@ fn kill_9_at_random_moments_keeps_the_promises() {
         ledger.entries.len() - approvals,
         tally.torn_ledger_records,
     );
-    assert!(rounds == 0 || tally.killed_mid_run > 0, "no kill landed while poscore was running: the test exercised nothing");
+    assert!(
+        rounds == 0 || tally.killed_mid_run > 0,
+        "no kill landed while poscore was running: the test exercised nothing"
+    );
 }
 
 /// The journal and the files SQLite keeps beside it (`-wal`, `-shm`, `-journal`); not the
 /// PAN-hash key file, which is random bytes by design.
 fn journal_files(db: &Path) -> Vec<PathBuf> {
-    let name = db.file_name().expect("journal file name").to_string_lossy().into_owned();
+    let name = db
+        .file_name()
+        .expect("journal file name")
+        .to_string_lossy()
+        .into_owned();
     let mut files: Vec<PathBuf> = fs::read_dir(db.parent().expect("journal directory"))
         .expect("read the journal directory")
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| {
-            let file = p.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
+            let file = p
+                .file_name()
+                .map(|f| f.to_string_lossy().into_owned())
+                .unwrap_or_default();
             file == name || (file.starts_with(&format!("{name}-")))
         })
         .collect();
     files.sort();
-    assert!(files.contains(&db.to_path_buf()), "the journal {} does not exist", db.display());
+    assert!(
+        files.contains(&db.to_path_buf()),
+        "the journal {} does not exist",
+        db.display()
+    );
     files
 }

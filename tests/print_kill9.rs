@@ -54,7 +54,13 @@ const COPIES: [&str; 2] = ["merchant", "cardholder"];
 /// The printer link's speed: a 58 mm slip (≈1.5 kB) takes ≈130 ms to go out.
 const BAUD: &str = "115200";
 /// The faults a round may inject, in the control protocol's words.
-const FAULTS: [&str; 5] = ["paper-out", "cover-open", "overheat=300ms", "drop", "never-confirm"];
+const FAULTS: [&str; 5] = [
+    "paper-out",
+    "cover-open",
+    "overheat=300ms",
+    "drop",
+    "never-confirm",
+];
 /// When they strike.
 const TRIGGERS: [&str; 3] = ["now", "after-bytes=400", "before-confirm"];
 /// How long one command may run before the test gives up on it.
@@ -64,7 +70,10 @@ const DRAIN_LIMIT: Duration = Duration::from_secs(150);
 
 fn env_number(name: &str, default: u64) -> u64 {
     match std::env::var(name) {
-        Ok(text) => text.trim().parse().unwrap_or_else(|_| panic!("{name} must be a number, not {text:?}")),
+        Ok(text) => text
+            .trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("{name} must be a number, not {text:?}")),
         Err(_) => default,
     }
 }
@@ -97,7 +106,18 @@ impl PrinterSim {
         let png_dir = dir.join("pages");
         let mut child = Command::new(bin)
             .env("POSCORE_LOG", "info")
-            .args(["--lang", "en", "printer-sim", "--listen", "127.0.0.1:0", "--control", "127.0.0.1:0", "--baud", BAUD, "--png-dir"])
+            .args([
+                "--lang",
+                "en",
+                "printer-sim",
+                "--listen",
+                "127.0.0.1:0",
+                "--control",
+                "127.0.0.1:0",
+                "--baud",
+                BAUD,
+                "--png-dir",
+            ])
             .arg(&png_dir)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -106,27 +126,48 @@ impl PrinterSim {
             .expect("spawn poscore printer-sim");
         let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
         let mut line = String::new();
-        stdout.read_line(&mut line).expect("read printer-sim's first line");
+        stdout
+            .read_line(&mut line)
+            .expect("read printer-sim's first line");
         // Keep draining its output, so it never writes into a closed pipe.
         std::thread::spawn(move || {
             let _ = std::io::copy(&mut stdout, &mut std::io::sink());
         });
         // "printer-sim listening on 127.0.0.1:PORT control 127.0.0.1:PORT"
         let words: Vec<&str> = line.split_whitespace().collect();
-        let (Some(print_addr), Some(control_addr)) = (words.iter().position(|w| *w == "on").and_then(|i| words.get(i + 1)), words.iter().position(|w| *w == "control").and_then(|i| words.get(i + 1))) else {
+        let (Some(print_addr), Some(control_addr)) = (
+            words
+                .iter()
+                .position(|w| *w == "on")
+                .and_then(|i| words.get(i + 1)),
+            words
+                .iter()
+                .position(|w| *w == "control")
+                .and_then(|i| words.get(i + 1)),
+        ) else {
             let _ = child.kill();
             panic!("printer-sim did not say where it listens: {line:?}");
         };
-        PrinterSim { print_addr: print_addr.to_string(), control_addr: control_addr.to_string(), child, png_dir }
+        PrinterSim {
+            print_addr: print_addr.to_string(),
+            control_addr: control_addr.to_string(),
+            child,
+            png_dir,
+        }
     }
 
     /// Sends one control command and returns its reply line.
     fn control(&self, command: &str) -> String {
-        let mut stream = TcpStream::connect(&self.control_addr).expect("connect to the printer-sim control port");
-        stream.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
+        let mut stream = TcpStream::connect(&self.control_addr)
+            .expect("connect to the printer-sim control port");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .expect("timeout");
         writeln!(stream, "{command}").expect("send a control command");
         let mut reply = String::new();
-        BufReader::new(stream).read_line(&mut reply).expect("read the control reply");
+        BufReader::new(stream)
+            .read_line(&mut reply)
+            .expect("read the control reply");
         assert!(!reply.starts_with("error"), "control {command:?}: {reply}");
         reply.trim().to_string()
     }
@@ -148,7 +189,15 @@ fn poscore(bin: &Path, db: &Path, ledger: &Path, printer: &str) -> Command {
     let mut command = Command::new(bin);
     command
         .env("POSCORE_LOG", "info")
-        .args(["--lang", "en", "--printer", &format!("tcp:{printer}"), "--printer-timeout-ms", "1500", "--db"])
+        .args([
+            "--lang",
+            "en",
+            "--printer",
+            &format!("tcp:{printer}"),
+            "--printer-timeout-ms",
+            "1500",
+            "--db",
+        ])
         .arg(db)
         .arg("--sim-ledger")
         .arg(ledger);
@@ -157,7 +206,12 @@ fn poscore(bin: &Path, db: &Path, ledger: &Path, printer: &str) -> Command {
 
 /// Runs a command to its end (bounded by [`COMMAND_LIMIT`]).
 fn run(command: &mut Command, what: &str) -> Output {
-    let mut child = command.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap_or_else(|e| panic!("cannot run {what}: {e}"));
+    let mut child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {what}: {e}"));
     let mut stdout = child.stdout.take().expect("stdout");
     let mut stderr = child.stderr.take().expect("stderr");
     let out = std::thread::spawn(move || {
@@ -182,12 +236,21 @@ fn run(command: &mut Command, what: &str) -> Output {
         }
         std::thread::sleep(Duration::from_millis(5));
     };
-    Output { status, stdout: out.join().unwrap_or_default(), stderr: err.join().unwrap_or_default() }
+    Output {
+        status,
+        stdout: out.join().unwrap_or_default(),
+        stderr: err.join().unwrap_or_default(),
+    }
 }
 
 /// Starts a command and SIGKILLs it after `delay` (unless it ended before); returns whether
 /// the kill landed and its output so far.
-fn run_and_kill(command: &mut Command, delay: Duration, dir: &Path, what: &str) -> (bool, String, String) {
+fn run_and_kill(
+    command: &mut Command,
+    delay: Duration,
+    dir: &Path,
+    what: &str,
+) -> (bool, String, String) {
     let out_path = dir.join("killed.out");
     let err_path = dir.join("killed.err");
     let mut child = command
@@ -200,18 +263,43 @@ fn run_and_kill(command: &mut Command, delay: Duration, dir: &Path, what: &str) 
     // Child::kill sends SIGKILL on Unix; on a process that already ended it does no harm.
     let _ = child.kill();
     let status = child.wait().expect("wait");
-    (killed_by_signal(&status), fs::read_to_string(&out_path).unwrap_or_default(), fs::read_to_string(&err_path).unwrap_or_default())
+    (
+        killed_by_signal(&status),
+        fs::read_to_string(&out_path).unwrap_or_default(),
+        fs::read_to_string(&err_path).unwrap_or_default(),
+    )
 }
 
 fn export(bin: &Path, db: &Path, ledger: &Path, printer: &str, context: &str) -> Value {
-    let out = run(poscore(bin, db, ledger, printer).args(["export", "--format", "json"]), "poscore export");
-    assert!(out.status.success(), "{context}: export failed: {}", text(&out.stderr));
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{context}: the export is not JSON ({e}): {}", text(&out.stdout)))
+    let out = run(
+        poscore(bin, db, ledger, printer).args(["export", "--format", "json"]),
+        "poscore export",
+    );
+    assert!(
+        out.status.success(),
+        "{context}: export failed: {}",
+        text(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{context}: the export is not JSON ({e}): {}",
+            text(&out.stdout)
+        )
+    })
 }
 
 fn recover(bin: &Path, db: &Path, ledger: &Path, printer: &str, context: &str) -> Output {
-    let out = run(poscore(bin, db, ledger, printer).arg("recover"), "poscore recover");
-    assert!(out.status.success(), "{context}: recover exited {:?}\nstdout: {}\nstderr: {}", out.status, text(&out.stdout), text(&out.stderr));
+    let out = run(
+        poscore(bin, db, ledger, printer).arg("recover"),
+        "poscore recover",
+    );
+    assert!(
+        out.status.success(),
+        "{context}: recover exited {:?}\nstdout: {}\nstderr: {}",
+        out.status,
+        text(&out.stdout),
+        text(&out.stderr)
+    );
     out
 }
 
@@ -248,11 +336,22 @@ struct Tally {
 fn kill_9_at_every_step_of_printing_keeps_every_slip() {
     let bin = poscore_binary();
     let help = run(Command::new(&bin).arg("--help"), "poscore --help");
-    assert!(text(&help.stdout).contains("--printer"), "poscore has no --printer option yet: {}", text(&help.stdout));
+    assert!(
+        text(&help.stdout).contains("--printer"),
+        "poscore has no --printer option yet: {}",
+        text(&help.stdout)
+    );
     let started = Instant::now();
     // Kept when the test fails (for a post-mortem), removed when it passes.
-    let dir = tempfile::Builder::new().prefix("poscore-print-kill9-").tempdir().expect("tempdir").keep();
-    eprintln!("print kill -9: journal, ledger, printer log and pages in {} (removed if the test passes)", dir.display());
+    let dir = tempfile::Builder::new()
+        .prefix("poscore-print-kill9-")
+        .tempdir()
+        .expect("tempdir")
+        .keep();
+    eprintln!(
+        "print kill -9: journal, ledger, printer log and pages in {} (removed if the test passes)",
+        dir.display()
+    );
     let db = dir.as_path().join("journal.db");
     let ledger_path = dir.as_path().join("host-ledger.jsonl");
     let sim = PrinterSim::start(&bin, dir.as_path());
@@ -266,12 +365,21 @@ fn kill_9_at_every_step_of_printing_keeps_every_slip() {
 
     for round in 0..rounds {
         tally.rounds += 1;
-        let fault = (round > 0 && rng.random_ratio(1, 3)).then(|| (TRIGGERS[rng.random_range(0..TRIGGERS.len())], FAULTS[rng.random_range(0..FAULTS.len())]));
+        let fault = (round > 0 && rng.random_ratio(1, 3)).then(|| {
+            (
+                TRIGGERS[rng.random_range(0..TRIGGERS.len())],
+                FAULTS[rng.random_range(0..FAULTS.len())],
+            )
+        });
         let let_it_finish = round == 0 || rng.random_ratio(1, 6);
         // Spread over the whole run; one round in four within its first fifth (start-up,
         // recovery, the approval), where the moments are short.
         let span = full_run.as_millis() as u64;
-        let span = if rng.random_ratio(1, 4) { span / 5 } else { span * 3 / 2 };
+        let span = if rng.random_ratio(1, 4) {
+            span / 5
+        } else {
+            span * 3 / 2
+        };
         let delay = Duration::from_millis(rng.random_range(0..=span.max(20)));
         let cents = loop {
             // Amounts whose cents make the simulated host misbehave are left out: this test
@@ -293,20 +401,39 @@ fn kill_9_at_every_step_of_printing_keeps_every_slip() {
             sim.control(&format!("inject {trigger} {fault}"));
         }
         let mut preauth = poscore(&bin, &db, &ledger_path, &printer);
-        preauth.args(["preauth", "--amount", &amount, "--pan", PAN, "--expiry", "3012", "--request-id", &request]);
+        preauth.args([
+            "preauth",
+            "--amount",
+            &amount,
+            "--pan",
+            PAN,
+            "--expiry",
+            "3012",
+            "--request-id",
+            &request,
+        ]);
         if let_it_finish {
             let began = Instant::now();
             let out = run(&mut preauth, "poscore preauth");
             if round == 0 {
-                assert!(out.status.success(), "{context}: the unfaulted pre-auth failed: {}", text(&out.stderr));
+                assert!(
+                    out.status.success(),
+                    "{context}: the unfaulted pre-auth failed: {}",
+                    text(&out.stderr)
+                );
                 full_run = began.elapsed();
             }
             tally.finished += 1;
         } else {
-            let (killed, _, _) = run_and_kill(&mut preauth, delay, dir.as_path(), "poscore preauth");
+            let (killed, _, _) =
+                run_and_kill(&mut preauth, delay, dir.as_path(), "poscore preauth");
             // Where it landed: the export runs recovery, as any restart does.
             let after = export(&bin, &db, &ledger_path, &printer, &context);
-            let txn = after.as_array().into_iter().flatten().find(|t| t["request_id"].as_str() == Some(&request));
+            let txn = after
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|t| t["request_id"].as_str() == Some(&request));
             if killed {
                 tally.killed += 1;
             } else {
@@ -319,7 +446,14 @@ fn kill_9_at_every_step_of_printing_keeps_every_slip() {
                 Some(txn) => {
                     let jobs = txn["print_jobs"].as_array().cloned().unwrap_or_default();
                     let printed = jobs.iter().filter(|j| j["state"] == "printed").count();
-                    let cut = jobs.iter().filter(|j| j["last_error"].as_str().is_some_and(|e| e.contains("restart"))).count();
+                    let cut = jobs
+                        .iter()
+                        .filter(|j| {
+                            j["last_error"]
+                                .as_str()
+                                .is_some_and(|e| e.contains("restart"))
+                        })
+                        .count();
                     tally.cut_off_prints += cut as u32;
                     match printed {
                         0 if cut == 0 => tally.approved_no_slip_printed += 1,
@@ -333,7 +467,10 @@ fn kill_9_at_every_step_of_printing_keeps_every_slip() {
         if fault.is_some() && rng.random_ratio(1, 2) {
             // A restart while the fault still lasts: held or retried across it.
             tally.recoveries_under_fault += 1;
-            let _ = run(poscore(&bin, &db, &ledger_path, &printer).arg("recover"), "poscore recover (fault still on)");
+            let _ = run(
+                poscore(&bin, &db, &ledger_path, &printer).arg("recover"),
+                "poscore recover (fault still on)",
+            );
         }
         if fault.is_some() {
             sim.control("clear");
@@ -341,7 +478,12 @@ fn kill_9_at_every_step_of_printing_keeps_every_slip() {
         if rng.random_ratio(1, 4) {
             tally.recoveries_killed += 1;
             let kill_after = Duration::from_millis(rng.random_range(10..=600));
-            run_and_kill(poscore(&bin, &db, &ledger_path, &printer).arg("recover"), kill_after, dir.as_path(), "poscore recover");
+            run_and_kill(
+                poscore(&bin, &db, &ledger_path, &printer).arg("recover"),
+                kill_after,
+                dir.as_path(),
+                "poscore recover",
+            );
         }
         recover(&bin, &db, &ledger_path, &printer, &context);
 
@@ -350,12 +492,19 @@ fn kill_9_at_every_step_of_printing_keeps_every_slip() {
         let mut violations = check_promises(&exported, &ledger.entries);
         violations.extend(check_print_queue(&exported, &COPIES, false));
         if !violations.is_empty() {
-            violations_seen = violations.iter().map(|v| format!("{context}: {v}")).collect();
+            violations_seen = violations
+                .iter()
+                .map(|v| format!("{context}: {v}"))
+                .collect();
             break;
         }
     }
     if !violations_seen.is_empty() {
-        panic!("violations (journal, ledger and printer log kept in {}):\n{}", dir.display(), violations_seen.join("\n"));
+        panic!(
+            "violations (journal, ledger and printer log kept in {}):\n{}",
+            dir.display(),
+            violations_seen.join("\n")
+        );
     }
 
     // Drain: recover until nothing waits (failed slips wait out their backoff).
@@ -366,10 +515,17 @@ fn kill_9_at_every_step_of_printing_keeps_every_slip() {
         drains += 1;
         recover(&bin, &db, &ledger_path, &printer, &context);
         let exported = export(&bin, &db, &ledger_path, &printer, &context);
-        if jobs(&exported).iter().all(|(_, _, _, state)| state == "printed" || state == "delivered") {
+        if jobs(&exported)
+            .iter()
+            .all(|(_, _, _, state)| state == "printed" || state == "delivered")
+        {
             break exported;
         }
-        assert!(Instant::now() < deadline, "{context}: slips still waiting after {drains} recoveries: {:?}", jobs(&exported));
+        assert!(
+            Instant::now() < deadline,
+            "{context}: slips still waiting after {drains} recoveries: {:?}",
+            jobs(&exported)
+        );
         std::thread::sleep(Duration::from_millis(500));
     };
 
@@ -383,18 +539,36 @@ fn kill_9_at_every_step_of_printing_keeps_every_slip() {
     let approved: Vec<&Value> = txns.iter().filter(|t| t["state"] == "approved").collect();
     for txn in &txns {
         let trace = txn["trace"].as_str().unwrap_or("");
-        let shown = run(poscore(&bin, &db, &ledger_path, &printer).args(["show", trace]), "poscore show");
-        assert!(shown.status.success(), "{context}: show {trace}: {}", text(&shown.stderr));
+        let shown = run(
+            poscore(&bin, &db, &ledger_path, &printer).args(["show", trace]),
+            "poscore show",
+        );
+        assert!(
+            shown.status.success(),
+            "{context}: show {trace}: {}",
+            text(&shown.stderr)
+        );
         let history = text(&shown.stdout);
-        let cut = history.lines().filter(|l| l.contains("print_job") && l.contains("cut off by a restart")).count();
+        let cut = history
+            .lines()
+            .filter(|l| l.contains("print_job") && l.contains("cut off by a restart"))
+            .count();
         cut_events += cut;
-        let reprints = txn["print_jobs"].as_array().into_iter().flatten().filter(|j| j["kind"] == "reprint").count();
+        let reprints = txn["print_jobs"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|j| j["kind"] == "reprint")
+            .count();
         if cut > 0 && reprints == 0 {
             violations.push(format!("trace {trace}: {cut} print attempt(s) cut off by a restart, but no copy is marked REPRINT:\n{history}"));
         }
     }
     // The printer's account against the journal's.
-    let printed_jobs = jobs(&exported).iter().filter(|(_, _, _, state)| state == "printed").count();
+    let printed_jobs = jobs(&exported)
+        .iter()
+        .filter(|(_, _, _, state)| state == "printed")
+        .count();
     let status = sim.status();
     let confirmed = status["confirmed"].as_u64().unwrap_or(0) as usize;
     let pages = status["pages"].as_u64().unwrap_or(0) as usize;
@@ -407,11 +581,21 @@ fn kill_9_at_every_step_of_printing_keeps_every_slip() {
         ));
     }
     if pages < confirmed {
-        violations.push(format!("the printer finished {pages} pages for {confirmed} confirmed slips"));
+        violations.push(format!(
+            "the printer finished {pages} pages for {confirmed} confirmed slips"
+        ));
     }
-    let pngs = fs::read_dir(&sim.png_dir).map(|d| d.filter_map(Result::ok).filter(|e| e.file_name().to_string_lossy().ends_with(".png")).count()).unwrap_or(0);
+    let pngs = fs::read_dir(&sim.png_dir)
+        .map(|d| {
+            d.filter_map(Result::ok)
+                .filter(|e| e.file_name().to_string_lossy().ends_with(".png"))
+                .count()
+        })
+        .unwrap_or(0);
     if pngs != pages {
-        violations.push(format!("the printer finished {pages} pages but wrote {pngs} PNGs"));
+        violations.push(format!(
+            "the printer finished {pages} pages but wrote {pngs} PNGs"
+        ));
     }
     if approved.is_empty() {
         violations.push("no transaction was approved: the test exercised nothing".into());
@@ -433,9 +617,16 @@ fn kill_9_at_every_step_of_printing_keeps_every_slip() {
         approved.len(),
     );
     if !violations.is_empty() {
-        panic!("{context}: violations (kept in {}):\n{}", dir.display(), violations.join("\n"));
+        panic!(
+            "{context}: violations (kept in {}):\n{}",
+            dir.display(),
+            violations.join("\n")
+        );
     }
     drop(sim);
-    assert!(tally.killed > 0, "no kill landed: every run ended before its kill");
+    assert!(
+        tally.killed > 0,
+        "no kill landed: every run ended before its kill"
+    );
     let _ = fs::remove_dir_all(&dir);
 }

@@ -15,7 +15,8 @@ mod font_ranges;
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
     println!("cargo:rerun-if-changed=src/font_ranges.rs");
-    let out = std::path::PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("glyphs.bin");
+    let out = std::path::PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR"))
+        .join("glyphs.bin");
     let mut table = Vec::new();
     if std::env::var_os("CARGO_FEATURE_RENDER").is_some() {
         for &(start, end) in font_ranges::RANGES {
@@ -38,5 +39,7 @@ fn main() {
             }
         }
     }
-    std::fs::File::create(&out).and_then(|mut f| f.write_all(&table)).expect("writing the glyph table");
+    std::fs::File::create(&out)
+        .and_then(|mut f| f.write_all(&table))
+        .expect("writing the glyph table");
 }

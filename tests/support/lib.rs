@@ -67,11 +67,29 @@ fn build_poscore() -> PathBuf {
     let profile = test_profile();
     let output = Command::new(&cargo)
         .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args(["build", "-p", "poscore-cli", "--bin", "poscore", "--profile", &profile, "--message-format=json-render-diagnostics"])
+        .args([
+            "build",
+            "-p",
+            "poscore-cli",
+            "--bin",
+            "poscore",
+            "--profile",
+            &profile,
+            "--message-format=json-render-diagnostics",
+        ])
         .output()
-        .unwrap_or_else(|e| panic!("cannot run {} to build poscore: {e}", cargo.to_string_lossy()));
+        .unwrap_or_else(|e| {
+            panic!(
+                "cannot run {} to build poscore: {e}",
+                cargo.to_string_lossy()
+            )
+        });
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "building poscore ({} build -p poscore-cli --profile {profile}) failed:\n{stderr}", cargo.to_string_lossy());
+    assert!(
+        output.status.success(),
+        "building poscore ({} build -p poscore-cli --profile {profile}) failed:\n{stderr}",
+        cargo.to_string_lossy()
+    );
     let stdout = String::from_utf8_lossy(&output.stdout);
     stdout
         .lines()
@@ -79,7 +97,9 @@ fn build_poscore() -> PathBuf {
         .filter(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == "poscore")
         .filter_map(|m| m["executable"].as_str().map(PathBuf::from))
         .next_back()
-        .unwrap_or_else(|| panic!("cargo built poscore-cli but reported no `poscore` executable:\n{stderr}"))
+        .unwrap_or_else(|| {
+            panic!("cargo built poscore-cli but reported no `poscore` executable:\n{stderr}")
+        })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -182,7 +202,10 @@ impl Txn<'_> {
     }
 
     fn name(&self) -> String {
-        format!("{} batch {} trace {} (request {}, state {})", self.kind, self.batch, self.trace, self.request_id, self.state)
+        format!(
+            "{} batch {} trace {} (request {}, state {})",
+            self.kind, self.batch, self.trace, self.request_id, self.state
+        )
     }
 
     fn shows_approved(&self) -> bool {
@@ -199,10 +222,17 @@ fn read_export<'a>(export: &'a Value, violations: &mut Vec<String>) -> Vec<Txn<'
     let mut txns = Vec::new();
     for (index, item) in items.iter().enumerate() {
         let text = |k: &str| item.get(k).and_then(Value::as_str);
-        let (Some(trace), Some(batch), Some(kind), Some(state), Some(request_id)) =
-            (text("trace"), text("batch"), text("kind"), text("state"), text("request_id"))
-        else {
-            violations.push(format!("export item {index} lacks trace, batch, kind, state or request_id: {}", short(item)));
+        let (Some(trace), Some(batch), Some(kind), Some(state), Some(request_id)) = (
+            text("trace"),
+            text("batch"),
+            text("kind"),
+            text("state"),
+            text("request_id"),
+        ) else {
+            violations.push(format!(
+                "export item {index} lacks trace, batch, kind, state or request_id: {}",
+                short(item)
+            ));
             continue;
         };
         let reversal_state = match item.get("reversal") {
@@ -238,7 +268,11 @@ fn read_export<'a>(export: &'a Value, violations: &mut Vec<String>) -> Vec<Txn<'
 
 fn short(value: &Value) -> String {
     let text = value.to_string();
-    if text.chars().count() > 200 { format!("{}…", text.chars().take(200).collect::<String>()) } else { text }
+    if text.chars().count() > 200 {
+        format!("{}…", text.chars().take(200).collect::<String>())
+    } else {
+        text
+    }
 }
 
 /// What the host holds for one (batch, trace), from its ledger.
@@ -258,7 +292,9 @@ impl HostView<'_> {
 fn host_view(ledger: &[LedgerEntry]) -> BTreeMap<(String, String), HostView<'_>> {
     let mut view: BTreeMap<(String, String), HostView<'_>> = BTreeMap::new();
     for entry in ledger {
-        let slot = view.entry((entry.batch.clone(), entry.trace.clone())).or_default();
+        let slot = view
+            .entry((entry.batch.clone(), entry.trace.clone()))
+            .or_default();
         match entry.event {
             LedgerEvent::Approved => slot.approvals.push(entry),
             LedgerEvent::Reversed => slot.reversals += 1,
@@ -298,12 +334,19 @@ pub fn check_promises(export: &Value, ledger: &[LedgerEntry]) -> Vec<String> {
     violations
 }
 
-fn check_unique(txns: &[Txn<'_>], host: &BTreeMap<(String, String), HostView<'_>>, violations: &mut Vec<String>) {
+fn check_unique(
+    txns: &[Txn<'_>],
+    host: &BTreeMap<(String, String), HostView<'_>>,
+    violations: &mut Vec<String>,
+) {
     let mut keys: HashMap<(String, String), usize> = HashMap::new();
     let mut request_ids: HashMap<&str, usize> = HashMap::new();
     for t in txns {
         if let Some(first) = keys.insert(t.key(), t.index) {
-            violations.push(format!("batch {} trace {} is in the export twice (items {first} and {})", t.batch, t.trace, t.index));
+            violations.push(format!(
+                "batch {} trace {} is in the export twice (items {first} and {})",
+                t.batch, t.trace, t.index
+            ));
         }
         if let Some(first) = request_ids.insert(t.request_id, t.index) {
             violations.push(format!("request id {} is in the export twice (items {first} and {}): one request authorized twice", t.request_id, t.index));
@@ -311,15 +354,24 @@ fn check_unique(txns: &[Txn<'_>], host: &BTreeMap<(String, String), HostView<'_>
     }
     for ((batch, trace), view) in host {
         if view.approvals.len() > 1 {
-            violations.push(format!("the host approved batch {batch} trace {trace} {} times: a trace number was reused", view.approvals.len()));
+            violations.push(format!(
+                "the host approved batch {batch} trace {trace} {} times: a trace number was reused",
+                view.approvals.len()
+            ));
         }
     }
 }
 
-fn check_no_lost_approval(txns: &[Txn<'_>], host: &BTreeMap<(String, String), HostView<'_>>, violations: &mut Vec<String>) {
+fn check_no_lost_approval(
+    txns: &[Txn<'_>],
+    host: &BTreeMap<(String, String), HostView<'_>>,
+    violations: &mut Vec<String>,
+) {
     let by_key: HashMap<(String, String), &Txn<'_>> = txns.iter().map(|t| (t.key(), t)).collect();
     for ((batch, trace), view) in host {
-        let Some(approval) = view.approvals.first() else { continue };
+        let Some(approval) = view.approvals.first() else {
+            continue;
+        };
         let txn = by_key.get(&(batch.clone(), trace.clone()));
         if let Some(t) = txn {
             if t.kind != approval.kind || t.amount_minor != Some(approval.amount_minor) {
@@ -354,14 +406,27 @@ fn check_no_lost_approval(txns: &[Txn<'_>], host: &BTreeMap<(String, String), Ho
     }
 }
 
-fn check_no_phantom_approval(txns: &[Txn<'_>], host: &BTreeMap<(String, String), HostView<'_>>, violations: &mut Vec<String>) {
-    for t in txns.iter().filter(|t| t.shows_approved() && t.kind != OFFLINE_KIND) {
+fn check_no_phantom_approval(
+    txns: &[Txn<'_>],
+    host: &BTreeMap<(String, String), HostView<'_>>,
+    violations: &mut Vec<String>,
+) {
+    for t in txns
+        .iter()
+        .filter(|t| t.shows_approved() && t.kind != OFFLINE_KIND)
+    {
         match host.get(&t.key()) {
             Some(view) if view.holds() => {}
             Some(view) if !view.approvals.is_empty() => {
-                violations.push(format!("phantom approval: the export shows {} as standing, but the host reversed it", t.name()));
+                violations.push(format!(
+                    "phantom approval: the export shows {} as standing, but the host reversed it",
+                    t.name()
+                ));
             }
-            _ => violations.push(format!("phantom approval: the export shows {} as approved, the host never approved it", t.name())),
+            _ => violations.push(format!(
+                "phantom approval: the export shows {} as approved, the host never approved it",
+                t.name()
+            )),
         }
     }
 }
@@ -396,22 +461,33 @@ pub fn check_slips(export: &Value, copies: &[&str], require_printed: bool) -> Ve
     let items = export.as_array().cloned().unwrap_or_default();
     for t in &txns {
         if t.shows_approved() {
-            let jobs: Vec<&Value> = items[t.index].get("print_jobs").and_then(Value::as_array).map(|j| j.iter().collect()).unwrap_or_default();
+            let jobs: Vec<&Value> = items[t.index]
+                .get("print_jobs")
+                .and_then(Value::as_array)
+                .map(|j| j.iter().collect())
+                .unwrap_or_default();
             for copy in copies {
                 let is_its_original = |job: &&Value| {
                     let field = |name: &str| job.get(name).and_then(Value::as_str);
                     field("copy") == Some(*copy)
-                        && (field("kind") == Some("original") || (field("kind") == Some("reprint") && field("last_error").is_some()))
+                        && (field("kind") == Some("original")
+                            || (field("kind") == Some("reprint") && field("last_error").is_some()))
                 };
                 if !jobs.iter().any(is_its_original) {
-                    violations.push(format!("slip dropped: {} has no original {copy} copy", t.name()));
+                    violations.push(format!(
+                        "slip dropped: {} has no original {copy} copy",
+                        t.name()
+                    ));
                 }
             }
         }
         if require_printed {
             for (copy, kind, state) in &t.print_jobs {
                 if *state != "printed" {
-                    violations.push(format!("slip not printed: the {kind} {copy} copy of {} is {state}", t.name()));
+                    violations.push(format!(
+                        "slip not printed: the {kind} {copy} copy of {} is {state}",
+                        t.name()
+                    ));
                 }
             }
         }
@@ -438,29 +514,53 @@ pub fn check_slips(export: &Value, copies: &[&str], require_printed: bool) -> Ve
 pub fn check_print_queue(export: &Value, copies: &[&str], finished: bool) -> Vec<String> {
     let mut violations = Vec::new();
     let txns = read_export(export, &mut violations);
-    let Some(items) = export.as_array() else { return violations };
+    let Some(items) = export.as_array() else {
+        return violations;
+    };
     for t in &txns {
-        let jobs: Vec<&Value> = items[t.index].get("print_jobs").and_then(Value::as_array).map(|j| j.iter().collect()).unwrap_or_default();
+        let jobs: Vec<&Value> = items[t.index]
+            .get("print_jobs")
+            .and_then(Value::as_array)
+            .map(|j| j.iter().collect())
+            .unwrap_or_default();
         let field = |j: &Value, k: &str| j.get(k).and_then(Value::as_str).map(str::to_string);
         if t.shows_approved() {
             for copy in copies {
-                if !jobs.iter().any(|j| field(j, "copy").as_deref() == Some(copy)) {
-                    violations.push(format!("slip dropped: {} has no {copy} copy at all", t.name()));
+                if !jobs
+                    .iter()
+                    .any(|j| field(j, "copy").as_deref() == Some(copy))
+                {
+                    violations.push(format!(
+                        "slip dropped: {} has no {copy} copy at all",
+                        t.name()
+                    ));
                 }
             }
         }
         for (n, job) in jobs.iter().enumerate() {
-            let (copy, kind, state) = (field(job, "copy").unwrap_or_default(), field(job, "kind").unwrap_or_default(), field(job, "state").unwrap_or_default());
+            let (copy, kind, state) = (
+                field(job, "copy").unwrap_or_default(),
+                field(job, "kind").unwrap_or_default(),
+                field(job, "state").unwrap_or_default(),
+            );
             let what = format!("the {kind} {copy} copy (job {n}) of {}", t.name());
             match state.as_str() {
                 "printed" => {
-                    if field(job, "printed_at").is_none() || field(job, "delivered").as_deref() != Some("paper") {
-                        violations.push(format!("{what} is printed without printed_at and delivered=paper: {}", short(job)));
+                    if field(job, "printed_at").is_none()
+                        || field(job, "delivered").as_deref() != Some("paper")
+                    {
+                        violations.push(format!(
+                            "{what} is printed without printed_at and delivered=paper: {}",
+                            short(job)
+                        ));
                     }
                 }
                 "delivered" => {
                     if field(job, "delivered").as_deref() != Some("electronic") {
-                        violations.push(format!("{what} is delivered without delivered=electronic: {}", short(job)));
+                        violations.push(format!(
+                            "{what} is delivered without delivered=electronic: {}",
+                            short(job)
+                        ));
                     }
                 }
                 "held" => {
@@ -472,25 +572,44 @@ pub fn check_print_queue(export: &Value, copies: &[&str], finished: bool) -> Vec
                 other => violations.push(format!("{what} is {other:?} after recovery")),
             }
             if finished && !matches!(state.as_str(), "printed" | "delivered") {
-                violations.push(format!("slip not printed: {what} is {state} (last error {:?})", field(job, "last_error")));
+                violations.push(format!(
+                    "slip not printed: {what} is {state} (last error {:?})",
+                    field(job, "last_error")
+                ));
             }
-            let e_receipt = jobs.iter().any(|j| field(j, "copy") == Some(copy.clone()) && field(j, "delivered").as_deref() == Some("electronic"));
+            let e_receipt = jobs.iter().any(|j| {
+                field(j, "copy") == Some(copy.clone())
+                    && field(j, "delivered").as_deref() == Some("electronic")
+            });
             if kind == "reprint" && field(job, "last_error").is_none() && !e_receipt {
-                violations.push(format!("{what} is marked REPRINT but no failure explains it: {}", short(job)));
+                violations.push(format!(
+                    "{what} is marked REPRINT but no failure explains it: {}",
+                    short(job)
+                ));
             }
         }
-        let first = |copy: &str| jobs.iter().find(|j| field(j, "copy").as_deref() == Some(copy)).copied();
+        let first = |copy: &str| {
+            jobs.iter()
+                .find(|j| field(j, "copy").as_deref() == Some(copy))
+                .copied()
+        };
         if let (Some(merchant), Some(cardholder)) = (first("merchant"), first("cardholder")) {
             if field(cardholder, "state").as_deref() == Some("printed") {
                 match field(merchant, "state").as_deref() {
                     Some("printed") => {
                         // RFC 3339 in one format: the text order is the time order.
                         if field(merchant, "printed_at") > field(cardholder, "printed_at") {
-                            violations.push(format!("the cardholder copy of {} printed before the merchant copy", t.name()));
+                            violations.push(format!(
+                                "the cardholder copy of {} printed before the merchant copy",
+                                t.name()
+                            ));
                         }
                     }
                     Some("delivered") => {}
-                    other => violations.push(format!("the cardholder copy of {} printed while the merchant copy is {other:?}", t.name())),
+                    other => violations.push(format!(
+                        "the cardholder copy of {} printed while the merchant copy is {other:?}",
+                        t.name()
+                    )),
                 }
             }
         }
@@ -513,7 +632,11 @@ pub fn luhn_valid(digits: &[u8]) -> bool {
         .enumerate()
         .map(|(i, d)| {
             let d = u32::from(d - b'0');
-            if i % 2 == 1 { if d * 2 > 9 { d * 2 - 9 } else { d * 2 } } else { d }
+            if i % 2 == 1 {
+                if d * 2 > 9 { d * 2 - 9 } else { d * 2 }
+            } else {
+                d
+            }
         })
         .sum();
     sum % 10 == 0
@@ -522,7 +645,11 @@ pub fn luhn_valid(digits: &[u8]) -> bool {
 /// Packs decimal digits two per byte (BCD, as ISO 8583 carries field 2); an odd last digit is
 /// left out, so the result is a prefix of the packing with either padding.
 fn bcd(digits: &str) -> Vec<u8> {
-    digits.as_bytes().chunks_exact(2).map(|p| ((p[0] - b'0') << 4) | (p[1] - b'0')).collect()
+    digits
+        .as_bytes()
+        .chunks_exact(2)
+        .map(|p| ((p[0] - b'0') << 4) | (p[1] - b'0'))
+        .collect()
 }
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
@@ -548,10 +675,14 @@ pub fn scan_for_pans(bytes: &[u8], known: &[&str]) -> Vec<String> {
     let mut found = Vec::new();
     for pan in known {
         if let Some(at) = find(bytes, pan.as_bytes()) {
-            found.push(format!("known card number {pan} in plain digits at byte {at}"));
+            found.push(format!(
+                "known card number {pan} in plain digits at byte {at}"
+            ));
         }
         if let Some(at) = find(bytes, &bcd(pan)) {
-            found.push(format!("known card number {pan} packed as BCD at byte {at}"));
+            found.push(format!(
+                "known card number {pan} packed as BCD at byte {at}"
+            ));
         }
     }
     let mut i = 0;
@@ -609,7 +740,13 @@ mod tests {
     }
 
     fn entry(event: LedgerEvent, kind: &str, trace: &str, amount: u64) -> LedgerEntry {
-        LedgerEntry { event, kind: kind.into(), batch: "000001".into(), trace: trace.into(), amount_minor: amount }
+        LedgerEntry {
+            event,
+            kind: kind.into(),
+            batch: "000001".into(),
+            trace: trace.into(),
+            amount_minor: amount,
+        }
     }
 
     use LedgerEvent::{Approved, Reversed};
@@ -647,7 +784,12 @@ mod tests {
     }
 
     fn set(export: &mut Value, trace: &str, key: &str, value: Value) {
-        let item = export.as_array_mut().unwrap().iter_mut().find(|t| t["trace"] == trace).unwrap();
+        let item = export
+            .as_array_mut()
+            .unwrap()
+            .iter_mut()
+            .find(|t| t["trace"] == trace)
+            .unwrap();
         item[key] = value;
     }
 
@@ -659,7 +801,10 @@ mod tests {
     fn a_good_export_has_no_violations() {
         let (export, ledger) = good();
         assert_eq!(check_promises(&export, &ledger), Vec::<String>::new());
-        assert_eq!(check_slips(&export, &["merchant", "cardholder"], true), Vec::<String>::new());
+        assert_eq!(
+            check_slips(&export, &["merchant", "cardholder"], true),
+            Vec::<String>::new()
+        );
     }
 
     #[test]
@@ -668,7 +813,11 @@ mod tests {
         ledger.push(entry(Approved, "preauth", "000042", 4200));
         let v = check_promises(&export, &ledger);
         assert_eq!(v.len(), 1, "{v:?}");
-        assert_eq!(violations_mentioning(&v, "approved transaction lost"), 1, "{v:?}");
+        assert_eq!(
+            violations_mentioning(&v, "approved transaction lost"),
+            1,
+            "{v:?}"
+        );
         assert_eq!(violations_mentioning(&v, "000042"), 1, "{v:?}");
     }
 
@@ -679,7 +828,11 @@ mod tests {
             set(&mut export, "000002", "state", json!(state));
             let v = check_promises(&export, &ledger);
             assert_eq!(v.len(), 1, "{state}: {v:?}");
-            assert_eq!(violations_mentioning(&v, "approved transaction lost"), 1, "{state}: {v:?}");
+            assert_eq!(
+                violations_mentioning(&v, "approved transaction lost"),
+                1,
+                "{state}: {v:?}"
+            );
         }
     }
 
@@ -712,7 +865,11 @@ mod tests {
             set(&mut export, "000008", "state", json!(state));
             let v = check_promises(&export, &ledger);
             assert_eq!(v.len(), 1, "{state}: {v:?}");
-            assert_eq!(violations_mentioning(&v, "phantom approval"), 1, "{state}: {v:?}");
+            assert_eq!(
+                violations_mentioning(&v, "phantom approval"),
+                1,
+                "{state}: {v:?}"
+            );
         }
     }
 
@@ -742,8 +899,16 @@ mod tests {
             set(&mut export, "000005", "reversal", reversal.clone());
             let v = check_promises(&export, &ledger);
             // hanging, and the host's approval is no longer accounted for either
-            assert_eq!(violations_mentioning(&v, "left hanging"), 1, "{reversal}: {v:?}");
-            assert_eq!(violations_mentioning(&v, "approved transaction lost"), 1, "{reversal}: {v:?}");
+            assert_eq!(
+                violations_mentioning(&v, "left hanging"),
+                1,
+                "{reversal}: {v:?}"
+            );
+            assert_eq!(
+                violations_mentioning(&v, "approved transaction lost"),
+                1,
+                "{reversal}: {v:?}"
+            );
             assert_eq!(v.len(), 2, "{reversal}: {v:?}");
         }
         // an unknown the host never saw (no ledger entry) needs its reversal too
@@ -773,7 +938,11 @@ mod tests {
         set(&mut export, "000010", "request_id", json!("req-000008"));
         let v = check_promises(&export, &ledger);
         assert_eq!(v.len(), 1, "{v:?}");
-        assert_eq!(violations_mentioning(&v, "request id req-000008"), 1, "{v:?}");
+        assert_eq!(
+            violations_mentioning(&v, "request id req-000008"),
+            1,
+            "{v:?}"
+        );
 
         let (mut export, ledger) = good();
         set(&mut export, "000010", "trace", json!("000008"));
@@ -798,32 +967,60 @@ mod tests {
     #[test]
     fn an_original_cut_off_by_a_restart_counts_as_the_copy_but_a_bare_reprint_does_not() {
         let (mut export, _) = good();
-        set(&mut export, "000002", "print_jobs", json!([
-            {"copy": "merchant", "kind": "reprint", "state": "printed", "last_error": "printing was cut off by a restart; it may have printed"},
-            {"copy": "cardholder", "kind": "original", "state": "printed", "last_error": null}
-        ]));
+        set(
+            &mut export,
+            "000002",
+            "print_jobs",
+            json!([
+                {"copy": "merchant", "kind": "reprint", "state": "printed", "last_error": "printing was cut off by a restart; it may have printed"},
+                {"copy": "cardholder", "kind": "original", "state": "printed", "last_error": null}
+            ]),
+        );
         assert!(check_slips(&export, &["merchant", "cardholder"], true).is_empty());
-        set(&mut export, "000002", "print_jobs", json!([
-            {"copy": "merchant", "kind": "reprint", "state": "printed", "last_error": null},
-            {"copy": "cardholder", "kind": "original", "state": "printed", "last_error": null}
-        ]));
+        set(
+            &mut export,
+            "000002",
+            "print_jobs",
+            json!([
+                {"copy": "merchant", "kind": "reprint", "state": "printed", "last_error": null},
+                {"copy": "cardholder", "kind": "original", "state": "printed", "last_error": null}
+            ]),
+        );
         let v = check_slips(&export, &["merchant", "cardholder"], true);
-        assert_eq!(violations_mentioning(&v, "no original merchant copy"), 1, "{v:?}");
+        assert_eq!(
+            violations_mentioning(&v, "no original merchant copy"),
+            1,
+            "{v:?}"
+        );
     }
 
     #[test]
     fn slips_missing_or_unprinted_are_violations() {
         let (mut export, _) = good();
-        set(&mut export, "000002", "print_jobs", json!([{"copy": "merchant", "kind": "original", "state": "printed"}]));
+        set(
+            &mut export,
+            "000002",
+            "print_jobs",
+            json!([{"copy": "merchant", "kind": "original", "state": "printed"}]),
+        );
         let v = check_slips(&export, &["merchant", "cardholder"], true);
         assert_eq!(v.len(), 1, "{v:?}");
-        assert_eq!(violations_mentioning(&v, "no original cardholder copy"), 1, "{v:?}");
+        assert_eq!(
+            violations_mentioning(&v, "no original cardholder copy"),
+            1,
+            "{v:?}"
+        );
 
         let (mut export, _) = good();
-        set(&mut export, "000003", "print_jobs", json!([
-            {"copy": "merchant", "kind": "original", "state": "queued"},
-            {"copy": "cardholder", "kind": "reprint", "state": "printed"},
-        ]));
+        set(
+            &mut export,
+            "000003",
+            "print_jobs",
+            json!([
+                {"copy": "merchant", "kind": "original", "state": "queued"},
+                {"copy": "cardholder", "kind": "reprint", "state": "printed"},
+            ]),
+        );
         let v = check_slips(&export, &["merchant", "cardholder"], true);
         assert_eq!(v.len(), 2, "{v:?}");
         let v = check_slips(&export, &["merchant", "cardholder"], false);
@@ -841,7 +1038,13 @@ mod tests {
             "\n",
         );
         let ledger = parse_ledger(text);
-        assert_eq!(ledger.entries, vec![entry(Approved, "preauth", "000001", 100), entry(Reversed, "preauth", "000001", 100)]);
+        assert_eq!(
+            ledger.entries,
+            vec![
+                entry(Approved, "preauth", "000001", 100),
+                entry(Reversed, "preauth", "000001", 100)
+            ]
+        );
         assert_eq!(ledger.torn, vec![r#"{"amount_minor":2"#.to_string()]);
     }
 
@@ -865,45 +1068,127 @@ mod tests {
             }
             j
         };
-        let printed = |copy: &str, kind: &str, at: &str| job(copy, kind, "printed", serde_json::json!({"printed_at": at, "delivered": "paper"}));
-        let txn = |jobs: Vec<Value>| serde_json::json!([{"trace": "000001", "batch": "000001", "kind": "preauth", "state": "approved",
-            "request_id": "r1", "amount_minor": 100, "reversal": null, "print_jobs": jobs}]);
+        let printed = |copy: &str, kind: &str, at: &str| {
+            job(
+                copy,
+                kind,
+                "printed",
+                serde_json::json!({"printed_at": at, "delivered": "paper"}),
+            )
+        };
+        let txn = |jobs: Vec<Value>| {
+            serde_json::json!([{"trace": "000001", "batch": "000001", "kind": "preauth", "state": "approved",
+            "request_id": "r1", "amount_minor": 100, "reversal": null, "print_jobs": jobs}])
+        };
         let copies = ["merchant", "cardholder"];
         let good = txn(vec![
-            job("merchant", "reprint", "printed", serde_json::json!({"printed_at": "2026-01-01T00:00:01.000Z", "delivered": "paper", "last_error": "cut off by a restart"})),
+            job(
+                "merchant",
+                "reprint",
+                "printed",
+                serde_json::json!({"printed_at": "2026-01-01T00:00:01.000Z", "delivered": "paper", "last_error": "cut off by a restart"}),
+            ),
             printed("cardholder", "original", "2026-01-01T00:00:02.000Z"),
         ]);
-        assert_eq!(check_print_queue(&good, &copies, true), Vec::<String>::new());
-        let waiting = txn(vec![job("merchant", "original", "held", serde_json::json!({"held_reason": "paper_out"})), job("cardholder", "original", "queued", serde_json::json!({}))]);
-        assert_eq!(check_print_queue(&waiting, &copies, false), Vec::<String>::new());
-        assert_eq!(check_print_queue(&waiting, &copies, true).len(), 2, "nothing may be left waiting when finished");
+        assert_eq!(
+            check_print_queue(&good, &copies, true),
+            Vec::<String>::new()
+        );
+        let waiting = txn(vec![
+            job(
+                "merchant",
+                "original",
+                "held",
+                serde_json::json!({"held_reason": "paper_out"}),
+            ),
+            job("cardholder", "original", "queued", serde_json::json!({})),
+        ]);
+        assert_eq!(
+            check_print_queue(&waiting, &copies, false),
+            Vec::<String>::new()
+        );
+        assert_eq!(
+            check_print_queue(&waiting, &copies, true).len(),
+            2,
+            "nothing may be left waiting when finished"
+        );
 
         let cases = [
-            (txn(vec![printed("merchant", "original", "2026-01-01T00:00:01.000Z")]), "slip dropped"),
-            (txn(vec![job("merchant", "original", "sending", serde_json::json!({})), job("cardholder", "original", "queued", serde_json::json!({}))]), "after recovery"),
-            (txn(vec![job("merchant", "original", "printed", serde_json::json!({})), job("cardholder", "original", "queued", serde_json::json!({}))]), "printed_at"),
-            (txn(vec![job("merchant", "original", "held", serde_json::json!({})), job("cardholder", "original", "queued", serde_json::json!({}))]), "held for no reason"),
-            (txn(vec![printed("merchant", "reprint", "2026-01-01T00:00:01.000Z"), printed("cardholder", "original", "2026-01-01T00:00:02.000Z")]), "no failure explains it"),
-            (txn(vec![printed("merchant", "original", "2026-01-01T00:00:03.000Z"), printed("cardholder", "original", "2026-01-01T00:00:02.000Z")]), "before the merchant copy"),
-            (txn(vec![job("merchant", "original", "queued", serde_json::json!({})), printed("cardholder", "original", "2026-01-01T00:00:02.000Z")]), "while the merchant copy"),
+            (
+                txn(vec![printed(
+                    "merchant",
+                    "original",
+                    "2026-01-01T00:00:01.000Z",
+                )]),
+                "slip dropped",
+            ),
+            (
+                txn(vec![
+                    job("merchant", "original", "sending", serde_json::json!({})),
+                    job("cardholder", "original", "queued", serde_json::json!({})),
+                ]),
+                "after recovery",
+            ),
+            (
+                txn(vec![
+                    job("merchant", "original", "printed", serde_json::json!({})),
+                    job("cardholder", "original", "queued", serde_json::json!({})),
+                ]),
+                "printed_at",
+            ),
+            (
+                txn(vec![
+                    job("merchant", "original", "held", serde_json::json!({})),
+                    job("cardholder", "original", "queued", serde_json::json!({})),
+                ]),
+                "held for no reason",
+            ),
+            (
+                txn(vec![
+                    printed("merchant", "reprint", "2026-01-01T00:00:01.000Z"),
+                    printed("cardholder", "original", "2026-01-01T00:00:02.000Z"),
+                ]),
+                "no failure explains it",
+            ),
+            (
+                txn(vec![
+                    printed("merchant", "original", "2026-01-01T00:00:03.000Z"),
+                    printed("cardholder", "original", "2026-01-01T00:00:02.000Z"),
+                ]),
+                "before the merchant copy",
+            ),
+            (
+                txn(vec![
+                    job("merchant", "original", "queued", serde_json::json!({})),
+                    printed("cardholder", "original", "2026-01-01T00:00:02.000Z"),
+                ]),
+                "while the merchant copy",
+            ),
         ];
         for (export, expected) in cases {
             let v = check_print_queue(&export, &copies, false);
-            assert!(v.iter().any(|m| m.contains(expected)), "expected {expected:?} in {v:?}");
+            assert!(
+                v.iter().any(|m| m.contains(expected)),
+                "expected {expected:?} in {v:?}"
+            );
         }
     }
 
     #[test]
     fn pans_are_found_and_masked_pans_and_other_numbers_are_not() {
         let known = ["6222021234567890128", "4111111111111111"];
-        let clean = b"masked 622202*********0128 411111******1111 rrn 000000000012 ts 1764130310072 \
+        let clean =
+            b"masked 622202*********0128 411111******1111 rrn 000000000012 ts 1764130310072 \
             hash d7dcec43b5a8680eb703624124b51d900001500000000001500 \
             trace 000001 n 00000100000000000105";
         assert_eq!(scan_for_pans(clean, &known), Vec::<String>::new());
 
         let v = scan_for_pans(b"x 6222021234567890128 y", &known);
         assert_eq!(v.len(), 1, "{v:?}");
-        assert!(v[0].contains("known card number 6222021234567890128"), "{v:?}");
+        assert!(
+            v[0].contains("known card number 6222021234567890128"),
+            "{v:?}"
+        );
 
         // a known PAN glued to other text is still found
         assert_eq!(scan_for_pans(b"pan4111111111111111end", &known).len(), 1);
@@ -918,8 +1203,14 @@ mod tests {
         // a card number the test never used, found by its Luhn check
         let v = scan_for_pans(b"{\"pan\":\"5555555555554444\"}", &known);
         assert_eq!(v.len(), 1, "{v:?}");
-        assert!(v[0].contains("Luhn-valid card number 5555555555554444"), "{v:?}");
+        assert!(
+            v[0].contains("Luhn-valid card number 5555555555554444"),
+            "{v:?}"
+        );
         // the same digits failing the Luhn check are not a card number
-        assert_eq!(scan_for_pans(b"\"5555555555554445\"", &known), Vec::<String>::new());
+        assert_eq!(
+            scan_for_pans(b"\"5555555555554445\"", &known),
+            Vec::<String>::new()
+        );
     }
 }

@@ -6,10 +6,10 @@ use std::time::Duration;
 
 use poscore::card::CardInput;
 use poscore::ids::{RequestId, TraceNumber};
-use poscore::money::Money;
-use poscore::txn::TxnState;
 use poscore::journal::{PrinterHealth, TEAR_OFF};
+use poscore::money::Money;
 use poscore::print::Condition;
+use poscore::txn::TxnState;
 use poscore::{Command, CommandOutcome, Lang, TxnRecord};
 use poscore_terminal::{Clock, SystemClock, TerminalError, TerminalHandle};
 
@@ -22,20 +22,45 @@ use crate::{Cmd, CopyArg, ExportFormat, Failure};
 pub async fn run(command: Cmd, db: &Path, lang: Lang, links: &LinkOptions) -> Result<(), Failure> {
     match command {
         Cmd::Demo { out } => crate::demo::run(&out, lang, links).await,
-        Cmd::Preauth { amount, pan, expiry, request_id } => {
+        Cmd::Preauth {
+            amount,
+            pan,
+            expiry,
+            request_id,
+        } => {
             let currency = poscore::Config::default().currency;
             let amount = Money::parse(&amount, currency).map_err(|e| Failure::usage(&e, lang))?;
-            let card = CardInput::parse(&pan, &expiry, SystemClock.now()).map_err(|e| Failure::usage(&e, lang))?;
+            let card = CardInput::parse(&pan, &expiry, SystemClock.now())
+                .map_err(|e| Failure::usage(&e, lang))?;
             let request_id = parse_request_id(&request_id, lang)?;
-            transact(db, links, lang, request_id, Command::PreAuth { amount, card }).await
+            transact(
+                db,
+                links,
+                lang,
+                request_id,
+                Command::PreAuth { amount, card },
+            )
+            .await
         }
-        Cmd::Complete { trace, amount, offline, request_id } => {
+        Cmd::Complete {
+            trace,
+            amount,
+            offline,
+            request_id,
+        } => {
             let original_trace = parse_trace(&trace, lang)?;
-            let amount = Money::parse(&amount, poscore::Config::default().currency).map_err(|e| Failure::usage(&e, lang))?;
+            let amount = Money::parse(&amount, poscore::Config::default().currency)
+                .map_err(|e| Failure::usage(&e, lang))?;
             let command = if offline {
-                Command::CompleteOffline { original_trace, amount }
+                Command::CompleteOffline {
+                    original_trace,
+                    amount,
+                }
             } else {
-                Command::Complete { original_trace, amount }
+                Command::Complete {
+                    original_trace,
+                    amount,
+                }
             };
             let request_id = request_id_or_fresh(request_id, "complete", lang)?;
             transact(db, links, lang, request_id, command).await
@@ -43,12 +68,26 @@ pub async fn run(command: Cmd, db: &Path, lang: Lang, links: &LinkOptions) -> Re
         Cmd::Void { trace, request_id } => {
             let original_trace = parse_trace(&trace, lang)?;
             let request_id = request_id_or_fresh(request_id, "void", lang)?;
-            transact(db, links, lang, request_id, Command::Void { original_trace }).await
+            transact(
+                db,
+                links,
+                lang,
+                request_id,
+                Command::Void { original_trace },
+            )
+            .await
         }
         Cmd::CompleteVoid { trace, request_id } => {
             let original_trace = parse_trace(&trace, lang)?;
             let request_id = request_id_or_fresh(request_id, "complete-void", lang)?;
-            transact(db, links, lang, request_id, Command::CompleteVoid { original_trace }).await
+            transact(
+                db,
+                links,
+                lang,
+                request_id,
+                Command::CompleteVoid { original_trace },
+            )
+            .await
         }
         Cmd::SignOn => {
             let request_id = request_id_or_fresh(None, "sign-on", lang)?;
@@ -62,29 +101,71 @@ pub async fn run(command: Cmd, db: &Path, lang: Lang, links: &LinkOptions) -> Re
         Cmd::RetryReversal { trace } => {
             let trace = parse_trace(&trace, lang)?;
             let request_id = request_id_or_fresh(None, "retry-reversal", lang)?;
-            transact(db, links, lang, request_id, Command::RetryReversal { trace }).await
+            transact(
+                db,
+                links,
+                lang,
+                request_id,
+                Command::RetryReversal { trace },
+            )
+            .await
         }
         Cmd::Reprint { trace, copy } => {
             let trace = trace.map(|t| parse_trace(&t, lang)).transpose()?;
             let request_id = request_id_or_fresh(None, "reprint", lang)?;
-            let command = Command::Reprint { trace, copy: copy.map(CopyArg::copy) };
-            submit_and_finish(db, links, lang, request_id, command, output::reprint_outcome).await.map(|_| ())
+            let command = Command::Reprint {
+                trace,
+                copy: copy.map(CopyArg::copy),
+            };
+            submit_and_finish(
+                db,
+                links,
+                lang,
+                request_id,
+                command,
+                output::reprint_outcome,
+            )
+            .await
+            .map(|_| ())
         }
         Cmd::ResumePrinting => {
             let request_id = request_id_or_fresh(None, "resume-printing", lang)?;
-            submit_and_finish(db, links, lang, request_id, Command::ResumePrinting, output::outcome).await.map(|_| ())
+            submit_and_finish(
+                db,
+                links,
+                lang,
+                request_id,
+                Command::ResumePrinting,
+                output::outcome,
+            )
+            .await
+            .map(|_| ())
         }
         Cmd::Diagnose { trace } => crate::inspect::diagnose(db, &trace, lang),
-        Cmd::PrinterHealth { json, roll_length_mm } => crate::inspect::printer_health(db, roll_length_mm, json, lang),
-        Cmd::EReceipt { trace, out, copy } => crate::ereceipt::run(db, links, lang, &trace, &out, copy.map(CopyArg::copy)).await,
+        Cmd::PrinterHealth {
+            json,
+            roll_length_mm,
+        } => crate::inspect::printer_health(db, roll_length_mm, json, lang),
+        Cmd::EReceipt { trace, out, copy } => {
+            crate::ereceipt::run(db, links, lang, &trace, &out, copy.map(CopyArg::copy)).await
+        }
         Cmd::Sign { trace, strokes } => crate::sign::run(db, links, lang, &trace, &strokes).await,
         Cmd::Recover => recover(db, links, lang).await,
-        Cmd::PrinterStatus { timeout_ms } => crate::printing::status(links.printer.as_deref(), &links.profile, timeout_ms, lang).await,
-        Cmd::PrintTest { timeout_ms } => crate::printing::print_test(links.printer.as_deref(), &links.profile, timeout_ms, lang).await,
+        Cmd::PrinterStatus { timeout_ms } => {
+            crate::printing::status(links.printer.as_deref(), &links.profile, timeout_ms, lang)
+                .await
+        }
+        Cmd::PrintTest { timeout_ms } => {
+            crate::printing::print_test(links.printer.as_deref(), &links.profile, timeout_ms, lang)
+                .await
+        }
         Cmd::PrinterSim(args) => crate::printing::simulate(&args, &links.profile, lang).await,
         Cmd::List { limit } => {
             let (engine, _) = session::open_engine(db)?;
-            let records = engine.journal().recent(limit).map_err(|e| Failure::journal(&e))?;
+            let records = engine
+                .journal()
+                .recent(limit)
+                .map_err(|e| Failure::journal(&e))?;
             print!("{}", output::table(&records, lang));
             Ok(())
         }
@@ -92,11 +173,18 @@ pub async fn run(command: Cmd, db: &Path, lang: Lang, links: &LinkOptions) -> Re
             let trace = parse_trace(&trace, lang)?;
             let (engine, _) = session::open_engine(db)?;
             let journal = engine.journal();
-            let record = journal.find_by_trace(trace).map_err(|e| Failure::journal(&e))?;
+            let record = journal
+                .find_by_trace(trace)
+                .map_err(|e| Failure::journal(&e))?;
             let Some(record) = record else {
-                return Err(Failure::refused(&poscore::CommandError::OriginalNotFound { trace }, lang));
+                return Err(Failure::refused(
+                    &poscore::CommandError::OriginalNotFound { trace },
+                    lang,
+                ));
             };
-            let history = journal.events_of(record.id).map_err(|e| Failure::journal(&e))?;
+            let history = journal
+                .events_of(record.id)
+                .map_err(|e| Failure::journal(&e))?;
             print!("{}", output::details(&record, &history, lang));
             Ok(())
         }
@@ -115,11 +203,18 @@ fn parse_request_id(text: &str, lang: Lang) -> Result<RequestId, Failure> {
 }
 
 /// The given request id, or a fresh one (`void-<nanoseconds>-<pid>`).
-pub fn request_id_or_fresh(given: Option<String>, what: &str, lang: Lang) -> Result<RequestId, Failure> {
+pub fn request_id_or_fresh(
+    given: Option<String>,
+    what: &str,
+    lang: Lang,
+) -> Result<RequestId, Failure> {
     match given {
         Some(text) => parse_request_id(&text, lang),
         None => {
-            let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+            let nanos = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos())
+                .unwrap_or(0);
             let fresh = format!("{what}-{nanos}-{}", std::process::id());
             parse_request_id(&fresh, lang)
         }
@@ -128,10 +223,18 @@ pub fn request_id_or_fresh(given: Option<String>, what: &str, lang: Lang) -> Res
 
 /// Submits one transaction command, prints its outcome, finishes pending work, and maps the
 /// outcome to the exit code (1 when the transaction was not approved).
-async fn transact(db: &Path, links: &LinkOptions, lang: Lang, request_id: RequestId, command: Command) -> Result<(), Failure> {
+async fn transact(
+    db: &Path,
+    links: &LinkOptions,
+    lang: Lang,
+    request_id: RequestId,
+    command: Command,
+) -> Result<(), Failure> {
     let outcome = submit_and_finish(db, links, lang, request_id, command, output::outcome).await?;
     match outcome {
-        CommandOutcome::Transaction(record) if record.state != TxnState::Approved => Err(Failure::not_approved()),
+        CommandOutcome::Transaction(record) if record.state != TxnState::Approved => {
+            Err(Failure::not_approved())
+        }
         _ => Ok(()),
     }
 }
@@ -183,21 +286,29 @@ pub async fn finish(session: Session, handle: &TerminalHandle) -> Result<Printer
     let roll = session.config.printing.roll_length_mm;
     resume_if_ready(&session, handle, roll).await;
     let idle = handle.idle().await;
-    let health = handle.read(move |journal| journal.printer_health(roll)).await;
+    let health = handle
+        .read(move |journal| journal.printer_health(roll))
+        .await;
     session.terminal.shutdown().await;
     idle.map_err(|e| Failure::journal(&e))?;
-    health.map_err(|e| Failure::journal(&e))?.map_err(|e| Failure::journal(&e))
+    health
+        .map_err(|e| Failure::journal(&e))?
+        .map_err(|e| Failure::journal(&e))
 }
 
 /// Printing is held for a printer fault and the printer can print now: resume at once
 /// (the driver would too, at its next probe, which may come after the command ended).
 async fn resume_if_ready(session: &Session, handle: &TerminalHandle, roll: u32) {
-    let held = handle.read(move |journal| journal.printer_health(roll).map(|h| h.held_reason)).await;
+    let held = handle
+        .read(move |journal| journal.printer_health(roll).map(|h| h.held_reason))
+        .await;
     let Ok(Ok(Some(reason))) = held else { return };
     if reason == TEAR_OFF {
         return;
     }
-    let ready = tokio::time::timeout(Duration::from_secs(5), session.printer.condition()).await.is_ok_and(|c| c.can_print());
+    let ready = tokio::time::timeout(Duration::from_secs(5), session.printer.condition())
+        .await
+        .is_ok_and(|c| c.can_print());
     if ready {
         if let Ok(request_id) = request_id_or_fresh(None, "resume", Lang::En) {
             if let Err(e) = handle.submit(request_id, Command::ResumePrinting).await {
@@ -216,29 +327,49 @@ pub fn report_waiting(health: &PrinterHealth, lang: Lang) {
     match &health.held_reason {
         Some(reason) => {
             let remedy = if reason == TEAR_OFF {
-                ("请撕下签购单后执行 resume-printing".to_string(), "tear the slip off, then run resume-printing".to_string())
+                (
+                    "请撕下签购单后执行 resume-printing".to_string(),
+                    "tear the slip off, then run resume-printing".to_string(),
+                )
             } else {
-                let (zh, en) = Condition::from_code(reason).unwrap_or(Condition::Unknown).remedy();
+                let (zh, en) = Condition::from_code(reason)
+                    .unwrap_or(Condition::Unknown)
+                    .remedy();
                 (zh.to_string(), en.to_string())
             };
             let held = crate::progress::held_line(reason, &remedy, lang);
-            eprintln!("{}", match lang {
-                Lang::Zh => format!("{n} 张签购单保留在交易日志中等待打印（{held}）：打印机恢复后由下一条命令自动补打（或执行 poscore resume-printing）"),
-                Lang::En => format!(
-                    "{n} slips not printed yet, kept in the journal ({held}): they print by themselves with the next command once the printer is ready (or run poscore resume-printing)"
-                ),
-            });
+            eprintln!(
+                "{}",
+                match lang {
+                    Lang::Zh => format!(
+                        "{n} 张签购单保留在交易日志中等待打印（{held}）：打印机恢复后由下一条命令自动补打（或执行 poscore resume-printing）"
+                    ),
+                    Lang::En => format!(
+                        "{n} slips not printed yet, kept in the journal ({held}): they print by themselves with the next command once the printer is ready (or run poscore resume-printing)"
+                    ),
+                }
+            );
         }
-        None => eprintln!("{}", match lang {
-            Lang::Zh => format!("{n} 张签购单保留在交易日志中稍后重试（原因见 poscore diagnose 凭证号）"),
-            Lang::En => format!("{n} slips not printed yet, kept in the journal and retried later (see poscore diagnose TRACE)"),
-        }),
+        None => eprintln!(
+            "{}",
+            match lang {
+                Lang::Zh => format!(
+                    "{n} 张签购单保留在交易日志中稍后重试（原因见 poscore diagnose 凭证号）"
+                ),
+                Lang::En => format!(
+                    "{n} slips not printed yet, kept in the journal and retried later (see poscore diagnose TRACE)"
+                ),
+            }
+        ),
     }
 }
 
 /// Waits until the terminal is idle (no pending reversal or slip it can do now), then shuts
 /// it down.
-pub async fn finish_terminal(terminal: poscore_terminal::Terminal, handle: &TerminalHandle) -> Result<(), Failure> {
+pub async fn finish_terminal(
+    terminal: poscore_terminal::Terminal,
+    handle: &TerminalHandle,
+) -> Result<(), Failure> {
     let idle = handle.idle().await;
     terminal.shutdown().await;
     idle.map_err(|e| Failure::journal(&e))
@@ -247,26 +378,36 @@ pub async fn finish_terminal(terminal: poscore_terminal::Terminal, handle: &Term
 fn report_recovery(session: &Session, lang: Lang) {
     if session.recovery.anything_done() {
         let r = &session.recovery;
-        eprintln!("{}", match lang {
-            Lang::Zh => format!(
-                "已从交易日志恢复：{} 笔结果未知（待冲正），{} 笔未发送，{} 张签购单重新排队打印",
-                r.made_unknown, r.made_not_sent, r.print_jobs_requeued
-            ),
-            Lang::En => format!("recovered from the journal: {r}"),
-        });
+        eprintln!(
+            "{}",
+            match lang {
+                Lang::Zh => format!(
+                    "已从交易日志恢复：{} 笔结果未知（待冲正），{} 笔未发送，{} 张签购单重新排队打印",
+                    r.made_unknown, r.made_not_sent, r.print_jobs_requeued
+                ),
+                Lang::En => format!("recovered from the journal: {r}"),
+            }
+        );
     }
 }
 
 async fn recover(db: &Path, links: &LinkOptions, lang: Lang) -> Result<(), Failure> {
     let session = session::start(db, links, lang)?;
     let r = session.recovery;
-    println!("{}", match lang {
-        Lang::Zh => format!(
-            "恢复完成：{} 笔结果未知（待冲正），{} 笔未发送，{} 条离线通知、{} 张签购单重新排队，{} 次结算重开",
-            r.made_unknown, r.made_not_sent, r.advices_requeued, r.print_jobs_requeued, r.settlements_reopened
-        ),
-        Lang::En => format!("recovery done: {r}"),
-    });
+    println!(
+        "{}",
+        match lang {
+            Lang::Zh => format!(
+                "恢复完成：{} 笔结果未知（待冲正），{} 笔未发送，{} 条离线通知、{} 张签购单重新排队，{} 次结算重开",
+                r.made_unknown,
+                r.made_not_sent,
+                r.advices_requeued,
+                r.print_jobs_requeued,
+                r.settlements_reopened
+            ),
+            Lang::En => format!("recovery done: {r}"),
+        }
+    );
     let handle = session.terminal.handle();
     let progress = Progress::start(handle.events(), lang);
     let finished = finish(session, &handle).await;
@@ -287,17 +428,28 @@ async fn recover(db: &Path, links: &LinkOptions, lang: Lang) -> Result<(), Failu
             unprinted += t
                 .print_jobs
                 .iter()
-                .filter(|j| !matches!(j.state, poscore::txn::PrintJobState::Printed | poscore::txn::PrintJobState::Delivered))
+                .filter(|j| {
+                    !matches!(
+                        j.state,
+                        poscore::txn::PrintJobState::Printed
+                            | poscore::txn::PrintJobState::Delivered
+                    )
+                })
                 .count();
             Ok(())
         })
         .map_err(|e| Failure::journal(&e))?;
-    println!("{}", match lang {
-        Lang::Zh => format!("待冲正 {open_reversals} 笔，冲正失败 {failed_reversals} 笔（可用 retry-reversal 重试），未打印签购单 {unprinted} 张"),
-        Lang::En => format!(
-            "{open_reversals} reversals pending, {failed_reversals} failed (retry with retry-reversal), {unprinted} slips not printed"
-        ),
-    });
+    println!(
+        "{}",
+        match lang {
+            Lang::Zh => format!(
+                "待冲正 {open_reversals} 笔，冲正失败 {failed_reversals} 笔（可用 retry-reversal 重试），未打印签购单 {unprinted} 张"
+            ),
+            Lang::En => format!(
+                "{open_reversals} reversals pending, {failed_reversals} failed (retry with retry-reversal), {unprinted} slips not printed"
+            ),
+        }
+    );
     Ok(())
 }
 
@@ -344,17 +496,30 @@ fn export(db: &Path, format: ExportFormat) -> Result<(), Failure> {
 }
 
 /// `poscore host-sim`: serves until killed.
-async fn host_sim(listen: std::net::SocketAddr, ledger: Option<&Path>, lang: Lang) -> Result<(), Failure> {
-    let mut sim = poscore_host::HostSim::new(poscore_host::SimConfig::default()).map_err(|e| Failure::io(format!("host-sim keys: {e}")))?;
+async fn host_sim(
+    listen: std::net::SocketAddr,
+    ledger: Option<&Path>,
+    lang: Lang,
+) -> Result<(), Failure> {
+    let mut sim = poscore_host::HostSim::new(poscore_host::SimConfig::default())
+        .map_err(|e| Failure::io(format!("host-sim keys: {e}")))?;
     if let Some(ledger) = ledger {
-        sim = sim.with_ledger(ledger).map_err(|e| Failure::io(format!("host-sim ledger {}: {e}", ledger.display())))?;
+        sim = sim
+            .with_ledger(ledger)
+            .map_err(|e| Failure::io(format!("host-sim ledger {}: {e}", ledger.display())))?;
     }
-    let bound = sim.serve(listen).await.map_err(|e| Failure::io(format!("listening on {listen}: {e}")))?;
+    let bound = sim
+        .serve(listen)
+        .await
+        .map_err(|e| Failure::io(format!("listening on {listen}: {e}")))?;
     println!("host-sim listening on {bound}");
-    eprintln!("{}", match lang {
-        Lang::Zh => "主机模拟器运行中（ISO 8583，测试密钥）；按 Ctrl-C 退出",
-        Lang::En => "host simulator running (ISO 8583, test keys); Ctrl-C to stop",
-    });
+    eprintln!(
+        "{}",
+        match lang {
+            Lang::Zh => "主机模拟器运行中（ISO 8583，测试密钥）；按 Ctrl-C 退出",
+            Lang::En => "host simulator running (ISO 8583, test keys); Ctrl-C to stop",
+        }
+    );
     std::future::pending::<()>().await;
     Ok(())
 }

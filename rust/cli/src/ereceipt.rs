@@ -33,7 +33,9 @@ pub const RECEIPT_KEY_LABEL: &[u8] = b"poscore e-receipt key v1";
 /// [`RECEIPT_KEY_LABEL`].
 pub fn receipt_key(key_file_bytes: &[u8]) -> Vec<u8> {
     // HMAC takes keys of any length.
-    let Ok(mut mac) = <Hmac<Sha256> as Mac>::new_from_slice(key_file_bytes) else { return Vec::new() };
+    let Ok(mut mac) = <Hmac<Sha256> as Mac>::new_from_slice(key_file_bytes) else {
+        return Vec::new();
+    };
     mac.update(RECEIPT_KEY_LABEL);
     mac.finalize().into_bytes().to_vec()
 }
@@ -42,8 +44,20 @@ pub fn receipt_key(key_file_bytes: &[u8]) -> Vec<u8> {
 /// cardholder copy, else the first.
 fn pick_copy(record: &TxnRecord, asked: Option<SlipCopy>) -> Option<SlipCopy> {
     asked
-        .or_else(|| record.print_jobs.iter().find(|j| waiting(j.state)).map(|j| j.copy))
-        .or_else(|| record.print_jobs.iter().find(|j| j.copy == SlipCopy::Cardholder).map(|j| j.copy))
+        .or_else(|| {
+            record
+                .print_jobs
+                .iter()
+                .find(|j| waiting(j.state))
+                .map(|j| j.copy)
+        })
+        .or_else(|| {
+            record
+                .print_jobs
+                .iter()
+                .find(|j| j.copy == SlipCopy::Cardholder)
+                .map(|j| j.copy)
+        })
         .or_else(|| record.print_jobs.first().map(|j| j.copy))
 }
 
@@ -57,7 +71,14 @@ fn say(lang: Lang, zh: String, en: String) -> String {
 
 /// Runs the command (see the module documentation). Exit 2 for an unknown trace, 1 when the
 /// transaction has no such slip copy.
-pub async fn run(db: &Path, links: &LinkOptions, lang: Lang, trace: &str, out: &Path, asked: Option<SlipCopy>) -> Result<(), Failure> {
+pub async fn run(
+    db: &Path,
+    links: &LinkOptions,
+    lang: Lang,
+    trace: &str,
+    out: &Path,
+    asked: Option<SlipCopy>,
+) -> Result<(), Failure> {
     let trace = parse_trace(trace, lang)?;
     let session = session::start(db, links, lang)?;
     let config = session.config.clone();
@@ -71,15 +92,26 @@ pub async fn run(db: &Path, links: &LinkOptions, lang: Lang, trace: &str, out: &
             .map_err(|e| Failure::journal(&e))?
             .map_err(|e| Failure::journal(&e))?;
         let Some(record) = record else {
-            return Err(Failure { exit_code: 2, message: describe(&poscore::CommandError::OriginalNotFound { trace }, lang) });
+            return Err(Failure {
+                exit_code: 2,
+                message: describe(&poscore::CommandError::OriginalNotFound { trace }, lang),
+            });
         };
         let Some(copy) = pick_copy(&record, asked) else {
             return Err(Failure {
                 exit_code: 1,
-                message: say(lang, format!("凭证号 {trace} 没有签购单（交易未成功）"), format!("trace {trace} has no slip (it was not approved)")),
+                message: say(
+                    lang,
+                    format!("凭证号 {trace} 没有签购单（交易未成功）"),
+                    format!("trace {trace} has no slip (it was not approved)"),
+                ),
             });
         };
-        let jobs: Vec<_> = record.print_jobs.iter().filter(|j| j.copy == copy).collect();
+        let jobs: Vec<_> = record
+            .print_jobs
+            .iter()
+            .filter(|j| j.copy == copy)
+            .collect();
         if jobs.is_empty() {
             return Err(Failure {
                 exit_code: 1,
@@ -93,7 +125,16 @@ pub async fn run(db: &Path, links: &LinkOptions, lang: Lang, trace: &str, out: &
         let delivered_now = jobs.iter().any(|j| waiting(j.state));
         if delivered_now {
             let request_id = request_id_or_fresh(None, "e-receipt", lang)?;
-            match handle.submit(request_id, Command::DeliverElectronically { trace, copy: Some(copy) }).await {
+            match handle
+                .submit(
+                    request_id,
+                    Command::DeliverElectronically {
+                        trace,
+                        copy: Some(copy),
+                    },
+                )
+                .await
+            {
                 Ok(_) => {}
                 Err(TerminalError::Refused(e)) => return Err(Failure::refused(&e, lang)),
                 Err(e) => return Err(Failure::journal(&e)),
@@ -111,32 +152,59 @@ pub async fn run(db: &Path, links: &LinkOptions, lang: Lang, trace: &str, out: &
     // Render from the journal as it is now.
     let (engine, _) = session::open_engine_with(db, config.clone())?;
     let journal = engine.journal();
-    let record = journal.find_by_trace(trace).map_err(|e| Failure::journal(&e))?.ok_or_else(|| Failure {
-        exit_code: 3,
-        message: format!("trace {trace} vanished from the journal"),
-    })?;
+    let record = journal
+        .find_by_trace(trace)
+        .map_err(|e| Failure::journal(&e))?
+        .ok_or_else(|| Failure {
+            exit_code: 3,
+            message: format!("trace {trace} vanished from the journal"),
+        })?;
     let original = match record.original_trace {
-        Some(original) => journal.find_by_trace(original).map_err(|e| Failure::journal(&e))?,
+        Some(original) => journal
+            .find_by_trace(original)
+            .map_err(|e| Failure::journal(&e))?,
         None => None,
     };
-    let on_paper = record.print_jobs.iter().any(|j| j.copy == copy && j.state == PrintJobState::Printed);
+    let on_paper = record
+        .print_jobs
+        .iter()
+        .any(|j| j.copy == copy && j.state == PrintJobState::Printed);
     // The first rendition of a copy never printed is the original; anything else is a copy
     // of a slip that exists, so it says REPRINT.
-    let kind = if delivered_now && !on_paper { PrintKind::Original } else { PrintKind::Reprint };
+    let kind = if delivered_now && !on_paper {
+        PrintKind::Original
+    } else {
+        PrintKind::Reprint
+    };
     let key = receipt_key(&session::load_or_create_key_bytes(db)?);
     let terminal_id = config.identity.terminal_id.to_string();
     let code = payload(&record, copy, &terminal_id, &key);
     let slip_config = SlipConfig::from_config(&config);
-    let signature = journal.signature(record.id).map_err(|e| Failure::journal(&e))?;
+    let signature = journal
+        .signature(record.id)
+        .map_err(|e| Failure::journal(&e))?;
     let document = slip_document(
-        &SlipInput { txn: &record, original: original.as_ref(), copy, kind, training: record.training, signature: signature.as_ref() },
+        &SlipInput {
+            txn: &record,
+            original: original.as_ref(),
+            copy,
+            kind,
+            training: record.training,
+            signature: signature.as_ref(),
+        },
         &slip_config,
     );
     let document = with_verification_code(document, &code, SlipLanguage::Bilingual);
-    let png = slip_png(&document, config.printing.paper).map_err(|e| Failure::io(format!("drawing the receipt: {e}")))?;
-    std::fs::write(out, &png).map_err(|e| Failure::io(format!("writing {}: {e}", out.display())))?;
+    let png = slip_png(&document, config.printing.paper)
+        .map_err(|e| Failure::io(format!("drawing the receipt: {e}")))?;
+    std::fs::write(out, &png)
+        .map_err(|e| Failure::io(format!("writing {}: {e}", out.display())))?;
 
-    let jobs: Vec<_> = record.print_jobs.iter().filter(|j| j.copy == copy).collect();
+    let jobs: Vec<_> = record
+        .print_jobs
+        .iter()
+        .filter(|j| j.copy == copy)
+        .collect();
     let delivery = jobs
         .iter()
         .find_map(|j| j.delivered)
@@ -145,17 +213,30 @@ pub async fn run(db: &Path, links: &LinkOptions, lang: Lang, trace: &str, out: &
             Delivery::Electronic => "electronic",
         })
         .unwrap_or("none");
-    println!("{}", say(
-        lang,
-        format!("电子签购单：凭证号 {trace} {}，图片 {}", copy_name(copy, lang), out.display()),
-        format!("e-receipt: {copy} copy of trace {trace}, PNG {}", out.display()),
-    ));
+    println!(
+        "{}",
+        say(
+            lang,
+            format!(
+                "电子签购单：凭证号 {trace} {}，图片 {}",
+                copy_name(copy, lang),
+                out.display()
+            ),
+            format!(
+                "e-receipt: {copy} copy of trace {trace}, PNG {}",
+                out.display()
+            ),
+        )
+    );
     println!("payload: {code}");
-    println!("{}", say(
-        lang,
-        "验证密钥：HMAC-SHA-256(交易日志密钥文件, \"poscore e-receipt key v1\")".to_string(),
-        "key: HMAC-SHA-256(the journal's key file, \"poscore e-receipt key v1\")".to_string(),
-    ));
+    println!(
+        "{}",
+        say(
+            lang,
+            "验证密钥：HMAC-SHA-256(交易日志密钥文件, \"poscore e-receipt key v1\")".to_string(),
+            "key: HMAC-SHA-256(the journal's key file, \"poscore e-receipt key v1\")".to_string(),
+        )
+    );
     println!("delivery: {delivery}");
     for job in jobs {
         println!(
@@ -163,7 +244,9 @@ pub async fn run(db: &Path, links: &LinkOptions, lang: Lang, trace: &str, out: &
             job.id,
             job.kind,
             job.state,
-            job.delivered.map(|d| format!(" ({})", d.as_str())).unwrap_or_default()
+            job.delivered
+                .map(|d| format!(" ({})", d.as_str()))
+                .unwrap_or_default()
         );
     }
     Ok(())
@@ -178,7 +261,11 @@ mod tests {
         let key = receipt_key(&[7; 32]);
         assert_eq!(key.len(), 32);
         assert_ne!(key, vec![7; 32]);
-        assert_eq!(key, receipt_key(&[7; 32]), "the same journal gives the same key");
+        assert_eq!(
+            key,
+            receipt_key(&[7; 32]),
+            "the same journal gives the same key"
+        );
         assert_ne!(key, receipt_key(&[8; 32]));
     }
 }

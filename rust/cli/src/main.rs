@@ -302,32 +302,48 @@ pub struct Failure {
 impl Failure {
     /// A rule refused it, or the host did not approve (exit 1).
     pub fn refused(error: &dyn Bilingual, lang: Lang) -> Failure {
-        Failure { exit_code: 1, message: session::describe(error, lang) }
+        Failure {
+            exit_code: 1,
+            message: session::describe(error, lang),
+        }
     }
 
     /// The transaction ended without approval (exit 1); the message was printed already.
     pub fn not_approved() -> Failure {
-        Failure { exit_code: 1, message: String::new() }
+        Failure {
+            exit_code: 1,
+            message: String::new(),
+        }
     }
 
     /// Bad input (exit 2).
     pub fn usage(error: &dyn Bilingual, lang: Lang) -> Failure {
-        Failure { exit_code: 2, message: session::describe(error, lang) }
+        Failure {
+            exit_code: 2,
+            message: session::describe(error, lang),
+        }
     }
 
     /// A journal error (exit 3).
     pub fn journal(error: &dyn Bilingual) -> Failure {
-        Failure { exit_code: 3, message: format!("{} / {} [{}]", error.zh(), error.en(), error.code()) }
+        Failure {
+            exit_code: 3,
+            message: format!("{} / {} [{}]", error.zh(), error.en(), error.code()),
+        }
     }
 
     /// An I/O error (exit 3).
     pub fn io(message: String) -> Failure {
-        Failure { exit_code: 3, message: format!("I/O error / 读写错误: {message}") }
+        Failure {
+            exit_code: 3,
+            message: format!("I/O error / 读写错误: {message}"),
+        }
     }
 }
 
 fn main() -> ExitCode {
-    env_logger::Builder::from_env(env_logger::Env::default().filter_or("POSCORE_LOG", "warn")).init();
+    env_logger::Builder::from_env(env_logger::Env::default().filter_or("POSCORE_LOG", "warn"))
+        .init();
     let cli = Cli::parse();
     let lang = match cli.lang {
         Some(LangArg::Zh) => Lang::Zh,
@@ -346,7 +362,10 @@ fn main() -> ExitCode {
         host_master_key: cli.host_master_key.clone(),
         host_mac_key: cli.host_mac_key.clone(),
     };
-    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(e) => {
             eprintln!("cannot start: {e}");

@@ -18,9 +18,13 @@ pub fn state(state: TxnState, lang: Lang) -> String {
 /// A state with what it means for the cashier, for outcome lines.
 fn state_explained(state: TxnState, lang: Lang) -> String {
     match (state, lang) {
-        (TxnState::Unknown, Lang::En) => "unknown (answer lost; reversal pending, do not hand over goods)".into(),
+        (TxnState::Unknown, Lang::En) => {
+            "unknown (answer lost; reversal pending, do not hand over goods)".into()
+        }
         (TxnState::Unknown, Lang::Zh) => "结果未知（应答丢失，待冲正，请勿放行）".into(),
-        (TxnState::NotSent, Lang::En) => "not sent (nothing reached the host; no money moved)".into(),
+        (TxnState::NotSent, Lang::En) => {
+            "not sent (nothing reached the host; no money moved)".into()
+        }
         (TxnState::NotSent, Lang::Zh) => "未发送（主机未收到，未扣款）".into(),
         (other, lang) => self::state(other, lang),
     }
@@ -35,7 +39,12 @@ fn kind(record: &TxnRecord, lang: Lang) -> &'static str {
 
 fn reversal(record: &TxnRecord) -> String {
     match &record.reversal {
-        Some(r) if !matches!(r.state, poscore::txn::ReversalState::Disarmed | poscore::txn::ReversalState::Cancelled) => {
+        Some(r)
+            if !matches!(
+                r.state,
+                poscore::txn::ReversalState::Disarmed | poscore::txn::ReversalState::Cancelled
+            ) =>
+        {
             format!("{} ({}, {}x)", r.state, r.reason, r.attempts)
         }
         _ => "-".into(),
@@ -46,7 +55,11 @@ fn slips(record: &TxnRecord) -> String {
     if record.print_jobs.is_empty() {
         return "-".into();
     }
-    let printed = record.print_jobs.iter().filter(|j| matches!(j.state, PrintJobState::Printed | PrintJobState::Delivered)).count();
+    let printed = record
+        .print_jobs
+        .iter()
+        .filter(|j| matches!(j.state, PrintJobState::Printed | PrintJobState::Delivered))
+        .count();
     format!("{printed}/{}", record.print_jobs.len())
 }
 
@@ -61,7 +74,10 @@ pub fn outcome(outcome: &CommandOutcome, lang: Lang) -> String {
             t.amount,
             t.masked_pan,
             state_explained(t.state, Lang::Zh),
-            t.auth_code.as_ref().map(|a| format!("，授权码 {a}")).unwrap_or_default()
+            t.auth_code
+                .as_ref()
+                .map(|a| format!("，授权码 {a}"))
+                .unwrap_or_default()
         ),
         (CommandOutcome::Transaction(t), Lang::En) => format!(
             "{} trace {} batch {} amount {} card {}: {}{}",
@@ -71,7 +87,10 @@ pub fn outcome(outcome: &CommandOutcome, lang: Lang) -> String {
             t.amount,
             t.masked_pan,
             state_explained(t.state, Lang::En),
-            t.auth_code.as_ref().map(|a| format!(", auth code {a}")).unwrap_or_default()
+            t.auth_code
+                .as_ref()
+                .map(|a| format!(", auth code {a}"))
+                .unwrap_or_default()
         ),
         (CommandOutcome::Settled(s), Lang::Zh) => format!(
             "批次 {} 结算完成（{}）：完成交易 {} 笔，金额 {} 分；新批次 {}",
@@ -89,28 +108,61 @@ pub fn outcome(outcome: &CommandOutcome, lang: Lang) -> String {
             s.totals.amount_minor,
             s.next_batch
         ),
-        (CommandOutcome::ReversalRequeued(t), Lang::Zh) => format!("凭证号 {} 的冲正已重新排队：{}", t.trace, reversal(t)),
-        (CommandOutcome::ReversalRequeued(t), Lang::En) => format!("reversal of trace {} queued again: {}", t.trace, reversal(t)),
+        (CommandOutcome::ReversalRequeued(t), Lang::Zh) => {
+            format!("凭证号 {} 的冲正已重新排队：{}", t.trace, reversal(t))
+        }
+        (CommandOutcome::ReversalRequeued(t), Lang::En) => format!(
+            "reversal of trace {} queued again: {}",
+            t.trace,
+            reversal(t)
+        ),
         (CommandOutcome::SignedOn, Lang::Zh) => "签到成功".into(),
         (CommandOutcome::SignedOn, Lang::En) => "signed on".into(),
-        (CommandOutcome::PrintingResumed { jobs }, Lang::Zh) => format!("继续打印：{jobs} 张暂停的签购单重新排队"),
-        (CommandOutcome::PrintingResumed { jobs }, Lang::En) => format!("printing resumed: {jobs} held slips queued again"),
+        (CommandOutcome::PrintingResumed { jobs }, Lang::Zh) => {
+            format!("继续打印：{jobs} 张暂停的签购单重新排队")
+        }
+        (CommandOutcome::PrintingResumed { jobs }, Lang::En) => {
+            format!("printing resumed: {jobs} held slips queued again")
+        }
     }
 }
 
 /// One line telling which reprint was queued (the outcome of `Command::Reprint`).
 pub fn reprint_outcome(outcome: &CommandOutcome, lang: Lang) -> String {
-    let CommandOutcome::Transaction(t) = outcome else { return self::outcome(outcome, lang) };
-    let Some(job) = t.print_jobs.iter().rev().find(|j| j.kind == PrintKind::Reprint) else { return self::outcome(outcome, lang) };
+    let CommandOutcome::Transaction(t) = outcome else {
+        return self::outcome(outcome, lang);
+    };
+    let Some(job) = t
+        .print_jobs
+        .iter()
+        .rev()
+        .find(|j| j.kind == PrintKind::Reprint)
+    else {
+        return self::outcome(outcome, lang);
+    };
     match lang {
-        Lang::Zh => format!("重打印已排队：凭证号 {} {}（{}）", t.trace, crate::progress::copy_name(job.copy, lang), t.kind.zh_name()),
-        Lang::En => format!("reprint queued: {} copy of trace {} ({})", job.copy, t.trace, t.kind.en_name()),
+        Lang::Zh => format!(
+            "重打印已排队：凭证号 {} {}（{}）",
+            t.trace,
+            crate::progress::copy_name(job.copy, lang),
+            t.kind.zh_name()
+        ),
+        Lang::En => format!(
+            "reprint queued: {} copy of trace {} ({})",
+            job.copy,
+            t.trace,
+            t.kind.en_name()
+        ),
     }
 }
 
 /// A table of print jobs: one row per slip of each transaction, with its copy, kind, state,
 /// delivery and the reasons it was held (`held` gives them by job id).
-pub fn print_jobs_table(records: &[TxnRecord], held: &std::collections::BTreeMap<i64, Vec<String>>, lang: Lang) -> String {
+pub fn print_jobs_table(
+    records: &[TxnRecord],
+    held: &std::collections::BTreeMap<i64, Vec<String>>,
+    lang: Lang,
+) -> String {
     let header = match lang {
         Lang::Zh => ["凭证号", "联", "类型", "状态", "交付", "暂停原因"],
         Lang::En => ["trace", "copy", "kind", "state", "delivered", "held"],
@@ -136,7 +188,11 @@ pub fn print_jobs_table(records: &[TxnRecord], held: &std::collections::BTreeMap
                         (d, Lang::En) => d.as_str().to_string(),
                     })
                     .unwrap_or_else(|| "-".into()),
-                held.get(&j.id).filter(|r| !r.is_empty()).map(|r| r.join(",")).or_else(|| j.held_reason.clone()).unwrap_or_else(|| "-".into()),
+                held.get(&j.id)
+                    .filter(|r| !r.is_empty())
+                    .map(|r| r.join(","))
+                    .or_else(|| j.held_reason.clone())
+                    .unwrap_or_else(|| "-".into()),
             ]
         })
         .collect();
@@ -146,8 +202,22 @@ pub fn print_jobs_table(records: &[TxnRecord], held: &std::collections::BTreeMap
 /// A table of transactions.
 pub fn table(records: &[TxnRecord], lang: Lang) -> String {
     let header = match lang {
-        Lang::Zh => ["凭证号", "批次号", "类型", "金额", "卡号", "状态", "授权码", "原凭证号", "冲正", "签购单"],
-        Lang::En => ["trace", "batch", "kind", "amount", "card", "state", "auth", "original", "reversal", "slips"],
+        Lang::Zh => [
+            "凭证号",
+            "批次号",
+            "类型",
+            "金额",
+            "卡号",
+            "状态",
+            "授权码",
+            "原凭证号",
+            "冲正",
+            "签购单",
+        ],
+        Lang::En => [
+            "trace", "batch", "kind", "amount", "card", "state", "auth", "original", "reversal",
+            "slips",
+        ],
     };
     let rows: Vec<[String; 10]> = records
         .iter()
@@ -160,7 +230,9 @@ pub fn table(records: &[TxnRecord], lang: Lang) -> String {
                 t.masked_pan.to_string(),
                 state(t.state, lang),
                 t.auth_code.clone().unwrap_or_else(|| "-".into()),
-                t.original_trace.map(|o| o.to_string()).unwrap_or_else(|| "-".into()),
+                t.original_trace
+                    .map(|o| o.to_string())
+                    .unwrap_or_else(|| "-".into()),
                 reversal(t),
                 slips(t),
             ]
@@ -171,7 +243,13 @@ pub fn table(records: &[TxnRecord], lang: Lang) -> String {
 
 /// Columns padded to their widest cell, separated by two spaces.
 fn grid<const N: usize>(header: &[&str; N], rows: &[[String; N]]) -> String {
-    let width = |i: usize| rows.iter().map(|r| display_width(&r[i])).chain([display_width(header[i])]).max().unwrap_or(0);
+    let width = |i: usize| {
+        rows.iter()
+            .map(|r| display_width(&r[i]))
+            .chain([display_width(header[i])])
+            .max()
+            .unwrap_or(0)
+    };
     let widths: Vec<usize> = (0..N).map(width).collect();
     let mut out = String::new();
     let line = |cells: Vec<&str>, out: &mut String| {
@@ -191,7 +269,9 @@ fn grid<const N: usize>(header: &[&str; N], rows: &[[String; N]]) -> String {
 
 /// Columns a string takes in a terminal: CJK characters take two.
 fn display_width(text: &str) -> usize {
-    text.chars().map(|c| if (c as u32) >= 0x1100 { 2 } else { 1 }).sum()
+    text.chars()
+        .map(|c| if (c as u32) >= 0x1100 { 2 } else { 1 })
+        .sum()
 }
 
 /// One transaction with its history.
@@ -199,9 +279,25 @@ pub fn details(record: &TxnRecord, history: &[LogEntry], lang: Lang) -> String {
     let mut out = table(std::slice::from_ref(record), lang);
     let _ = writeln!(out, "request id: {}", record.request_id);
     let _ = writeln!(out, "rrn: {}", record.rrn.as_deref().unwrap_or("-"));
-    let _ = writeln!(out, "{}", if lang == Lang::Zh { "状态记录：" } else { "history:" });
+    let _ = writeln!(
+        out,
+        "{}",
+        if lang == Lang::Zh {
+            "状态记录："
+        } else {
+            "history:"
+        }
+    );
     for e in history {
-        let _ = writeln!(out, "  {}  {:<11} {:>9} -> {:<9} {}", e.at, e.entity, e.from.as_deref().unwrap_or(""), e.to, e.cause);
+        let _ = writeln!(
+            out,
+            "  {}  {:<11} {:>9} -> {:<9} {}",
+            e.at,
+            e.entity,
+            e.from.as_deref().unwrap_or(""),
+            e.to,
+            e.cause
+        );
     }
     out
 }

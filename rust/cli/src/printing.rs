@@ -73,9 +73,16 @@ impl ProfileArgs {
                 EncodingArg::Gb18030 => TextEncoding::Gb18030,
                 EncodingArg::Gbk => TextEncoding::Gbk,
                 EncodingArg::Utf8 => TextEncoding::Utf8,
-                EncodingArg::Pc437 => TextEncoding::SingleByte { code_page: 0, charset: SingleByteCharset::Pc437 },
+                EncodingArg::Pc437 => TextEncoding::SingleByte {
+                    code_page: 0,
+                    charset: SingleByteCharset::Pc437,
+                },
             },
-            qr: if self.raster_qr { QrMode::Raster } else { QrMode::Native },
+            qr: if self.raster_qr {
+                QrMode::Raster
+            } else {
+                QrMode::Native
+            },
             process_id: !self.no_process_id,
         }
     }
@@ -106,12 +113,23 @@ pub struct SimArgs {
 }
 
 fn say(lang: Lang, zh: &str, en: &str) -> String {
-    if lang == Lang::Zh { zh.to_string() } else { en.to_string() }
+    if lang == Lang::Zh {
+        zh.to_string()
+    } else {
+        en.to_string()
+    }
 }
 
 /// Reads a printer address; a bad one is a usage error listing the accepted forms.
 pub fn parse_address(text: &str, lang: Lang) -> Result<PrinterAddress, Failure> {
-    text.parse::<PrinterAddress>().map_err(|e| Failure { exit_code: 2, message: say(lang, &format!("打印机地址无效：{e}"), &format!("bad printer address: {e}")) })
+    text.parse::<PrinterAddress>().map_err(|e| Failure {
+        exit_code: 2,
+        message: say(
+            lang,
+            &format!("打印机地址无效：{e}"),
+            &format!("bad printer address: {e}"),
+        ),
+    })
 }
 
 fn config(timeout_ms: u64) -> JobConfig {
@@ -151,7 +169,14 @@ fn failure_of(error: &PrintError, lang: Lang) -> Failure {
         _ => 1,
     };
     let (zh, en) = error.condition().remedy();
-    Failure { exit_code, message: format!("{} [{}]\n{error}", say(lang, zh, en), error.condition().code()) }
+    Failure {
+        exit_code,
+        message: format!(
+            "{} [{}]\n{error}",
+            say(lang, zh, en),
+            error.condition().code()
+        ),
+    }
 }
 
 fn paper_name(paper: Paper) -> &'static str {
@@ -172,32 +197,63 @@ fn show_status(status: &PrinterStatus, lang: Lang) {
     println!("cover_open: {}", status.cover_open);
     println!("overheated: {}", status.recoverable_error);
     println!("cutter_error: {}", status.cutter_error);
-    println!("unrecoverable_error: {}", status.unrecoverable_error || status.mechanical_error);
+    println!(
+        "unrecoverable_error: {}",
+        status.unrecoverable_error || status.mechanical_error
+    );
     println!("{}", say(lang, zh, en));
 }
 
 /// `poscore printer-status --printer ADDR`.
-pub async fn status(printer: Option<&str>, profile: &Profile, timeout_ms: u64, lang: Lang) -> Result<(), Failure> {
+pub async fn status(
+    printer: Option<&str>,
+    profile: &Profile,
+    timeout_ms: u64,
+    lang: Lang,
+) -> Result<(), Failure> {
     let address = required_address(printer, lang)?;
     let driver = EscPosPrinter::new(std::sync::Arc::new(address), *profile, config(timeout_ms));
     let status = driver.status().await.map_err(|e| failure_of(&e, lang))?;
     show_status(&status, lang);
-    if Condition::of_status(&status).can_print() { Ok(()) } else { Err(Failure { exit_code: 1, message: String::new() }) }
+    if Condition::of_status(&status).can_print() {
+        Ok(())
+    } else {
+        Err(Failure {
+            exit_code: 1,
+            message: String::new(),
+        })
+    }
 }
 
 /// `poscore print-test --printer ADDR`.
-pub async fn print_test(printer: Option<&str>, profile: &Profile, timeout_ms: u64, lang: Lang) -> Result<(), Failure> {
+pub async fn print_test(
+    printer: Option<&str>,
+    profile: &Profile,
+    timeout_ms: u64,
+    lang: Lang,
+) -> Result<(), Failure> {
     let address = required_address(printer, lang)?;
     let profile = *profile;
     let driver = EscPosPrinter::new(std::sync::Arc::new(address), profile, config(timeout_ms));
     let page = selftest::document(&profile);
-    let receipt = driver.print(&page).await.map_err(|e| failure_of(&e, lang))?;
+    let receipt = driver
+        .print(&page)
+        .await
+        .map_err(|e| failure_of(&e, lang))?;
     println!(
         "{}",
         say(
             lang,
-            &format!("自检页已打印并经打印机确认（{} 字节，{} 毫秒）", receipt.bytes_sent, receipt.elapsed.as_millis()),
-            &format!("self-test page printed and confirmed by the printer ({} bytes, {} ms)", receipt.bytes_sent, receipt.elapsed.as_millis())
+            &format!(
+                "自检页已打印并经打印机确认（{} 字节，{} 毫秒）",
+                receipt.bytes_sent,
+                receipt.elapsed.as_millis()
+            ),
+            &format!(
+                "self-test page printed and confirmed by the printer ({} bytes, {} ms)",
+                receipt.bytes_sent,
+                receipt.elapsed.as_millis()
+            )
         )
     );
     Ok(())
@@ -205,14 +261,21 @@ pub async fn print_test(printer: Option<&str>, profile: &Profile, timeout_ms: u6
 
 /// `poscore printer-sim`: runs until killed.
 pub async fn simulate(args: &SimArgs, profile: &Profile, lang: Lang) -> Result<(), Failure> {
-    let usage = |e: String| Failure { exit_code: 2, message: e };
+    let usage = |e: String| Failure {
+        exit_code: 2,
+        message: e,
+    };
     let mut faults = Vec::new();
     for spec in &args.faults {
         let (trigger, fault) = spec
             .split_once(':')
             .ok_or_else(|| usage(format!("--fault {spec}: expected TRIGGER:FAULT, e.g. now:cover-open or after-bytes=200:paper-out")))?;
-        let trigger: Trigger = trigger.parse().map_err(|e| usage(format!("--fault {spec}: {e}")))?;
-        let fault: Fault = fault.parse().map_err(|e| usage(format!("--fault {spec}: {e}")))?;
+        let trigger: Trigger = trigger
+            .parse()
+            .map_err(|e| usage(format!("--fault {spec}: {e}")))?;
+        let fault: Fault = fault
+            .parse()
+            .map_err(|e| usage(format!("--fault {spec}: {e}")))?;
         faults.push((trigger, fault));
     }
     let printer = VirtualPrinter::new(VirtualPrinterConfig {
@@ -225,16 +288,31 @@ pub async fn simulate(args: &SimArgs, profile: &Profile, lang: Lang) -> Result<(
         printer.inject(trigger, fault);
     }
     let io = |what: &str, e: std::io::Error| Failure::io(format!("{what}: {e}"));
-    let bound = printer.listen(args.listen).await.map_err(|e| io(&format!("listening on {}", args.listen), e))?;
+    let bound = printer
+        .listen(args.listen)
+        .await
+        .map_err(|e| io(&format!("listening on {}", args.listen), e))?;
     let control = match args.control {
-        Some(addr) => Some(printer.serve_control(addr).await.map_err(|e| io(&format!("control on {addr}"), e))?),
+        Some(addr) => Some(
+            printer
+                .serve_control(addr)
+                .await
+                .map_err(|e| io(&format!("control on {addr}"), e))?,
+        ),
         None => None,
     };
     match control {
         Some(control) => println!("printer-sim listening on {bound} control {control}"),
         None => println!("printer-sim listening on {bound}"),
     }
-    eprintln!("{}", say(lang, "虚拟打印机运行中；按 Ctrl-C 退出", "virtual printer running; Ctrl-C to stop"));
+    eprintln!(
+        "{}",
+        say(
+            lang,
+            "虚拟打印机运行中；按 Ctrl-C 退出",
+            "virtual printer running; Ctrl-C to stop"
+        )
+    );
     std::future::pending::<()>().await;
     Ok(())
 }

@@ -47,8 +47,16 @@ impl Progress {
     }
 }
 
-async fn run(mut events: broadcast::Receiver<Event>, mut stopped: oneshot::Receiver<()>, lang: Lang) -> Seen {
-    let mut display = Display { lang, seen: Seen::default(), states: HashMap::new() };
+async fn run(
+    mut events: broadcast::Receiver<Event>,
+    mut stopped: oneshot::Receiver<()>,
+    lang: Lang,
+) -> Seen {
+    let mut display = Display {
+        lang,
+        seen: Seen::default(),
+        states: HashMap::new(),
+    };
     loop {
         tokio::select! {
             biased;
@@ -89,7 +97,11 @@ pub fn held_line(reason: &str, remedy: &(String, String), lang: Lang) -> String 
     match lang {
         Lang::Zh => {
             let (what, todo) = split_remedy(&remedy.0, '：');
-            let what = if what.is_empty() { reason.to_string() } else { what };
+            let what = if what.is_empty() {
+                reason.to_string()
+            } else {
+                what
+            };
             format!("暂停打印：{what} — {todo}")
         }
         Lang::En => {
@@ -112,17 +124,30 @@ impl Display {
     fn show(&mut self, event: &Event) {
         let lang = self.lang;
         match event {
-            Event::Printing { trace, copy, kind, number, of } => {
+            Event::Printing {
+                trace,
+                copy,
+                kind,
+                number,
+                of,
+            } => {
                 self.seen.printing += 1;
                 let reprint = *kind == PrintKind::Reprint;
-                eprintln!("{}", match lang {
-                    Lang::Zh => format!(
-                        "正在打印 第 {number}/{of} 联（凭证号 {trace}，{}）{}",
-                        copy_name(*copy, lang),
-                        if reprint { " 重打印" } else { "" }
-                    ),
-                    Lang::En => format!("printing copy {number}/{of} ({} copy of trace {trace}){}", copy, if reprint { " REPRINT" } else { "" }),
-                });
+                eprintln!(
+                    "{}",
+                    match lang {
+                        Lang::Zh => format!(
+                            "正在打印 第 {number}/{of} 联（凭证号 {trace}，{}）{}",
+                            copy_name(*copy, lang),
+                            if reprint { " 重打印" } else { "" }
+                        ),
+                        Lang::En => format!(
+                            "printing copy {number}/{of} ({} copy of trace {trace}){}",
+                            copy,
+                            if reprint { " REPRINT" } else { "" }
+                        ),
+                    }
+                );
             }
             Event::PrintJob { trace, job } => {
                 let before = self.states.insert(job.id, job.state);
@@ -134,14 +159,25 @@ impl Display {
                     // reported on each change, those printed earlier too.
                     PrintJobState::Printed if before == Some(PrintJobState::Sending) => {
                         self.seen.printed += 1;
-                        eprintln!("{}", match lang {
-                            Lang::Zh => format!("  已打印：凭证号 {trace} {}", copy_name(job.copy, lang)),
-                            Lang::En => format!("  printed: {} copy of trace {trace}", job.copy),
-                        });
+                        eprintln!(
+                            "{}",
+                            match lang {
+                                Lang::Zh => format!(
+                                    "  已打印：凭证号 {trace} {}",
+                                    copy_name(job.copy, lang)
+                                ),
+                                Lang::En =>
+                                    format!("  printed: {} copy of trace {trace}", job.copy),
+                            }
+                        );
                     }
                     PrintJobState::Held => {
                         if let Some(reason) = &job.held_reason {
-                            self.seen.held_history.entry(job.id).or_default().push(reason.clone());
+                            self.seen
+                                .held_history
+                                .entry(job.id)
+                                .or_default()
+                                .push(reason.clone());
                         }
                     }
                     _ => {}
@@ -150,19 +186,37 @@ impl Display {
             Event::PrintingHeld { reason, remedy } => {
                 let line = held_line(reason, remedy, lang);
                 eprintln!("{line}");
-                let advice = if lang == Lang::Zh { remedy.0.clone() } else { remedy.1.clone() };
+                let advice = if lang == Lang::Zh {
+                    remedy.0.clone()
+                } else {
+                    remedy.1.clone()
+                };
                 self.seen.holds.push((reason.clone(), advice));
             }
             Event::PrintingResumed => {
                 self.seen.resumed += 1;
-                eprintln!("{}", if lang == Lang::Zh { "已恢复打印" } else { "resumed: the printer is ready again" });
+                eprintln!(
+                    "{}",
+                    if lang == Lang::Zh {
+                        "已恢复打印"
+                    } else {
+                        "resumed: the printer is ready again"
+                    }
+                );
             }
             Event::ElectronicReceipt { trace, copy, why } => {
                 self.seen.e_receipts += 1;
-                eprintln!("{}", match lang {
-                    Lang::Zh => format!("已出电子签购单：凭证号 {trace} {}（{why}）", copy_name(*copy, lang)),
-                    Lang::En => format!("electronic receipt for copy {copy} of trace {trace} ({why})"),
-                });
+                eprintln!(
+                    "{}",
+                    match lang {
+                        Lang::Zh => format!(
+                            "已出电子签购单：凭证号 {trace} {}（{why}）",
+                            copy_name(*copy, lang)
+                        ),
+                        Lang::En =>
+                            format!("electronic receipt for copy {copy} of trace {trace} ({why})"),
+                    }
+                );
             }
             _ => {}
         }
@@ -177,10 +231,22 @@ mod tests {
     fn held_lines_name_the_fault_and_the_remedy() {
         let (zh, en) = poscore::print::Condition::PaperOut.remedy();
         let remedy = (zh.to_string(), en.to_string());
-        assert_eq!(held_line("paper_out", &remedy, Lang::En), "held: paper out — load a new roll and close the cover; the slip prints by itself");
-        assert_eq!(held_line("paper_out", &remedy, Lang::Zh), "暂停打印：缺纸 — 请装入新纸卷并合上盖子，签购单会自动补打");
+        assert_eq!(
+            held_line("paper_out", &remedy, Lang::En),
+            "held: paper out — load a new roll and close the cover; the slip prints by itself"
+        );
+        assert_eq!(
+            held_line("paper_out", &remedy, Lang::Zh),
+            "暂停打印：缺纸 — 请装入新纸卷并合上盖子，签购单会自动补打"
+        );
         let tear = ("请撕下签购单".to_string(), "tear the slip off".to_string());
-        assert_eq!(held_line("tear_off", &tear, Lang::En), "held: tear off — tear the slip off");
-        assert_eq!(held_line("tear_off", &tear, Lang::Zh), "暂停打印：tear_off — 请撕下签购单");
+        assert_eq!(
+            held_line("tear_off", &tear, Lang::En),
+            "held: tear off — tear the slip off"
+        );
+        assert_eq!(
+            held_line("tear_off", &tear, Lang::Zh),
+            "暂停打印：tear_off — 请撕下签购单"
+        );
     }
 }

@@ -14,7 +14,9 @@ use poscore::{Bilingual, Config, Engine, Lang};
 use poscore_escpos::Profile;
 use poscore_printer::job::EscPosPrinter;
 use poscore_printer::slip::SlipPrinter;
-use poscore_terminal::{Clock, DriverConfig, HostLink, MemoryPrinter, Printer, SimHost, SystemClock, Terminal};
+use poscore_terminal::{
+    Clock, DriverConfig, HostLink, MemoryPrinter, Printer, SimHost, SystemClock, Terminal,
+};
 
 use crate::Failure;
 
@@ -45,21 +47,39 @@ pub struct LinkOptions {
 
 /// Reads a hex key of 8 or 16 bytes.
 fn hex_key(text: &str, what: &str) -> Result<Vec<u8>, Failure> {
-    let bad = || Failure { exit_code: 2, message: format!("{what} must be 16 or 32 hex digits, e.g. 0123456789ABCDEFFEDCBA9876543210") };
+    let bad = || Failure {
+        exit_code: 2,
+        message: format!(
+            "{what} must be 16 or 32 hex digits, e.g. 0123456789ABCDEFFEDCBA9876543210"
+        ),
+    };
     if !matches!(text.len(), 16 | 32) {
         return Err(bad());
     }
-    (0..text.len()).step_by(2).map(|i| text.get(i..i + 2).and_then(|pair| u8::from_str_radix(pair, 16).ok()).ok_or_else(bad)).collect()
+    (0..text.len())
+        .step_by(2)
+        .map(|i| {
+            text.get(i..i + 2)
+                .and_then(|pair| u8::from_str_radix(pair, 16).ok())
+                .ok_or_else(bad)
+        })
+        .collect()
 }
 
 /// The host link: ISO 8583 over TCP to `--host`, or the in-process simulated host. Training
 /// mode always uses the simulated host: a training transaction never reaches an acquirer.
 fn host_link(links: &LinkOptions) -> Result<Arc<dyn HostLink>, Failure> {
-    let address = if links.training { None } else { links.host.as_ref() };
+    let address = if links.training {
+        None
+    } else {
+        links.host.as_ref()
+    };
     let Some(address) = address else {
         let mut host = SimHost::new().with_delay(links.sim_delay);
         if let Some(ledger) = &links.sim_ledger {
-            host = host.with_ledger(ledger).map_err(|e| Failure::io(format!("host ledger {}: {e}", ledger.display())))?;
+            host = host
+                .with_ledger(ledger)
+                .map_err(|e| Failure::io(format!("host ledger {}: {e}", ledger.display())))?;
         }
         return Ok(Arc::new(host));
     };
@@ -72,19 +92,28 @@ fn host_link(links: &LinkOptions) -> Result<Arc<dyn HostLink>, Failure> {
         Some(text) => hex_key(text, "--host-mac-key")?,
         None => test_keys.mac_key.clone(),
     };
-    let mac_key = poscore_host::SoftwareMacKey::cup(&mac).map_err(|e| Failure { exit_code: 2, message: format!("--host-mac-key: {e}") })?;
+    let mac_key = poscore_host::SoftwareMacKey::cup(&mac).map_err(|e| Failure {
+        exit_code: 2,
+        message: format!("--host-mac-key: {e}"),
+    })?;
     let config = poscore_host::LinkConfig {
         master_key: Some(master),
         read_timeout: links.host_timeout,
         ..poscore_host::LinkConfig::new(address.clone())
     };
-    Ok(Arc::new(poscore_host::TcpHostLink::new(config, Arc::new(mac_key))))
+    Ok(Arc::new(poscore_host::TcpHostLink::new(
+        config,
+        Arc::new(mac_key),
+    )))
 }
 
 impl LinkOptions {
     /// The terminal's settings: the defaults, with the paper and training mode of the flags.
     pub fn config(&self) -> Config {
-        let mut config = Config { training: self.training, ..Config::default() };
+        let mut config = Config {
+            training: self.training,
+            ..Config::default()
+        };
         config.printing.paper = self.profile.paper;
         config
     }
@@ -93,7 +122,11 @@ impl LinkOptions {
     /// the printer's own (so the job protocol reports first).
     fn driver_config(&self) -> DriverConfig {
         let job = crate::printing::job_config(self.printer_timeout);
-        DriverConfig { host_timeout: self.host_timeout, print_watchdog: job.watchdog + Duration::from_secs(5), ..DriverConfig::default() }
+        DriverConfig {
+            host_timeout: self.host_timeout,
+            print_watchdog: job.watchdog + Duration::from_secs(5),
+            ..DriverConfig::default()
+        }
     }
 }
 
@@ -125,7 +158,9 @@ pub fn load_or_create_key_bytes(db: &Path) -> Result<Vec<u8>, Failure> {
         Ok(bytes) => Ok(bytes),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             let mut bytes = vec![0u8; 32];
-            fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut bytes)).map_err(io)?;
+            fs::File::open("/dev/urandom")
+                .and_then(|mut f| f.read_exact(&mut bytes))
+                .map_err(io)?;
             let mut options = fs::OpenOptions::new();
             options.write(true).create_new(true);
             #[cfg(unix)]
@@ -134,7 +169,9 @@ pub fn load_or_create_key_bytes(db: &Path) -> Result<Vec<u8>, Failure> {
                 options.mode(0o600);
             }
             let mut file = options.open(&path).map_err(io)?;
-            file.write_all(&bytes).and_then(|()| file.sync_all()).map_err(io)?;
+            file.write_all(&bytes)
+                .and_then(|()| file.sync_all())
+                .map_err(io)?;
             Ok(bytes)
         }
         Err(e) => Err(io(e)),
@@ -144,7 +181,12 @@ pub fn load_or_create_key_bytes(db: &Path) -> Result<Vec<u8>, Failure> {
 /// The PAN-hash key from the key file beside the journal.
 fn load_or_create_key(db: &Path) -> Result<PanHashKey, Failure> {
     let bytes = load_or_create_key_bytes(db)?;
-    PanHashKey::new(bytes).ok_or_else(|| Failure::io(format!("key file {} is shorter than 16 bytes", key_path(db).display())))
+    PanHashKey::new(bytes).ok_or_else(|| {
+        Failure::io(format!(
+            "key file {} is shorter than 16 bytes",
+            key_path(db).display()
+        ))
+    })
 }
 
 /// Opens the engine on `db` with the default settings (running recovery), for reads.
@@ -155,7 +197,8 @@ pub fn open_engine(db: &Path) -> Result<(Engine, RecoveryReport), Failure> {
 /// Opens the engine on `db` with `config` (running recovery).
 pub fn open_engine_with(db: &Path, config: Config) -> Result<(Engine, RecoveryReport), Failure> {
     if let Some(parent) = db.parent().filter(|p| !p.as_os_str().is_empty()) {
-        fs::create_dir_all(parent).map_err(|e| Failure::io(format!("creating {}: {e}", parent.display())))?;
+        fs::create_dir_all(parent)
+            .map_err(|e| Failure::io(format!("creating {}: {e}", parent.display())))?;
     }
     let key = load_or_create_key(db)?;
     Engine::open(db, config, key, SystemClock.now()).map_err(|e| Failure::journal(&e))
@@ -201,12 +244,21 @@ pub fn start(db: &Path, links: &LinkOptions, lang: Lang) -> Result<Session, Fail
 
 /// Opens the journal and starts the terminal against the simulated host, printing to
 /// `printer`.
-pub fn start_with_printer(db: &Path, links: &LinkOptions, printer: Arc<dyn Printer>) -> Result<Session, Failure> {
+pub fn start_with_printer(
+    db: &Path,
+    links: &LinkOptions,
+    printer: Arc<dyn Printer>,
+) -> Result<Session, Failure> {
     let config = links.config();
     let (engine, recovery) = open_engine_with(db, config.clone())?;
     let host = host_link(links)?;
     let terminal = Terminal::start(engine, host, Arc::clone(&printer), links.driver_config());
-    Ok(Session { terminal, recovery, printer, config })
+    Ok(Session {
+        terminal,
+        recovery,
+        printer,
+        config,
+    })
 }
 
 /// Describes a journal error for the operator.

@@ -22,29 +22,55 @@ use crate::session::LinkOptions;
 pub fn read_strokes(text: &str) -> Result<Signature, String> {
     let value: Value = serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))?;
     let side = |name: &str| -> Result<u16, String> {
-        value[name].as_u64().and_then(|n| u16::try_from(n).ok()).ok_or_else(|| format!("\"{name}\" must be a number from 0 to 65535"))
+        value[name]
+            .as_u64()
+            .and_then(|n| u16::try_from(n).ok())
+            .ok_or_else(|| format!("\"{name}\" must be a number from 0 to 65535"))
     };
     let (width, height) = (side("width")?, side("height")?);
-    let strokes = value["strokes"].as_array().ok_or("\"strokes\" must be a list of strokes")?;
+    let strokes = value["strokes"]
+        .as_array()
+        .ok_or("\"strokes\" must be a list of strokes")?;
     let mut out = Vec::with_capacity(strokes.len());
     for (i, stroke) in strokes.iter().enumerate() {
-        let points = stroke.as_array().ok_or_else(|| format!("stroke {i} must be a list of [x, y] points"))?;
+        let points = stroke
+            .as_array()
+            .ok_or_else(|| format!("stroke {i} must be a list of [x, y] points"))?;
         let mut line = Vec::with_capacity(points.len());
         for point in points {
-            let coordinate = |k: usize| point.get(k).and_then(Value::as_u64).and_then(|n| u16::try_from(n).ok());
+            let coordinate = |k: usize| {
+                point
+                    .get(k)
+                    .and_then(Value::as_u64)
+                    .and_then(|n| u16::try_from(n).ok())
+            };
             match (point.as_array().map(Vec::len), coordinate(0), coordinate(1)) {
                 (Some(2), Some(x), Some(y)) => line.push((x, y)),
-                _ => return Err(format!("stroke {i} has a point that is not [x, y] with numbers from 0 to 65535: {point}")),
+                _ => {
+                    return Err(format!(
+                        "stroke {i} has a point that is not [x, y] with numbers from 0 to 65535: {point}"
+                    ));
+                }
             }
         }
         out.push(line);
     }
-    Ok(Signature::Strokes { width, height, strokes: out })
+    Ok(Signature::Strokes {
+        width,
+        height,
+        strokes: out,
+    })
 }
 
 /// Runs the command: exit 2 for a file that cannot be read, 1 when the engine refuses the
 /// signature (unknown trace, strokes off the pad, no ink).
-pub async fn run(db: &Path, links: &LinkOptions, lang: Lang, trace: &str, strokes: &Path) -> Result<(), Failure> {
+pub async fn run(
+    db: &Path,
+    links: &LinkOptions,
+    lang: Lang,
+    trace: &str,
+    strokes: &Path,
+) -> Result<(), Failure> {
     let trace = parse_trace(trace, lang)?;
     let text = std::fs::read_to_string(strokes).map_err(|e| Failure {
         exit_code: 2,
@@ -57,11 +83,17 @@ pub async fn run(db: &Path, links: &LinkOptions, lang: Lang, trace: &str, stroke
         exit_code: 2,
         message: match lang {
             Lang::Zh => format!("签名文件 {} 格式错误：{why}", strokes.display()),
-            Lang::En => format!("the strokes file {} is not a signature: {why}", strokes.display()),
+            Lang::En => format!(
+                "the strokes file {} is not a signature: {why}",
+                strokes.display()
+            ),
         },
     })?;
     let request_id = request_id_or_fresh(None, "sign", lang)?;
-    let command = Command::SaveSignature { trace, signature: signature.to_bytes() };
+    let command = Command::SaveSignature {
+        trace,
+        signature: signature.to_bytes(),
+    };
     submit_and_finish(db, links, lang, request_id, command, |_, lang| match lang {
         Lang::Zh => "签名已保存，之后打印的签购单带有签名".to_string(),
         Lang::En => "signature saved; slips printed from now on carry it".to_string(),
@@ -76,11 +108,33 @@ mod tests {
 
     #[test]
     fn strokes_files_are_read_or_refused_with_the_reason() {
-        let signature = read_strokes(r#"{"width": 400, "height": 160, "strokes": [[[10, 80], [60, 40]], [[150, 60]]]}"#).unwrap();
-        assert_eq!(signature, Signature::Strokes { width: 400, height: 160, strokes: vec![vec![(10, 80), (60, 40)], vec![(150, 60)]] });
+        let signature = read_strokes(
+            r#"{"width": 400, "height": 160, "strokes": [[[10, 80], [60, 40]], [[150, 60]]]}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            signature,
+            Signature::Strokes {
+                width: 400,
+                height: 160,
+                strokes: vec![vec![(10, 80), (60, 40)], vec![(150, 60)]]
+            }
+        );
         assert!(read_strokes("{").unwrap_err().contains("not JSON"));
-        assert!(read_strokes(r#"{"width": 400, "strokes": []}"#).unwrap_err().contains("height"));
-        assert!(read_strokes(r#"{"width": 4, "height": 4, "strokes": [[[1, 2, 3]]]}"#).unwrap_err().contains("[x, y]"));
-        assert!(read_strokes(r#"{"width": 4, "height": 4, "strokes": [[[1, -2]]]}"#).unwrap_err().contains("stroke 0"));
+        assert!(
+            read_strokes(r#"{"width": 400, "strokes": []}"#)
+                .unwrap_err()
+                .contains("height")
+        );
+        assert!(
+            read_strokes(r#"{"width": 4, "height": 4, "strokes": [[[1, 2, 3]]]}"#)
+                .unwrap_err()
+                .contains("[x, y]")
+        );
+        assert!(
+            read_strokes(r#"{"width": 4, "height": 4, "strokes": [[[1, -2]]]}"#)
+                .unwrap_err()
+                .contains("stroke 0")
+        );
     }
 }

@@ -18,7 +18,12 @@ use crate::commands::finish;
 use crate::output;
 use crate::session::{self, LinkOptions};
 
-const PANS: [&str; 4] = ["6222021234567890128", "4111111111111111", "5555555555554444", "6212261202011584340"];
+const PANS: [&str; 4] = [
+    "6222021234567890128",
+    "4111111111111111",
+    "5555555555554444",
+    "6212261202011584340",
+];
 
 fn amount(rng: &mut StdRng) -> Money {
     let whole = rng.random_range(1..1000u64);
@@ -33,7 +38,13 @@ fn amount(rng: &mut StdRng) -> Money {
 }
 
 /// Runs `count` random commands with `seed`.
-pub async fn run(db: &Path, links: &LinkOptions, lang: Lang, count: u32, seed: u64) -> Result<(), Failure> {
+pub async fn run(
+    db: &Path,
+    links: &LinkOptions,
+    lang: Lang,
+    count: u32,
+    seed: u64,
+) -> Result<(), Failure> {
     let session = session::start(db, links, lang)?;
     let handle = session.terminal.handle();
     let mut rng = StdRng::seed_from_u64(seed);
@@ -46,7 +57,10 @@ pub async fn run(db: &Path, links: &LinkOptions, lang: Lang, count: u32, seed: u
             .map_err(|e| Failure::journal(&e))?
             .map_err(|e| Failure::journal(&e))?;
         let pick = |kind: TxnKind, rng: &mut StdRng| {
-            let choices: Vec<&TxnRecord> = recent.iter().filter(|t| t.kind == kind && t.state == TxnState::Approved).collect();
+            let choices: Vec<&TxnRecord> = recent
+                .iter()
+                .filter(|t| t.kind == kind && t.state == TxnState::Approved)
+                .collect();
             (!choices.is_empty()).then(|| choices[rng.random_range(0..choices.len())].trace)
         };
         let roll = rng.random_range(0..100);
@@ -54,15 +68,29 @@ pub async fn run(db: &Path, links: &LinkOptions, lang: Lang, count: u32, seed: u
             sent[rng.random_range(0..sent.len())].clone()
         } else {
             let command = match roll {
-                5..=24 => pick(TxnKind::PreAuth, &mut rng).map(|t| Command::Complete { original_trace: t, amount: amount(&mut rng) }),
-                25..=29 => pick(TxnKind::PreAuth, &mut rng).map(|t| Command::CompleteOffline { original_trace: t, amount: amount(&mut rng) }),
-                30..=39 => pick(TxnKind::PreAuth, &mut rng).map(|t| Command::Void { original_trace: t }),
-                40..=47 => pick(TxnKind::CompletionRequest, &mut rng).map(|t| Command::CompleteVoid { original_trace: t }),
+                5..=24 => pick(TxnKind::PreAuth, &mut rng).map(|t| Command::Complete {
+                    original_trace: t,
+                    amount: amount(&mut rng),
+                }),
+                25..=29 => pick(TxnKind::PreAuth, &mut rng).map(|t| Command::CompleteOffline {
+                    original_trace: t,
+                    amount: amount(&mut rng),
+                }),
+                30..=39 => {
+                    pick(TxnKind::PreAuth, &mut rng).map(|t| Command::Void { original_trace: t })
+                }
+                40..=47 => pick(TxnKind::CompletionRequest, &mut rng)
+                    .map(|t| Command::CompleteVoid { original_trace: t }),
                 _ => None,
             };
             let command = command.unwrap_or_else(|| Command::PreAuth {
                 amount: amount(&mut rng),
-                card: CardInput::parse(PANS[rng.random_range(0..PANS.len())], "3012", SystemClock.now()).expect("valid test card"),
+                card: CardInput::parse(
+                    PANS[rng.random_range(0..PANS.len())],
+                    "3012",
+                    SystemClock.now(),
+                )
+                .expect("valid test card"),
             });
             let request_id = RequestId::parse(&format!("sim-{seed}-{i}")).expect("valid id");
             sent.push((request_id.clone(), command.clone()));
@@ -70,7 +98,8 @@ pub async fn run(db: &Path, links: &LinkOptions, lang: Lang, count: u32, seed: u
         };
         match handle.submit(request_id.clone(), command).await {
             Ok(outcome) => {
-                if matches!(&outcome, poscore::CommandOutcome::Transaction(t) if t.state == TxnState::Approved) {
+                if matches!(&outcome, poscore::CommandOutcome::Transaction(t) if t.state == TxnState::Approved)
+                {
                     approved += 1;
                 } else {
                     other += 1;
@@ -85,7 +114,9 @@ pub async fn run(db: &Path, links: &LinkOptions, lang: Lang, count: u32, seed: u
         }
     }
     finish(session, &handle).await?;
-    println!("simulated {count} commands: {approved} approved, {other} not approved, {refused} refused");
+    println!(
+        "simulated {count} commands: {approved} approved, {other} not approved, {refused} refused"
+    );
     Ok(())
 }
 
@@ -96,7 +127,10 @@ mod tests {
     #[test]
     fn every_test_card_is_valid() {
         for pan in PANS {
-            assert!(CardInput::parse(pan, "3012", SystemClock.now()).is_ok(), "test card {pan} must pass the Luhn check");
+            assert!(
+                CardInput::parse(pan, "3012", SystemClock.now()).is_ok(),
+                "test card {pan} must pass the Luhn check"
+            );
         }
     }
 }

@@ -14,7 +14,11 @@ fn poscore(db: &Path, args: &[&str]) -> Output {
 }
 
 fn text(output: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr))
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
 }
 
 const PAN: &str = "6222021234567890128";
@@ -22,8 +26,14 @@ const PAN: &str = "6222021234567890128";
 /// The number before `word` in `text` ("11 slips printed" → 11).
 fn number_before(text: &str, word: &str) -> usize {
     let words: Vec<&str> = text.split_whitespace().collect();
-    let at = words.iter().position(|w| *w == word).unwrap_or_else(|| panic!("no {word:?} in {text}"));
-    words[at - 1].trim_start_matches('(').parse().unwrap_or_else(|_| panic!("no number before {word:?} in {text}"))
+    let at = words
+        .iter()
+        .position(|w| *w == word)
+        .unwrap_or_else(|| panic!("no {word:?} in {text}"));
+    words[at - 1]
+        .trim_start_matches('(')
+        .parse()
+        .unwrap_or_else(|_| panic!("no number before {word:?} in {text}"))
 }
 
 fn png_height(path: &Path) -> u32 {
@@ -41,60 +51,140 @@ fn demo_prints_through_the_virtual_printer_holds_for_paper_out_resumes_and_repri
         .arg(&out)
         .output()
         .unwrap();
-    assert!(started.elapsed() < std::time::Duration::from_secs(10), "the demo took {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "the demo took {:?}",
+        started.elapsed()
+    );
     let shown = text(&run);
     assert_eq!(run.status.code(), Some(0), "{shown}");
-    assert!(shown.contains("All final states are as expected."), "{shown}");
-    assert!(shown.contains("host simulator (ISO 8583 over TCP): 127.0.0.1:"), "the demo goes over real TCP: {shown}");
+    assert!(
+        shown.contains("All final states are as expected."),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("host simulator (ISO 8583 over TCP): 127.0.0.1:"),
+        "the demo goes over real TCP: {shown}"
+    );
     for state in ["approved", "reversed", "voided"] {
         assert!(shown.contains(state), "summary lacks {state}: {shown}");
     }
     assert!(out.join("journal.db").exists());
     // The hold and the resume are on screen, in order.
-    let progress = ["printing copy 2/2 (cardholder copy of trace 000001)", "held: paper out — load a new roll", "paper replaced", "resumed: the printer is ready again"];
+    let progress = [
+        "printing copy 2/2 (cardholder copy of trace 000001)",
+        "held: paper out — load a new roll",
+        "paper replaced",
+        "resumed: the printer is ready again",
+    ];
     for words in progress {
         assert!(shown.contains(words), "no {words:?}: {shown}");
     }
     let stderr = String::from_utf8_lossy(&run.stderr);
     let held_at = stderr.find("held: paper out").unwrap();
-    assert!(stderr[held_at..].contains("resumed"), "resumed after the hold: {stderr}");
+    assert!(
+        stderr[held_at..].contains("resumed"),
+        "resumed after the hold: {stderr}"
+    );
     // The summary lists every slip with its final state; the held one shows why it waited.
     assert!(shown.contains("Slips (from the journal):"), "{shown}");
-    let slip_rows: Vec<&str> = shown.lines().filter(|l| l.starts_with("0000") && (l.contains(" original ") || l.contains(" reprint "))).collect();
-    assert_eq!(slip_rows.len(), 11, "5 approved transactions × 2 copies + 1 reprint: {shown}");
-    assert!(slip_rows.iter().all(|row| row.contains(" printed ") && row.contains(" paper ")), "{slip_rows:#?}");
-    assert!(slip_rows.iter().any(|row| row.starts_with("000001") && row.contains("cardholder") && row.ends_with("paper_out")), "{slip_rows:#?}");
-    assert!(slip_rows.iter().any(|row| row.contains(" reprint ")), "{slip_rows:#?}");
+    let slip_rows: Vec<&str> = shown
+        .lines()
+        .filter(|l| l.starts_with("0000") && (l.contains(" original ") || l.contains(" reprint ")))
+        .collect();
+    assert_eq!(
+        slip_rows.len(),
+        11,
+        "5 approved transactions × 2 copies + 1 reprint: {shown}"
+    );
+    assert!(
+        slip_rows
+            .iter()
+            .all(|row| row.contains(" printed ") && row.contains(" paper ")),
+        "{slip_rows:#?}"
+    );
+    assert!(
+        slip_rows.iter().any(|row| row.starts_with("000001")
+            && row.contains("cardholder")
+            && row.ends_with("paper_out")),
+        "{slip_rows:#?}"
+    );
+    assert!(
+        slip_rows.iter().any(|row| row.contains(" reprint ")),
+        "{slip_rows:#?}"
+    );
 
     // Every page went through the virtual printer: 11 slips confirmed, 1 cut short by the
     // paper-out, each a PNG.
-    let pngs = std::fs::read_dir(out.join("slips")).unwrap().filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "png")).count();
-    let summary = shown.lines().find(|l| l.contains("slips printed,")).unwrap_or_else(|| panic!("{shown}"));
+    let pngs = std::fs::read_dir(out.join("slips"))
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .path()
+                .extension()
+                .is_some_and(|x| x == "png")
+        })
+        .count();
+    let summary = shown
+        .lines()
+        .find(|l| l.contains("slips printed,"))
+        .unwrap_or_else(|| panic!("{shown}"));
     assert_eq!(number_before(summary, "slips"), 11, "{summary}");
     assert_eq!(number_before(summary, "cut"), 1, "{summary}");
     assert_eq!(number_before(summary, "PNGs"), pngs, "{summary}");
     assert_eq!(pngs, 12);
     // The cut-short page is the second slip, shorter than the whole one printed after it.
     let page = |n: usize| out.join("slips").join(format!("page-{n:04}.png"));
-    assert!(png_height(&page(2)) < png_height(&page(3)) / 2, "page 2 is cut short");
+    assert!(
+        png_height(&page(2)) < png_height(&page(3)) / 2,
+        "page 2 is cut short"
+    );
     // The reprint page (found by the demo in the page's text) is the last slip again, taller
     // by its REPRINT markers.
-    let reprint_line = shown.lines().find(|l| l.starts_with("reprint page: ")).unwrap_or_else(|| panic!("{shown}"));
+    let reprint_line = shown
+        .lines()
+        .find(|l| l.starts_with("reprint page: "))
+        .unwrap_or_else(|| panic!("{shown}"));
     let reprint_page = Path::new(reprint_line.trim_start_matches("reprint page: ").trim());
     assert_eq!(reprint_page, page(12));
-    assert!(png_height(reprint_page) > png_height(&page(11)), "the reprint of page 11 says REPRINT at its top and bottom");
+    assert!(
+        png_height(reprint_page) > png_height(&page(11)),
+        "the reprint of page 11 says REPRINT at its top and bottom"
+    );
 
     // The journal agrees: the hold and the resume are in the held slip's history.
     let shown_txn = poscore(&out.join("journal.db"), &["--lang", "en", "show", "000001"]);
     let history = text(&shown_txn);
-    assert!(history.contains("sending -> held") && history.contains("printer fault paper_out"), "{history}");
-    assert!(history.contains("held -> queued") && history.contains("the printer reports it is ready again"), "{history}");
+    assert!(
+        history.contains("sending -> held") && history.contains("printer fault paper_out"),
+        "{history}"
+    );
+    assert!(
+        history.contains("held -> queued")
+            && history.contains("the printer reports it is ready again"),
+        "{history}"
+    );
 
     // A second run starts from a fresh journal and passes again, in Chinese.
-    let again = Command::new(env!("CARGO_BIN_EXE_poscore")).args(["--lang", "zh", "demo", "--out"]).arg(&out).output().unwrap();
+    let again = Command::new(env!("CARGO_BIN_EXE_poscore"))
+        .args(["--lang", "zh", "demo", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
     assert_eq!(again.status.code(), Some(0), "{}", text(&again));
-    for words in ["所有最终状态正确", "暂停打印：缺纸", "已换纸", "已恢复打印", "重打印页"] {
-        assert!(text(&again).contains(words), "no {words:?}: {}", text(&again));
+    for words in [
+        "所有最终状态正确",
+        "暂停打印：缺纸",
+        "已换纸",
+        "已恢复打印",
+        "重打印页",
+    ] {
+        assert!(
+            text(&again).contains(words),
+            "no {words:?}: {}",
+            text(&again)
+        );
     }
 }
 
@@ -102,35 +192,130 @@ fn demo_prints_through_the_virtual_printer_holds_for_paper_out_resumes_and_repri
 fn exit_codes_say_ok_refused_usage_and_journal_errors() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("j.db");
-    let ok = poscore(&db, &["--lang", "en", "preauth", "--amount", "100.00", "--pan", PAN, "--expiry", "3012", "--request-id", "r1"]);
+    let ok = poscore(
+        &db,
+        &[
+            "--lang",
+            "en",
+            "preauth",
+            "--amount",
+            "100.00",
+            "--pan",
+            PAN,
+            "--expiry",
+            "3012",
+            "--request-id",
+            "r1",
+        ],
+    );
     assert_eq!(ok.status.code(), Some(0), "{}", text(&ok));
     assert!(text(&ok).contains("approved") && text(&ok).contains("622202*********0128"));
     assert!(!text(&ok).contains(PAN), "the full PAN is never printed");
 
     // The same request id again: the same transaction, still exit 0, no second approval.
-    let again = poscore(&db, &["--lang", "en", "preauth", "--amount", "100.00", "--pan", PAN, "--expiry", "3012", "--request-id", "r1"]);
+    let again = poscore(
+        &db,
+        &[
+            "--lang",
+            "en",
+            "preauth",
+            "--amount",
+            "100.00",
+            "--pan",
+            PAN,
+            "--expiry",
+            "3012",
+            "--request-id",
+            "r1",
+        ],
+    );
     assert_eq!(again.status.code(), Some(0));
     assert!(text(&again).contains("trace 000001"), "{}", text(&again));
 
-    let declined = poscore(&db, &["--lang", "en", "preauth", "--amount", "10.51", "--pan", PAN, "--expiry", "3012", "--request-id", "r2"]);
+    let declined = poscore(
+        &db,
+        &[
+            "--lang",
+            "en",
+            "preauth",
+            "--amount",
+            "10.51",
+            "--pan",
+            PAN,
+            "--expiry",
+            "3012",
+            "--request-id",
+            "r2",
+        ],
+    );
     assert_eq!(declined.status.code(), Some(1), "{}", text(&declined));
     assert!(text(&declined).contains("declined"));
 
-    let lost = poscore(&db, &["--lang", "en", "preauth", "--amount", "10.98", "--pan", PAN, "--expiry", "3012", "--request-id", "r3"]);
+    let lost = poscore(
+        &db,
+        &[
+            "--lang",
+            "en",
+            "preauth",
+            "--amount",
+            "10.98",
+            "--pan",
+            PAN,
+            "--expiry",
+            "3012",
+            "--request-id",
+            "r3",
+        ],
+    );
     assert_eq!(lost.status.code(), Some(1));
     assert!(text(&lost).contains("unknown"), "{}", text(&lost));
 
-    let bad_amount = poscore(&db, &["--lang", "en", "preauth", "--amount", "1.234", "--pan", PAN, "--expiry", "3012", "--request-id", "r4"]);
+    let bad_amount = poscore(
+        &db,
+        &[
+            "--lang",
+            "en",
+            "preauth",
+            "--amount",
+            "1.234",
+            "--pan",
+            PAN,
+            "--expiry",
+            "3012",
+            "--request-id",
+            "r4",
+        ],
+    );
     assert_eq!(bad_amount.status.code(), Some(2));
     assert!(text(&bad_amount).contains("AMOUNT_TOO_MANY_DECIMALS"));
-    let luhn = poscore(&db, &["--lang", "zh", "preauth", "--amount", "1.00", "--pan", "6222021234567890127", "--expiry", "3012", "--request-id", "r5"]);
+    let luhn = poscore(
+        &db,
+        &[
+            "--lang",
+            "zh",
+            "preauth",
+            "--amount",
+            "1.00",
+            "--pan",
+            "6222021234567890127",
+            "--expiry",
+            "3012",
+            "--request-id",
+            "r5",
+        ],
+    );
     assert_eq!(luhn.status.code(), Some(2));
     assert!(text(&luhn).contains("校验位") && text(&luhn).contains("PAN_LUHN"));
 
     let unknown_trace = poscore(&db, &["--lang", "en", "void", "--trace", "777777"]);
     assert_eq!(unknown_trace.status.code(), Some(1));
     assert!(text(&unknown_trace).contains("ORIGINAL_NOT_FOUND"));
-    let over = poscore(&db, &["--lang", "en", "complete", "--trace", "000001", "--amount", "115.01"]);
+    let over = poscore(
+        &db,
+        &[
+            "--lang", "en", "complete", "--trace", "000001", "--amount", "115.01",
+        ],
+    );
     assert_eq!(over.status.code(), Some(1));
     assert!(text(&over).contains("COMPLETION_OVER_LIMIT"));
     let usage = poscore(&db, &["preauth", "--amount", "1.00"]);
@@ -140,12 +325,19 @@ fn exit_codes_say_ok_refused_usage_and_journal_errors() {
     let export = poscore(&db, &["export", "--format", "json"]);
     assert_eq!(export.status.code(), Some(0));
     let rows: serde_json::Value = serde_json::from_slice(&export.stdout).unwrap();
-    let lost_row = rows.as_array().unwrap().iter().find(|r| r["request_id"] == "r3").unwrap();
+    let lost_row = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["request_id"] == "r3")
+        .unwrap();
     assert_eq!(lost_row["state"], "reversed");
     assert_eq!(lost_row["reversal"]["state"], "done");
     assert_eq!(lost_row["reversal"]["reason"], "98");
     let csv = poscore(&db, &["export", "--format", "csv"]);
-    assert!(String::from_utf8_lossy(&csv.stdout).lines().count() == 1 + rows.as_array().unwrap().len());
+    assert!(
+        String::from_utf8_lossy(&csv.stdout).lines().count() == 1 + rows.as_array().unwrap().len()
+    );
 
     // A journal that is not a SQLite file is an I/O error with exit 3.
     let junk = dir.path().join("junk.db");
@@ -159,11 +351,29 @@ fn exit_codes_say_ok_refused_usage_and_journal_errors() {
 fn show_lists_the_history_of_a_transaction() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("j.db");
-    poscore(&db, &["preauth", "--amount", "8.00", "--pan", PAN, "--expiry", "3012", "--request-id", "s1"]);
+    poscore(
+        &db,
+        &[
+            "preauth",
+            "--amount",
+            "8.00",
+            "--pan",
+            PAN,
+            "--expiry",
+            "3012",
+            "--request-id",
+            "s1",
+        ],
+    );
     let shown = poscore(&db, &["--lang", "en", "show", "000001"]);
     assert_eq!(shown.status.code(), Some(0));
     let shown = text(&shown);
-    for step in ["accepted from the cashier", "armed before sending", "approved by the host", "the printer confirmed it"] {
+    for step in [
+        "accepted from the cashier",
+        "armed before sending",
+        "approved by the host",
+        "the printer confirmed it",
+    ] {
         assert!(shown.contains(step), "history lacks {step:?}: {shown}");
     }
     let list = poscore(&db, &["--lang", "zh", "list"]);

@@ -21,9 +21,15 @@ impl HostSim {
             .spawn()
             .expect("host-sim starts");
         let mut first = String::new();
-        BufReader::new(child.stdout.take().expect("piped")).read_line(&mut first).expect("host-sim says where it listens");
+        BufReader::new(child.stdout.take().expect("piped"))
+            .read_line(&mut first)
+            .expect("host-sim says where it listens");
         // "host-sim listening on 127.0.0.1:P"
-        let address = first.split_whitespace().last().unwrap_or_else(|| panic!("{first}")).to_string();
+        let address = first
+            .split_whitespace()
+            .last()
+            .unwrap_or_else(|| panic!("{first}"))
+            .to_string();
         HostSim { child, address }
     }
 }
@@ -47,11 +53,29 @@ fn poscore(db: &Path, host: &str, args: &[&str]) -> Output {
 }
 
 fn text(output: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr))
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
 }
 
 fn preauth(db: &Path, host: &str, amount: &str, request_id: &str) -> Output {
-    poscore(db, host, &["preauth", "--amount", amount, "--pan", "6222021234567890128", "--expiry", "3012", "--request-id", request_id])
+    poscore(
+        db,
+        host,
+        &[
+            "preauth",
+            "--amount",
+            amount,
+            "--pan",
+            "6222021234567890128",
+            "--expiry",
+            "3012",
+            "--request-id",
+            request_id,
+        ],
+    )
 }
 
 #[test]
@@ -79,9 +103,15 @@ fn transactions_go_over_iso8583_on_tcp_to_the_host_simulator() {
     assert_eq!(recovered.status.code(), Some(0), "{}", text(&recovered));
 
     let export = poscore(&db, &sim.address, &["export", "--format", "json"]);
-    let all: serde_json::Value = serde_json::from_slice(&export.stdout).expect("the export is JSON");
+    let all: serde_json::Value =
+        serde_json::from_slice(&export.stdout).expect("the export is JSON");
     let state = |request_id: &str| {
-        all.as_array().unwrap().iter().find(|t| t["request_id"] == request_id).map(|t| (t["state"].clone(), t["reversal"].clone())).unwrap()
+        all.as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["request_id"] == request_id)
+            .map(|t| (t["state"].clone(), t["reversal"].clone()))
+            .unwrap()
     };
     assert_eq!(state("a1").0, "approved");
     assert_eq!(state("a2").0, "declined");
@@ -99,14 +129,31 @@ fn a_bad_host_key_is_a_usage_error_and_an_unreachable_host_sends_nothing() {
     assert_eq!(bad.status.code(), Some(2), "{}", text(&bad));
     assert!(text(&bad).contains("hex digits"), "{}", text(&bad));
 
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let refused = preauth(&db, &format!("127.0.0.1:{port}"), "10.00", "n1");
     assert_eq!(refused.status.code(), Some(1), "{}", text(&refused));
     let export = poscore(&db, "127.0.0.1:1", &["export", "--format", "json"]);
     let all: serde_json::Value = serde_json::from_slice(&export.stdout).unwrap();
-    let states: Vec<&str> = all.as_array().unwrap().iter().map(|t| t["state"].as_str().unwrap()).collect();
-    assert_eq!(states, vec!["not_sent"], "the pre-auth is journaled and never sent to a host that is not there");
-    assert!(text(&refused).contains("HOST_UNREACHABLE"), "{}", text(&refused));
+    let states: Vec<&str> = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["state"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        states,
+        vec!["not_sent"],
+        "the pre-auth is journaled and never sent to a host that is not there"
+    );
+    assert!(
+        text(&refused).contains("HOST_UNREACHABLE"),
+        "{}",
+        text(&refused)
+    );
 }
 
 #[test]
@@ -114,8 +161,27 @@ fn training_never_reaches_the_host() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("journal.db");
     // Nothing listens there: a training pre-auth is approved by the simulated host anyway.
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let run = poscore(&db, &format!("127.0.0.1:{port}"), &["--training", "preauth", "--amount", "10.00", "--pan", "6222021234567890128", "--expiry", "3012", "--request-id", "t1"]);
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let run = poscore(
+        &db,
+        &format!("127.0.0.1:{port}"),
+        &[
+            "--training",
+            "preauth",
+            "--amount",
+            "10.00",
+            "--pan",
+            "6222021234567890128",
+            "--expiry",
+            "3012",
+            "--request-id",
+            "t1",
+        ],
+    );
     assert_eq!(run.status.code(), Some(0), "{}", text(&run));
     let export = poscore(&db, "127.0.0.1:1", &["export", "--format", "json"]);
     let all: serde_json::Value = serde_json::from_slice(&export.stdout).unwrap();

@@ -36,7 +36,9 @@ pub enum CardError {
         length: usize,
     },
     /// The Luhn check digit does not match: a mistyped number.
-    #[error("the card number fails its check digit (Luhn); it was probably mistyped, key it in again")]
+    #[error(
+        "the card number fails its check digit (Luhn); it was probably mistyped, key it in again"
+    )]
     PanLuhn,
     /// The expiry is not four digits YYMM.
     #[error("the expiry date must be four digits YYMM, e.g. 2812 for December 2028")]
@@ -70,11 +72,17 @@ impl Bilingual for CardError {
     fn zh(&self) -> String {
         match self {
             CardError::PanEmpty => "卡号为空：请重新输入或刷卡".into(),
-            CardError::PanNotDigits { position } => format!("卡号第 {position} 位不是数字：卡号只含数字"),
+            CardError::PanNotDigits { position } => {
+                format!("卡号第 {position} 位不是数字：卡号只含数字")
+            }
             CardError::PanLength { length } => format!("卡号有 {length} 位：卡号应为 13 到 19 位"),
             CardError::PanLuhn => "卡号校验位错误（Luhn）：可能输错了，请重新输入".into(),
-            CardError::ExpiryFormat => "有效期应为四位数字 YYMM，例如 2812 表示 2028 年 12 月".into(),
-            CardError::ExpiryMonth { month } => format!("有效期月份 {month:02} 不正确（应为 01 到 12），格式为 YYMM"),
+            CardError::ExpiryFormat => {
+                "有效期应为四位数字 YYMM，例如 2812 表示 2028 年 12 月".into()
+            }
+            CardError::ExpiryMonth { month } => {
+                format!("有效期月份 {month:02} 不正确（应为 01 到 12），格式为 YYMM")
+            }
             CardError::Expired { expiry } => format!("卡片已过期（{expiry}）：请换一张卡"),
         }
     }
@@ -96,7 +104,9 @@ impl Pan {
             return Err(CardError::PanEmpty);
         }
         if let Some(position) = text.chars().position(|c| !c.is_ascii_digit()) {
-            return Err(CardError::PanNotDigits { position: position + 1 });
+            return Err(CardError::PanNotDigits {
+                position: position + 1,
+            });
         }
         if !(13..=19).contains(&text.len()) {
             return Err(CardError::PanLength { length: text.len() });
@@ -116,7 +126,12 @@ impl Pan {
     pub fn masked(&self) -> MaskedPan {
         let digits = self.0.as_str();
         let hidden = digits.len() - 10;
-        MaskedPan(format!("{}{}{}", &digits[..6], "*".repeat(hidden), &digits[digits.len() - 4..]))
+        MaskedPan(format!(
+            "{}{}{}",
+            &digits[..6],
+            "*".repeat(hidden),
+            &digits[digits.len() - 4..]
+        ))
     }
 }
 
@@ -186,7 +201,8 @@ impl PanHashKey {
 
     /// The keyed hash of a PAN.
     pub fn hash(&self, pan: &Pan) -> PanHash {
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.0).expect("HMAC takes any key length");
+        let mut mac =
+            <Hmac<Sha256> as Mac>::new_from_slice(&self.0).expect("HMAC takes any key length");
         mac.update(pan.expose_digits().as_bytes());
         PanHash(hex(&mac.finalize().into_bytes()))
     }
@@ -274,7 +290,9 @@ impl CardInput {
         let pan = Pan::parse(pan)?;
         let expiry = Expiry::parse(expiry)?;
         if expiry.is_expired_at(now) {
-            return Err(CardError::Expired { expiry: expiry.as_yymm() });
+            return Err(CardError::Expired {
+                expiry: expiry.as_yymm(),
+            });
         }
         Ok(CardInput { pan, expiry })
     }
@@ -298,16 +316,31 @@ mod tests {
     #[test]
     fn pan_errors() {
         assert_eq!(Pan::parse(""), Err(CardError::PanEmpty));
-        assert_eq!(Pan::parse("4111 1111"), Err(CardError::PanNotDigits { position: 5 }));
-        assert_eq!(Pan::parse("411111111111"), Err(CardError::PanLength { length: 12 }));
-        assert_eq!(Pan::parse("41111111111111111111"), Err(CardError::PanLength { length: 20 }));
+        assert_eq!(
+            Pan::parse("4111 1111"),
+            Err(CardError::PanNotDigits { position: 5 })
+        );
+        assert_eq!(
+            Pan::parse("411111111111"),
+            Err(CardError::PanLength { length: 12 })
+        );
+        assert_eq!(
+            Pan::parse("41111111111111111111"),
+            Err(CardError::PanLength { length: 20 })
+        );
         assert_eq!(Pan::parse("4111111111111112"), Err(CardError::PanLuhn));
     }
 
     #[test]
     fn masking_keeps_bin_and_last_four_only() {
-        assert_eq!(Pan::parse(VISA_TEST).unwrap().masked().as_str(), "411111******1111");
-        assert_eq!(Pan::parse(CUP_TEST).unwrap().masked().as_str(), "622202*********0128");
+        assert_eq!(
+            Pan::parse(VISA_TEST).unwrap().masked().as_str(),
+            "411111******1111"
+        );
+        assert_eq!(
+            Pan::parse(CUP_TEST).unwrap().masked().as_str(),
+            "622202*********0128"
+        );
         let pan = Pan::parse(CUP_TEST).unwrap();
         assert!(!format!("{pan:?} {pan}").contains(CUP_TEST));
     }
@@ -331,11 +364,20 @@ mod tests {
         assert_eq!(Expiry::parse("2812").unwrap().as_yymm(), "2812");
         assert_eq!(Expiry::parse("281"), Err(CardError::ExpiryFormat));
         assert_eq!(Expiry::parse("28a2"), Err(CardError::ExpiryFormat));
-        assert_eq!(Expiry::parse("2813"), Err(CardError::ExpiryMonth { month: 13 }));
-        assert_eq!(Expiry::parse("2800"), Err(CardError::ExpiryMonth { month: 0 }));
+        assert_eq!(
+            Expiry::parse("2813"),
+            Err(CardError::ExpiryMonth { month: 13 })
+        );
+        assert_eq!(
+            Expiry::parse("2800"),
+            Err(CardError::ExpiryMonth { month: 0 })
+        );
         assert!(!Expiry::parse("2611").unwrap().is_expired_at(nov_2026));
         assert!(Expiry::parse("2610").unwrap().is_expired_at(nov_2026));
-        assert!(matches!(CardInput::parse(VISA_TEST, "2610", nov_2026), Err(CardError::Expired { .. })));
+        assert!(matches!(
+            CardInput::parse(VISA_TEST, "2610", nov_2026),
+            Err(CardError::Expired { .. })
+        ));
         assert!(CardInput::parse(VISA_TEST, "3012", nov_2026).is_ok());
     }
 }

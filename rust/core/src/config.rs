@@ -117,7 +117,10 @@ impl Bilingual for ConfigError {
         "CONFIG_RANGE"
     }
     fn zh(&self) -> String {
-        format!("参数 {} = {} 超出范围：应为 {}", self.name, self.value, self.range)
+        format!(
+            "参数 {} = {} 超出范围：应为 {}",
+            self.name, self.value, self.range
+        )
     }
     fn en(&self) -> String {
         self.to_string()
@@ -127,21 +130,55 @@ impl Bilingual for ConfigError {
 impl Config {
     /// Checks every setting's range.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        fn check(ok: bool, name: &'static str, value: impl ToString, range: &'static str) -> Result<(), ConfigError> {
-            if ok { Ok(()) } else { Err(ConfigError { name, value: value.to_string(), range }) }
+        fn check(
+            ok: bool,
+            name: &'static str,
+            value: impl ToString,
+            range: &'static str,
+        ) -> Result<(), ConfigError> {
+            if ok {
+                Ok(())
+            } else {
+                Err(ConfigError {
+                    name,
+                    value: value.to_string(),
+                    range,
+                })
+            }
         }
-        check((1..=3).contains(&self.slip_copies), "slip_copies", self.slip_copies, "1 to 3")?;
+        check(
+            (1..=3).contains(&self.slip_copies),
+            "slip_copies",
+            self.slip_copies,
+            "1 to 3",
+        )?;
         check(
             (100..=200).contains(&self.completion_limit_percent),
             "completion_limit_percent",
             self.completion_limit_percent,
             "100 to 200",
         )?;
-        check((1..=60).contains(&self.preauth_valid_days), "preauth_valid_days", self.preauth_valid_days, "1 to 60")?;
-        check((1..=3).contains(&self.reversal_max_attempts), "reversal_max_attempts", self.reversal_max_attempts, "1 to 3")?;
-        check((1..=600_000).contains(&self.retry_base_delay_ms), "retry_base_delay_ms", self.retry_base_delay_ms, "1 to 600000")?;
         check(
-            self.retry_max_delay_ms >= self.retry_base_delay_ms && self.retry_max_delay_ms <= 3_600_000,
+            (1..=60).contains(&self.preauth_valid_days),
+            "preauth_valid_days",
+            self.preauth_valid_days,
+            "1 to 60",
+        )?;
+        check(
+            (1..=3).contains(&self.reversal_max_attempts),
+            "reversal_max_attempts",
+            self.reversal_max_attempts,
+            "1 to 3",
+        )?;
+        check(
+            (1..=600_000).contains(&self.retry_base_delay_ms),
+            "retry_base_delay_ms",
+            self.retry_base_delay_ms,
+            "1 to 600000",
+        )?;
+        check(
+            self.retry_max_delay_ms >= self.retry_base_delay_ms
+                && self.retry_max_delay_ms <= 3_600_000,
             "retry_max_delay_ms",
             self.retry_max_delay_ms,
             "at least retry_base_delay_ms and at most 3600000",
@@ -152,22 +189,42 @@ impl Config {
             &self.merchant_name,
             "1 to 40 characters",
         )?;
-        check((1_000..=200_000).contains(&self.printing.roll_length_mm), "printing.roll_length_mm", self.printing.roll_length_mm, "1000 to 200000")?;
         check(
-            self.printing.logo.as_ref().is_none_or(|logo| logo.width() <= self.printing.paper.dots()),
+            (1_000..=200_000).contains(&self.printing.roll_length_mm),
+            "printing.roll_length_mm",
+            self.printing.roll_length_mm,
+            "1000 to 200000",
+        )?;
+        check(
+            self.printing
+                .logo
+                .as_ref()
+                .is_none_or(|logo| logo.width() <= self.printing.paper.dots()),
             "printing.logo",
             self.printing.logo.as_ref().map_or(0, |logo| logo.width()),
             "at most the paper's width in dots (384 on 58 mm, 576 on 80 mm)",
         )?;
-        check((-720..=840).contains(&self.printing.utc_offset_minutes), "printing.utc_offset_minutes", self.printing.utc_offset_minutes, "-720 to 840")?;
-        check(self.printing.header_lines.len() <= 8, "printing.header_lines", self.printing.header_lines.len(), "at most 8 lines")?;
+        check(
+            (-720..=840).contains(&self.printing.utc_offset_minutes),
+            "printing.utc_offset_minutes",
+            self.printing.utc_offset_minutes,
+            "-720 to 840",
+        )?;
+        check(
+            self.printing.header_lines.len() <= 8,
+            "printing.header_lines",
+            self.printing.header_lines.len(),
+            "at most 8 lines",
+        )?;
         Ok(())
     }
 
     /// The delay before retry number `attempt` (1-based) of background work.
     pub fn retry_delay_ms(&self, attempt: u32) -> u64 {
         let shift = attempt.saturating_sub(1).min(20);
-        self.retry_base_delay_ms.saturating_mul(1u64 << shift).min(self.retry_max_delay_ms)
+        self.retry_base_delay_ms
+            .saturating_mul(1u64 << shift)
+            .min(self.retry_max_delay_ms)
     }
 }
 
@@ -178,11 +235,20 @@ mod tests {
     #[test]
     fn default_is_valid_and_ranges_are_checked() {
         assert_eq!(Config::default().validate(), Ok(()));
-        let bad = Config { slip_copies: 4, ..Config::default() };
+        let bad = Config {
+            slip_copies: 4,
+            ..Config::default()
+        };
         assert_eq!(bad.validate().unwrap_err().name, "slip_copies");
-        let bad = Config { reversal_max_attempts: 0, ..Config::default() };
+        let bad = Config {
+            reversal_max_attempts: 0,
+            ..Config::default()
+        };
         assert_eq!(bad.validate().unwrap_err().name, "reversal_max_attempts");
-        let bad = Config { completion_limit_percent: 99, ..Config::default() };
+        let bad = Config {
+            completion_limit_percent: 99,
+            ..Config::default()
+        };
         assert_eq!(bad.validate().unwrap_err().name, "completion_limit_percent");
     }
 

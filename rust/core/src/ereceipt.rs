@@ -36,16 +36,22 @@ const FIELDS: usize = 10;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ReceiptError {
     /// Not a payload of this format.
-    #[error("not a poscore receipt code: {reason}; scan the code again, or check it comes from a poscore terminal")]
+    #[error(
+        "not a poscore receipt code: {reason}; scan the code again, or check it comes from a poscore terminal"
+    )]
     Malformed {
         /// What is wrong with it.
         reason: String,
     },
     /// The MAC does not match: altered, or made with another key.
-    #[error("the receipt code's MAC does not match: it was altered or made by another terminal; do not accept this receipt")]
+    #[error(
+        "the receipt code's MAC does not match: it was altered or made by another terminal; do not accept this receipt"
+    )]
     BadMac,
     /// The journal has no such transaction.
-    #[error("batch {batch} voucher {trace} is not in this terminal's journal: check the terminal; do not accept this receipt")]
+    #[error(
+        "batch {batch} voucher {trace} is not in this terminal's journal: check the terminal; do not accept this receipt"
+    )]
     NotInJournal {
         /// The batch named by the payload.
         batch: BatchNumber,
@@ -53,7 +59,9 @@ pub enum ReceiptError {
         trace: TraceNumber,
     },
     /// The journal's transaction differs.
-    #[error("the receipt's {field} does not match the journal: do not accept this receipt and ask the merchant")]
+    #[error(
+        "the receipt's {field} does not match the journal: do not accept this receipt and ask the merchant"
+    )]
     Mismatch {
         /// Which field: `amount`, `currency`, `auth_code`, `date` or `state`.
         field: &'static str,
@@ -71,10 +79,16 @@ impl Bilingual for ReceiptError {
     }
     fn zh(&self) -> String {
         match self {
-            ReceiptError::Malformed { reason } => format!("不是本系统的电子签购单码（{reason}）：请重新扫码"),
+            ReceiptError::Malformed { reason } => {
+                format!("不是本系统的电子签购单码（{reason}）：请重新扫码")
+            }
             ReceiptError::BadMac => "电子签购单码校验失败：已被篡改或来自其他终端，请勿接受".into(),
-            ReceiptError::NotInJournal { batch, trace } => format!("批次 {batch} 凭证 {trace} 不在本终端流水中：请勿接受"),
-            ReceiptError::Mismatch { field } => format!("电子签购单的 {field} 与流水不符：请勿接受并联系商户"),
+            ReceiptError::NotInJournal { batch, trace } => {
+                format!("批次 {batch} 凭证 {trace} 不在本终端流水中：请勿接受")
+            }
+            ReceiptError::Mismatch { field } => {
+                format!("电子签购单的 {field} 与流水不符：请勿接受并联系商户")
+            }
         }
     }
     fn en(&self) -> String {
@@ -115,28 +129,47 @@ pub fn payload(txn: &TxnRecord, copy: SlipCopy, terminal_id: &str, key: &[u8]) -
 
 /// Checks a scanned payload with the terminal's receipt key against the journal: `find`
 /// looks a transaction up by batch and voucher number.
-pub fn verify(payload: &str, key: &[u8], find: impl Fn(BatchNumber, TraceNumber) -> Option<TxnRecord>) -> Result<VerifiedReceipt, ReceiptError> {
-    let malformed = |reason: &str| ReceiptError::Malformed { reason: reason.to_string() };
+pub fn verify(
+    payload: &str,
+    key: &[u8],
+    find: impl Fn(BatchNumber, TraceNumber) -> Option<TxnRecord>,
+) -> Result<VerifiedReceipt, ReceiptError> {
+    let malformed = |reason: &str| ReceiptError::Malformed {
+        reason: reason.to_string(),
+    };
     if !payload.is_ascii() {
         return Err(malformed("it has characters that are not ASCII"));
     }
     let fields: Vec<&str> = payload.split('|').collect();
     if fields.len() != FIELDS {
-        return Err(malformed(&format!("it has {} fields, not {FIELDS}", fields.len())));
+        return Err(malformed(&format!(
+            "it has {} fields, not {FIELDS}",
+            fields.len()
+        )));
     }
     if fields[0] != PREFIX {
-        return Err(malformed(&format!("it starts with {:?}, not {PREFIX:?}", fields[0])));
+        return Err(malformed(&format!(
+            "it starts with {:?}, not {PREFIX:?}",
+            fields[0]
+        )));
     }
     let mac_text = fields[FIELDS - 1];
-    let tag = unhex(mac_text).filter(|t| t.len() == MAC_BYTES).ok_or_else(|| malformed("its MAC is not 16 hex digits"))?;
+    let tag = unhex(mac_text)
+        .filter(|t| t.len() == MAC_BYTES)
+        .ok_or_else(|| malformed("its MAC is not 16 hex digits"))?;
     let body = &payload[..payload.len() - mac_text.len() - 1];
     let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key).map_err(|_| ReceiptError::BadMac)?;
     mac.update(body.as_bytes());
-    mac.verify_truncated_left(&tag).map_err(|_| ReceiptError::BadMac)?;
+    mac.verify_truncated_left(&tag)
+        .map_err(|_| ReceiptError::BadMac)?;
 
-    let batch = BatchNumber::parse(fields[2]).map_err(|_| malformed("its batch number is not 6 digits"))?;
-    let trace = TraceNumber::parse(fields[3]).map_err(|_| malformed("its voucher number is not 6 digits"))?;
-    let amount: u64 = fields[4].parse().map_err(|_| malformed("its amount is not a number"))?;
+    let batch =
+        BatchNumber::parse(fields[2]).map_err(|_| malformed("its batch number is not 6 digits"))?;
+    let trace = TraceNumber::parse(fields[3])
+        .map_err(|_| malformed("its voucher number is not 6 digits"))?;
+    let amount: u64 = fields[4]
+        .parse()
+        .map_err(|_| malformed("its amount is not a number"))?;
     let copy = match fields[8] {
         "m" => SlipCopy::Merchant,
         "c" => SlipCopy::Cardholder,
@@ -160,23 +193,46 @@ pub fn verify(payload: &str, key: &[u8], find: impl Fn(BatchNumber, TraceNumber)
     if stamp(&txn) != fields[7] {
         return mismatch("date");
     }
-    if !matches!(txn.state, TxnState::Approved | TxnState::Completed | TxnState::Voided) {
+    if !matches!(
+        txn.state,
+        TxnState::Approved | TxnState::Completed | TxnState::Voided
+    ) {
         return mismatch("state");
     }
-    Ok(VerifiedReceipt { terminal_id: fields[1].to_string(), copy, txn })
+    Ok(VerifiedReceipt {
+        terminal_id: fields[1].to_string(),
+        copy,
+        txn,
+    })
 }
 
 /// A slip with the verification QR code added before its final feed and cut: the
 /// e-receipt as shown on screen or saved as a PNG.
 pub fn with_verification_code(slip: Document, payload: &str, language: SlipLanguage) -> Document {
     let mut elements = slip.elements;
-    let tail = elements.iter().rposition(|e| !matches!(e, Element::Feed { .. } | Element::Cut { .. })).map_or(0, |i| i + 1);
+    let tail = elements
+        .iter()
+        .rposition(|e| !matches!(e, Element::Feed { .. } | Element::Cut { .. }))
+        .map_or(0, |i| i + 1);
     let ending = elements.split_off(tail);
     let mut doc = Document { elements }
         .feed(1)
-        .text(&language.label("电子签购单", "E-RECEIPT"), TextStyle::BOLD, Align::Center)
-        .text(&language.label("扫码验证", "SCAN TO VERIFY"), TextStyle::default(), Align::Center)
-        .push(Element::Qr { data: payload.to_string(), module_size: 4, level: QrLevel::M, align: Align::Center });
+        .text(
+            &language.label("电子签购单", "E-RECEIPT"),
+            TextStyle::BOLD,
+            Align::Center,
+        )
+        .text(
+            &language.label("扫码验证", "SCAN TO VERIFY"),
+            TextStyle::default(),
+            Align::Center,
+        )
+        .push(Element::Qr {
+            data: payload.to_string(),
+            module_size: 4,
+            level: QrLevel::M,
+            align: Align::Center,
+        });
     doc.elements.extend(ending);
     doc
 }
@@ -206,7 +262,15 @@ fn copy_letter(copy: SlipCopy) -> char {
 
 /// Printable ASCII without `|`; anything else becomes `_`.
 fn clean(text: &str) -> String {
-    text.chars().map(|c| if c.is_ascii_graphic() && c != '|' { c } else { '_' }).collect()
+    text.chars()
+        .map(|c| {
+            if c.is_ascii_graphic() && c != '|' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
 }
 
 fn mac_of(key: &[u8], body: &str) -> Vec<u8> {
@@ -226,7 +290,10 @@ fn unhex(text: &str) -> Option<Vec<u8>> {
     if text.len() % 2 != 0 || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
         return None;
     }
-    (0..text.len()).step_by(2).map(|i| u8::from_str_radix(&text[i..i + 2], 16).ok()).collect()
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).ok())
+        .collect()
 }
 
 #[cfg(test)]
@@ -247,13 +314,33 @@ mod tests {
     fn a_payload_verifies_against_the_journal() {
         let txn = sample_txn(TxnKind::PreAuth);
         let p = payload(&txn, SlipCopy::Cardholder, "10000001", KEY);
-        assert_eq!(&p[..p.len() - 16], "PR1|10000001|000001|000123|50000|CNY|A1B2C3|20260314092653|c|");
+        assert_eq!(
+            &p[..p.len() - 16],
+            "PR1|10000001|000001|000123|50000|CNY|A1B2C3|20260314092653|c|"
+        );
         assert!(p.len() < 100 && p.is_ascii());
         let verified = verify(&p, KEY, journal(txn.clone())).unwrap();
-        assert_eq!(verified, VerifiedReceipt { terminal_id: "10000001".into(), copy: SlipCopy::Cardholder, txn: txn.clone() });
+        assert_eq!(
+            verified,
+            VerifiedReceipt {
+                terminal_id: "10000001".into(),
+                copy: SlipCopy::Cardholder,
+                txn: txn.clone()
+            }
+        );
         // Completed and voided transactions still verify; their slips were real.
         for state in [TxnState::Completed, TxnState::Voided] {
-            assert!(verify(&p, KEY, journal(TxnRecord { state, ..txn.clone() })).is_ok());
+            assert!(
+                verify(
+                    &p,
+                    KEY,
+                    journal(TxnRecord {
+                        state,
+                        ..txn.clone()
+                    })
+                )
+                .is_ok()
+            );
         }
     }
 
@@ -262,18 +349,37 @@ mod tests {
         let txn = sample_txn(TxnKind::CompletionRequest);
         let p = payload(&txn, SlipCopy::Merchant, "10000001", KEY);
         let fields: Vec<&str> = p.split('|').collect();
-        let replacements = ["10000002", "000002", "000124", "50001", "USD", "A1B2C4", "20260314092654", "c"];
+        let replacements = [
+            "10000002",
+            "000002",
+            "000124",
+            "50001",
+            "USD",
+            "A1B2C4",
+            "20260314092654",
+            "c",
+        ];
         for (index, replacement) in replacements.iter().enumerate() {
             let mut tampered = fields.clone();
             tampered[index + 1] = replacement;
             let tampered = tampered.join("|");
-            assert_eq!(verify(&tampered, KEY, journal(txn.clone())), Err(ReceiptError::BadMac), "field {index}: {tampered}");
+            assert_eq!(
+                verify(&tampered, KEY, journal(txn.clone())),
+                Err(ReceiptError::BadMac),
+                "field {index}: {tampered}"
+            );
         }
-        assert_eq!(verify(&p, b"another key", journal(txn.clone())), Err(ReceiptError::BadMac));
+        assert_eq!(
+            verify(&p, b"another key", journal(txn.clone())),
+            Err(ReceiptError::BadMac)
+        );
         let mut flipped = p.clone();
         let last = if p.ends_with('0') { "1" } else { "0" };
         flipped.replace_range(p.len() - 1.., last);
-        assert_eq!(verify(&flipped, KEY, journal(txn)), Err(ReceiptError::BadMac));
+        assert_eq!(
+            verify(&flipped, KEY, journal(txn)),
+            Err(ReceiptError::BadMac)
+        );
     }
 
     #[test]
@@ -282,17 +388,54 @@ mod tests {
         let p = payload(&txn, SlipCopy::Merchant, "10000001", KEY);
         assert_eq!(
             verify(&p, KEY, |_, _| None),
-            Err(ReceiptError::NotInJournal { batch: txn.batch, trace: txn.trace })
+            Err(ReceiptError::NotInJournal {
+                batch: txn.batch,
+                trace: txn.trace
+            })
         );
         let cases: [(&str, TxnRecord); 5] = [
-            ("amount", TxnRecord { amount: Money::from_minor(50_001, Currency::CNY).unwrap(), ..txn.clone() }),
-            ("currency", TxnRecord { amount: Money::from_minor(50_000, Currency::from_code("HKD").unwrap()).unwrap(), ..txn.clone() }),
-            ("auth_code", TxnRecord { auth_code: None, ..txn.clone() }),
-            ("date", TxnRecord { created_at: Timestamp::from_civil(2026, 3, 15, 9, 26, 53), ..txn.clone() }),
-            ("state", TxnRecord { state: TxnState::Reversed, ..txn.clone() }),
+            (
+                "amount",
+                TxnRecord {
+                    amount: Money::from_minor(50_001, Currency::CNY).unwrap(),
+                    ..txn.clone()
+                },
+            ),
+            (
+                "currency",
+                TxnRecord {
+                    amount: Money::from_minor(50_000, Currency::from_code("HKD").unwrap()).unwrap(),
+                    ..txn.clone()
+                },
+            ),
+            (
+                "auth_code",
+                TxnRecord {
+                    auth_code: None,
+                    ..txn.clone()
+                },
+            ),
+            (
+                "date",
+                TxnRecord {
+                    created_at: Timestamp::from_civil(2026, 3, 15, 9, 26, 53),
+                    ..txn.clone()
+                },
+            ),
+            (
+                "state",
+                TxnRecord {
+                    state: TxnState::Reversed,
+                    ..txn.clone()
+                },
+            ),
         ];
         for (field, record) in cases {
-            assert_eq!(verify(&p, KEY, journal(record)), Err(ReceiptError::Mismatch { field }), "{field}");
+            assert_eq!(
+                verify(&p, KEY, journal(record)),
+                Err(ReceiptError::Mismatch { field }),
+                "{field}"
+            );
         }
     }
 
@@ -300,15 +443,39 @@ mod tests {
     fn malformed_payloads_are_named() {
         let txn = sample_txn(TxnKind::PreAuth);
         let p = payload(&txn, SlipCopy::Bank, "10000001", KEY);
-        for bad in ["", "hello", &p.replacen("PR1", "PR2", 1), &p[..p.len() - 2], &format!("{p}|x"), "PR1|a|b|c|d|e|f|g|h|zz"] {
-            assert!(matches!(verify(bad, KEY, journal(txn.clone())), Err(ReceiptError::Malformed { .. })), "{bad:?}");
+        for bad in [
+            "",
+            "hello",
+            &p.replacen("PR1", "PR2", 1),
+            &p[..p.len() - 2],
+            &format!("{p}|x"),
+            "PR1|a|b|c|d|e|f|g|h|zz",
+        ] {
+            assert!(
+                matches!(
+                    verify(bad, KEY, journal(txn.clone())),
+                    Err(ReceiptError::Malformed { .. })
+                ),
+                "{bad:?}"
+            );
         }
         // A payload made with the key but carrying nonsense is still malformed.
         let body = "PR1|10000001|00000x|000123|50000|CNY|A1B2C3|20260314092653|m";
         let forged = format!("{body}|{}", hex(&mac_of(KEY, body)[..8]));
-        assert!(matches!(verify(&forged, KEY, journal(txn.clone())), Err(ReceiptError::Malformed { .. })));
+        assert!(matches!(
+            verify(&forged, KEY, journal(txn.clone())),
+            Err(ReceiptError::Malformed { .. })
+        ));
         // Odd characters in the ids are kept out of the format.
-        let odd = payload(&TxnRecord { auth_code: Some("A|B 1".into()), ..txn.clone() }, SlipCopy::Merchant, "终端|1", KEY);
+        let odd = payload(
+            &TxnRecord {
+                auth_code: Some("A|B 1".into()),
+                ..txn.clone()
+            },
+            SlipCopy::Merchant,
+            "终端|1",
+            KEY,
+        );
         assert!(odd.is_ascii() && odd.split('|').count() == 10, "{odd}");
         assert!(odd.contains("|A_B_1|"));
     }

@@ -13,7 +13,9 @@ use crate::txn::{TxnKind, TxnState};
 #[derive(Debug, thiserror::Error)]
 pub enum JournalError {
     /// SQLite refused an operation.
-    #[error("journal error while {action}: {source}; check free storage, then restart the terminal app")]
+    #[error(
+        "journal error while {action}: {source}; check free storage, then restart the terminal app"
+    )]
     Sqlite {
         /// What the journal was doing.
         action: &'static str,
@@ -28,7 +30,9 @@ pub enum JournalError {
         path: String,
     },
     /// The file was written by a newer poscore.
-    #[error("the journal has schema version {found}, newer than this poscore ({supported}); update the app, do not downgrade it")]
+    #[error(
+        "the journal has schema version {found}, newer than this poscore ({supported}); update the app, do not downgrade it"
+    )]
     SchemaTooNew {
         /// The file's version.
         found: i64,
@@ -36,13 +40,17 @@ pub enum JournalError {
         supported: i64,
     },
     /// A stored value makes no sense (a corrupt or hand-edited journal).
-    #[error("the journal holds an unreadable value ({what}); restore the last backup or call support")]
+    #[error(
+        "the journal holds an unreadable value ({what}); restore the last backup or call support"
+    )]
     Corrupt {
         /// What was unreadable.
         what: String,
     },
     /// An earlier storage error left the engine unsure of its state.
-    #[error("an earlier journal error stopped the engine; restart the terminal app to recover from the journal")]
+    #[error(
+        "an earlier journal error stopped the engine; restart the terminal app to recover from the journal"
+    )]
     Poisoned,
 }
 
@@ -65,13 +73,21 @@ impl Bilingual for JournalError {
     }
     fn zh(&self) -> String {
         match self {
-            JournalError::Sqlite { action, source } => format!("交易日志出错（{action}：{source}）：请检查存储空间，然后重启应用"),
-            JournalError::InUse { path } => format!("交易日志 {path} 正被另一个 poscore 进程使用：请先关闭它"),
+            JournalError::Sqlite { action, source } => {
+                format!("交易日志出错（{action}：{source}）：请检查存储空间，然后重启应用")
+            }
+            JournalError::InUse { path } => {
+                format!("交易日志 {path} 正被另一个 poscore 进程使用：请先关闭它")
+            }
             JournalError::SchemaTooNew { found, supported } => {
                 format!("交易日志版本 {found} 高于本程序支持的 {supported}：请升级应用，不要降级")
             }
-            JournalError::Corrupt { what } => format!("交易日志中有无法读取的数据（{what}）：请恢复最近的备份或联系客服"),
-            JournalError::Poisoned => "之前的存储错误使引擎停止：请重启应用，将从交易日志恢复".into(),
+            JournalError::Corrupt { what } => {
+                format!("交易日志中有无法读取的数据（{what}）：请恢复最近的备份或联系客服")
+            }
+            JournalError::Poisoned => {
+                "之前的存储错误使引擎停止：请重启应用，将从交易日志恢复".into()
+            }
         }
     }
     fn en(&self) -> String {
@@ -92,7 +108,9 @@ pub enum CommandError {
     #[error(transparent)]
     Id(#[from] IdError),
     /// The request id was used before for a different command.
-    #[error("request id {request_id} was already used for a different transaction (trace {trace}); use a new request id")]
+    #[error(
+        "request id {request_id} was already used for a different transaction (trace {trace}); use a new request id"
+    )]
     RequestIdConflict {
         /// The request id.
         request_id: String,
@@ -100,7 +118,9 @@ pub enum CommandError {
         trace: TraceNumber,
     },
     /// No transaction has that trace number.
-    #[error("no transaction with trace number {trace} is in this terminal's journal; check the slip's 凭证号")]
+    #[error(
+        "no transaction with trace number {trace} is in this terminal's journal; check the slip's 凭证号"
+    )]
     OriginalNotFound {
         /// The trace asked for.
         trace: TraceNumber,
@@ -140,7 +160,9 @@ pub enum CommandError {
         trace: TraceNumber,
     },
     /// A void or completion of this original is in progress or its outcome is uncertain.
-    #[error("another {kind} of trace {trace} (trace {other}) is {state}; wait for it to finish or its reversal to complete")]
+    #[error(
+        "another {kind} of trace {trace} (trace {other}) is {state}; wait for it to finish or its reversal to complete"
+    )]
     OriginalBusy {
         /// The original's trace.
         trace: TraceNumber,
@@ -152,7 +174,9 @@ pub enum CommandError {
         state: TxnState,
     },
     /// The pre-auth is past its completion window.
-    #[error("pre-auth {trace} is older than {days} days and can no longer be completed; ask the acquirer about a late completion")]
+    #[error(
+        "pre-auth {trace} is older than {days} days and can no longer be completed; ask the acquirer about a late completion"
+    )]
     PreAuthExpired {
         /// The trace.
         trace: TraceNumber,
@@ -160,7 +184,9 @@ pub enum CommandError {
         days: u32,
     },
     /// The completion is over the allowed share of the pre-auth.
-    #[error("completion of {requested} is over the limit of {max} ({percent}% of the pre-auth); complete for less or take a new pre-auth")]
+    #[error(
+        "completion of {requested} is over the limit of {max} ({percent}% of the pre-auth); complete for less or take a new pre-auth"
+    )]
     CompletionOverLimit {
         /// The amount asked for.
         requested: String,
@@ -178,7 +204,9 @@ pub enum CommandError {
         expected: String,
     },
     /// The completion was settled already.
-    #[error("trace {trace} was settled in batch {batch} and can no longer be voided; refund it instead")]
+    #[error(
+        "trace {trace} was settled in batch {batch} and can no longer be voided; refund it instead"
+    )]
     AlreadySettled {
         /// The trace.
         trace: TraceNumber,
@@ -186,7 +214,9 @@ pub enum CommandError {
         batch: String,
     },
     /// The host could not be reached; nothing was sent.
-    #[error("the host cannot be reached ({why}); nothing was sent. Check the network and try again")]
+    #[error(
+        "the host cannot be reached ({why}); nothing was sent. Check the network and try again"
+    )]
     HostUnreachable {
         /// What was being attempted.
         why: String,
@@ -222,7 +252,9 @@ pub enum CommandError {
         what: String,
     },
     /// No slip of that transaction is waiting to be delivered.
-    #[error("trace {trace} has no slip waiting for the printer; its slips are printed or delivered already (reprint it instead)")]
+    #[error(
+        "trace {trace} has no slip waiting for the printer; its slips are printed or delivered already (reprint it instead)"
+    )]
     NothingToDeliver {
         /// The trace.
         trace: TraceNumber,
@@ -275,16 +307,37 @@ impl Bilingual for CommandError {
             CommandError::RequestIdConflict { request_id, trace } => {
                 format!("请求号 {request_id} 已用于另一笔交易（凭证号 {trace}）：请使用新的请求号")
             }
-            CommandError::OriginalNotFound { trace } => format!("本终端交易日志中没有凭证号 {trace} 的交易：请核对签购单上的凭证号"),
-            CommandError::WrongOriginalKind { trace, found, expected, .. } => {
-                format!("凭证号 {trace} 是{}，不是{}：请选择正确的交易类型", found.zh_name(), expected.zh_name())
+            CommandError::OriginalNotFound { trace } => {
+                format!("本终端交易日志中没有凭证号 {trace} 的交易：请核对签购单上的凭证号")
+            }
+            CommandError::WrongOriginalKind {
+                trace,
+                found,
+                expected,
+                ..
+            } => {
+                format!(
+                    "凭证号 {trace} 是{}，不是{}：请选择正确的交易类型",
+                    found.zh_name(),
+                    expected.zh_name()
+                )
             }
             CommandError::OriginalNotApproved { trace, state, .. } => {
-                format!("凭证号 {trace} 的状态是 {}，不能进行此操作：只有成功的交易可以", zh_state(*state))
+                format!(
+                    "凭证号 {trace} 的状态是 {}，不能进行此操作：只有成功的交易可以",
+                    zh_state(*state)
+                )
             }
             CommandError::AlreadyVoided { trace } => format!("凭证号 {trace} 已撤销，无需再做"),
-            CommandError::AlreadyCompleted { trace } => format!("预授权 {trace} 已完成：如需修改请先撤销该完成交易"),
-            CommandError::OriginalBusy { trace, other, kind, state } => format!(
+            CommandError::AlreadyCompleted { trace } => {
+                format!("预授权 {trace} 已完成：如需修改请先撤销该完成交易")
+            }
+            CommandError::OriginalBusy {
+                trace,
+                other,
+                kind,
+                state,
+            } => format!(
                 "凭证号 {trace} 的另一笔{}（凭证号 {other}）状态为 {}：请等待其结束或冲正完成",
                 kind.zh_name(),
                 zh_state(*state)
@@ -292,19 +345,43 @@ impl Bilingual for CommandError {
             CommandError::PreAuthExpired { trace, days } => {
                 format!("预授权 {trace} 已超过 {days} 天，不能再完成：请联系收单机构办理延期完成")
             }
-            CommandError::CompletionOverLimit { requested, max, percent } => {
-                format!("完成金额 {requested} 超过上限 {max}（预授权金额的 {percent}%）：请减少金额或重新做预授权")
+            CommandError::CompletionOverLimit {
+                requested,
+                max,
+                percent,
+            } => {
+                format!(
+                    "完成金额 {requested} 超过上限 {max}（预授权金额的 {percent}%）：请减少金额或重新做预授权"
+                )
             }
-            CommandError::CurrencyMismatch { given, expected } => format!("金额币种为 {given}，本终端使用 {expected}"),
-            CommandError::AlreadySettled { trace, batch } => format!("凭证号 {trace} 已在批次 {batch} 结算，不能撤销：请做退货"),
-            CommandError::HostUnreachable { why } => format!("无法连接主机（{why}），未发送任何交易：请检查网络后重试"),
-            CommandError::SignOnFailed { code } => format!("签到被主机拒绝（应答码 {code}）：请联系收单机构"),
-            CommandError::NothingToRetry { trace } => format!("凭证号 {trace} 没有失败的冲正需要重试"),
-            CommandError::SettlementFailed { why } => format!("结算未完成（{why}）：批次保持打开，请重新结算"),
+            CommandError::CurrencyMismatch { given, expected } => {
+                format!("金额币种为 {given}，本终端使用 {expected}")
+            }
+            CommandError::AlreadySettled { trace, batch } => {
+                format!("凭证号 {trace} 已在批次 {batch} 结算，不能撤销：请做退货")
+            }
+            CommandError::HostUnreachable { why } => {
+                format!("无法连接主机（{why}），未发送任何交易：请检查网络后重试")
+            }
+            CommandError::SignOnFailed { code } => {
+                format!("签到被主机拒绝（应答码 {code}）：请联系收单机构")
+            }
+            CommandError::NothingToRetry { trace } => {
+                format!("凭证号 {trace} 没有失败的冲正需要重试")
+            }
+            CommandError::SettlementFailed { why } => {
+                format!("结算未完成（{why}）：批次保持打开，请重新结算")
+            }
             CommandError::BatchFull { batch } => format!("批次 {batch} 已满：请先结算"),
-            CommandError::NothingToReprint { what } => format!("{what} 没有可重打印的签购单：只有成功的交易才有签购单"),
-            CommandError::NothingToDeliver { trace } => format!("凭证号 {trace} 没有等待打印的签购单：已打印或已发送电子签购单（如需请重打印）"),
-            CommandError::BadSignature { why } => format!("签名无法保存（{why}）：请持卡人重新签名"),
+            CommandError::NothingToReprint { what } => {
+                format!("{what} 没有可重打印的签购单：只有成功的交易才有签购单")
+            }
+            CommandError::NothingToDeliver { trace } => format!(
+                "凭证号 {trace} 没有等待打印的签购单：已打印或已发送电子签购单（如需请重打印）"
+            ),
+            CommandError::BadSignature { why } => {
+                format!("签名无法保存（{why}）：请持卡人重新签名")
+            }
             CommandError::Journal(e) => e.zh(),
         }
     }

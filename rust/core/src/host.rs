@@ -148,7 +148,10 @@ impl HostRequest {
         match self {
             HostRequest::SignOn { trace, .. } => format!("sign-on {trace}"),
             HostRequest::Financial(r) => format!("financial {} {}", r.kind, r.trace),
-            HostRequest::Reversal(r) => format!("reversal {} {} reason {}", r.original_kind, r.original_trace, r.reason),
+            HostRequest::Reversal(r) => format!(
+                "reversal {} {} reason {}",
+                r.original_kind, r.original_trace, r.reason
+            ),
             HostRequest::Advice(r) => format!("advice {}", r.trace),
             HostRequest::Settlement(r) => format!("settlement batch {}", r.batch),
         }
@@ -167,7 +170,8 @@ impl ResponseCode {
 
     /// Wraps a code; `None` unless it is two letters or digits.
     pub fn new(code: &str) -> Option<ResponseCode> {
-        (code.len() == 2 && code.bytes().all(|b| b.is_ascii_alphanumeric())).then(|| ResponseCode(code.to_ascii_uppercase()))
+        (code.len() == 2 && code.bytes().all(|b| b.is_ascii_alphanumeric()))
+            .then(|| ResponseCode(code.to_ascii_uppercase()))
     }
 
     /// The code's text.

@@ -37,8 +37,13 @@ impl Bilingual for IdError {
     }
     fn zh(&self) -> String {
         match self {
-            IdError::SixDigit { what, text } => format!("{}“{text}”无效：应为 000001 到 999999 的数字", zh_name(what)),
-            IdError::Format { what, text, rule } => format!("{}“{text}”格式不对（{rule}）", zh_name(what)),
+            IdError::SixDigit { what, text } => format!(
+                "{}“{text}”无效：应为 000001 到 999999 的数字",
+                zh_name(what)
+            ),
+            IdError::Format { what, text, rule } => {
+                format!("{}“{text}”格式不对（{rule}）", zh_name(what))
+            }
         }
     }
     fn en(&self) -> String {
@@ -59,7 +64,10 @@ fn zh_name(what: &str) -> &'static str {
 }
 
 fn parse_six_digit(what: &'static str, text: &str) -> Result<u32, IdError> {
-    let err = || IdError::SixDigit { what, text: text.to_string() };
+    let err = || IdError::SixDigit {
+        what,
+        text: text.to_string(),
+    };
     if text.is_empty() || text.len() > 6 || !text.bytes().all(|b| b.is_ascii_digit()) {
         return Err(err());
     }
@@ -121,11 +129,21 @@ six_digit_number!(
     "batch number"
 );
 
-fn check_chars(what: &'static str, text: &str, len: std::ops::RangeInclusive<usize>, rule: &'static str, ok: fn(u8) -> bool) -> Result<String, IdError> {
+fn check_chars(
+    what: &'static str,
+    text: &str,
+    len: std::ops::RangeInclusive<usize>,
+    rule: &'static str,
+    ok: fn(u8) -> bool,
+) -> Result<String, IdError> {
     if len.contains(&text.len()) && text.bytes().all(ok) {
         Ok(text.to_string())
     } else {
-        Err(IdError::Format { what, text: text.to_string(), rule })
+        Err(IdError::Format {
+            what,
+            text: text.to_string(),
+            rule,
+        })
     }
 }
 
@@ -183,7 +201,10 @@ mod tests {
 
     #[test]
     fn trace_wraps_to_one() {
-        assert_eq!(TraceNumber::new(999_999).unwrap().next(), TraceNumber::FIRST);
+        assert_eq!(
+            TraceNumber::new(999_999).unwrap().next(),
+            TraceNumber::FIRST
+        );
         assert_eq!(TraceNumber::new(41).unwrap().next().value(), 42);
         assert_eq!(TraceNumber::new(7).unwrap().to_string(), "000007");
         assert_eq!(TraceNumber::new(0), None);

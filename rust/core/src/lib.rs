@@ -69,7 +69,10 @@ pub mod time;
 pub mod txn;
 
 pub use config::Config;
-pub use engine::{Command, CommandDone, CommandOutcome, Engine, Event, Input, OpenError, Output, PrintJob, SettlementSummary, Ticket};
+pub use engine::{
+    Command, CommandDone, CommandOutcome, Engine, Event, Input, OpenError, Output, PrintJob,
+    SettlementSummary, Ticket,
+};
 pub use error::{CommandError, JournalError};
 pub use lang::{Bilingual, Lang};
 pub use record::TxnRecord;

@@ -35,15 +35,26 @@ const KNOWN_CURRENCIES: &[(&str, u16, u8)] = &[
 
 impl Currency {
     /// Chinese yuan renminbi, the default.
-    pub const CNY: Currency = Currency { alpha: *b"CNY", numeric: 156, exponent: 2 };
+    pub const CNY: Currency = Currency {
+        alpha: *b"CNY",
+        numeric: 156,
+        exponent: 2,
+    };
 
     /// Looks a currency up by its alphabetic code (`"CNY"`), case-insensitively.
     pub fn from_code(code: &str) -> Option<Currency> {
         let upper = code.to_ascii_uppercase();
-        KNOWN_CURRENCIES.iter().find(|(alpha, _, _)| *alpha == upper).map(|&(alpha, numeric, exponent)| {
-            let b = alpha.as_bytes();
-            Currency { alpha: [b[0], b[1], b[2]], numeric, exponent }
-        })
+        KNOWN_CURRENCIES
+            .iter()
+            .find(|(alpha, _, _)| *alpha == upper)
+            .map(|&(alpha, numeric, exponent)| {
+                let b = alpha.as_bytes();
+                Currency {
+                    alpha: [b[0], b[1], b[2]],
+                    numeric,
+                    exponent,
+                }
+            })
     }
 
     /// Looks a currency up by its ISO 4217 numeric code (156 for CNY).
@@ -116,7 +127,9 @@ pub enum AmountError {
         max: String,
     },
     /// A character that is not a digit or the one decimal point.
-    #[error("the amount has a stray character {ch:?} at position {position}; use digits and one '.' only")]
+    #[error(
+        "the amount has a stray character {ch:?} at position {position}; use digits and one '.' only"
+    )]
     InvalidCharacter {
         /// The character.
         ch: char,
@@ -124,7 +137,9 @@ pub enum AmountError {
         position: usize,
     },
     /// A decimal point with no digits before or after it (`.5`, `12.`).
-    #[error("the amount {text:?} needs digits on both sides of the decimal point, e.g. 0.50 or 12.00")]
+    #[error(
+        "the amount {text:?} needs digits on both sides of the decimal point, e.g. 0.50 or 12.00"
+    )]
     Malformed {
         /// What was typed.
         text: String,
@@ -195,7 +210,10 @@ impl Money {
                     if seen_point {
                         decimals = decimals.saturating_add(1);
                         if decimals > max_decimals {
-                            return Err(AmountError::TooManyDecimals { max: max_decimals, currency });
+                            return Err(AmountError::TooManyDecimals {
+                                max: max_decimals,
+                                currency,
+                            });
                         }
                         fraction = fraction * 10 + digit;
                     } else {
@@ -210,11 +228,18 @@ impl Money {
                 '.' if !seen_point => {
                     return Err(AmountError::TooManyDecimals { max: 0, currency });
                 }
-                other => return Err(AmountError::InvalidCharacter { ch: other, position: index + 1 }),
+                other => {
+                    return Err(AmountError::InvalidCharacter {
+                        ch: other,
+                        position: index + 1,
+                    });
+                }
             }
         }
         if seen_point && (whole_digits == 0 || decimals == 0) {
-            return Err(AmountError::Malformed { text: text.to_string() });
+            return Err(AmountError::Malformed {
+                text: text.to_string(),
+            });
         }
         let scale = 10u128.pow(u32::from(max_decimals));
         let minor = whole * scale + fraction * 10u128.pow(u32::from(max_decimals - decimals));
@@ -224,12 +249,20 @@ impl Money {
         if minor == 0 {
             return Err(AmountError::Zero);
         }
-        Ok(Money { minor: minor as u64, currency })
+        Ok(Money {
+            minor: minor as u64,
+            currency,
+        })
     }
 
     fn overflow(currency: Currency) -> AmountError {
-        let max = Money { minor: MAX_MINOR_UNITS, currency };
-        AmountError::Overflow { max: max.to_string() }
+        let max = Money {
+            minor: MAX_MINOR_UNITS,
+            currency,
+        };
+        AmountError::Overflow {
+            max: max.to_string(),
+        }
     }
 
     /// The count of minor units (fen for CNY).
@@ -249,7 +282,12 @@ impl Money {
             return self.minor.to_string();
         }
         let scale = 10u64.pow(exponent);
-        format!("{}.{:0width$}", self.minor / scale, self.minor % scale, width = exponent as usize)
+        format!(
+            "{}.{:0width$}",
+            self.minor / scale,
+            self.minor % scale,
+            width = exponent as usize
+        )
     }
 }
 
@@ -283,17 +321,74 @@ mod tests {
         assert_eq!(cny("-1.00"), Err(AmountError::Negative));
         assert_eq!(cny("0"), Err(AmountError::Zero));
         assert_eq!(cny("0.00"), Err(AmountError::Zero));
-        assert!(matches!(cny("1.234"), Err(AmountError::TooManyDecimals { max: 2, .. })));
-        assert!(matches!(cny("10000000000.00"), Err(AmountError::Overflow { .. })));
-        assert!(matches!(cny("99999999999999999999999999"), Err(AmountError::Overflow { .. })));
-        assert_eq!(cny("12a"), Err(AmountError::InvalidCharacter { ch: 'a', position: 3 }));
-        assert_eq!(cny(" 12"), Err(AmountError::InvalidCharacter { ch: ' ', position: 1 }));
-        assert_eq!(cny("12.34 "), Err(AmountError::InvalidCharacter { ch: ' ', position: 6 }));
-        assert_eq!(cny("+12"), Err(AmountError::InvalidCharacter { ch: '+', position: 1 }));
-        assert_eq!(cny("1,000"), Err(AmountError::InvalidCharacter { ch: ',', position: 2 }));
-        assert_eq!(cny("1.2.3"), Err(AmountError::InvalidCharacter { ch: '.', position: 4 }));
-        assert_eq!(cny("1e5"), Err(AmountError::InvalidCharacter { ch: 'e', position: 2 }));
-        assert_eq!(cny("１２"), Err(AmountError::InvalidCharacter { ch: '１', position: 1 }));
+        assert!(matches!(
+            cny("1.234"),
+            Err(AmountError::TooManyDecimals { max: 2, .. })
+        ));
+        assert!(matches!(
+            cny("10000000000.00"),
+            Err(AmountError::Overflow { .. })
+        ));
+        assert!(matches!(
+            cny("99999999999999999999999999"),
+            Err(AmountError::Overflow { .. })
+        ));
+        assert_eq!(
+            cny("12a"),
+            Err(AmountError::InvalidCharacter {
+                ch: 'a',
+                position: 3
+            })
+        );
+        assert_eq!(
+            cny(" 12"),
+            Err(AmountError::InvalidCharacter {
+                ch: ' ',
+                position: 1
+            })
+        );
+        assert_eq!(
+            cny("12.34 "),
+            Err(AmountError::InvalidCharacter {
+                ch: ' ',
+                position: 6
+            })
+        );
+        assert_eq!(
+            cny("+12"),
+            Err(AmountError::InvalidCharacter {
+                ch: '+',
+                position: 1
+            })
+        );
+        assert_eq!(
+            cny("1,000"),
+            Err(AmountError::InvalidCharacter {
+                ch: ',',
+                position: 2
+            })
+        );
+        assert_eq!(
+            cny("1.2.3"),
+            Err(AmountError::InvalidCharacter {
+                ch: '.',
+                position: 4
+            })
+        );
+        assert_eq!(
+            cny("1e5"),
+            Err(AmountError::InvalidCharacter {
+                ch: 'e',
+                position: 2
+            })
+        );
+        assert_eq!(
+            cny("１２"),
+            Err(AmountError::InvalidCharacter {
+                ch: '１',
+                position: 1
+            })
+        );
         assert!(matches!(cny(".5"), Err(AmountError::Malformed { .. })));
         assert!(matches!(cny("12."), Err(AmountError::Malformed { .. })));
         assert!(matches!(cny("."), Err(AmountError::Malformed { .. })));
@@ -303,7 +398,10 @@ mod tests {
     fn zero_decimal_currencies_take_no_point() {
         let jpy = Currency::from_code("jpy").unwrap();
         assert_eq!(Money::parse("500", jpy).unwrap().minor_units(), 500);
-        assert!(matches!(Money::parse("5.0", jpy), Err(AmountError::TooManyDecimals { max: 0, .. })));
+        assert!(matches!(
+            Money::parse("5.0", jpy),
+            Err(AmountError::TooManyDecimals { max: 0, .. })
+        ));
         assert_eq!(Money::parse("500", jpy).unwrap().to_string(), "JPY 500");
     }
 
@@ -312,13 +410,26 @@ mod tests {
         let m = Money::parse("12.3", Currency::CNY).unwrap();
         assert_eq!(m.to_decimal_string(), "12.30");
         assert_eq!(m.to_string(), "CNY 12.30");
-        assert_eq!(Money::from_minor(5, Currency::CNY).unwrap().to_decimal_string(), "0.05");
+        assert_eq!(
+            Money::from_minor(5, Currency::CNY)
+                .unwrap()
+                .to_decimal_string(),
+            "0.05"
+        );
         assert_eq!(Money::from_minor(0, Currency::CNY), None);
     }
 
     #[test]
     fn every_error_has_both_languages_and_a_code() {
-        for e in [cny(""), cny("-1"), cny("0"), cny("1.234"), cny("1e9999999999"), cny("x"), cny(".")] {
+        for e in [
+            cny(""),
+            cny("-1"),
+            cny("0"),
+            cny("1.234"),
+            cny("1e9999999999"),
+            cny("x"),
+            cny("."),
+        ] {
             let e = e.unwrap_err();
             assert!(!e.zh().is_empty() && !e.en().is_empty());
             assert!(e.code().starts_with("AMOUNT_"));

@@ -117,18 +117,54 @@ impl Condition {
             Condition::Ready => ("打印机正常", "printer ready"),
             Condition::PaperLow => ("纸将用完：请准备新纸卷", "paper low: have a new roll ready"),
             Condition::Busy => ("打印机忙：稍后自动重试", "printer busy: it will be retried"),
-            Condition::PaperOut => ("缺纸：请装入新纸卷并合上盖子，签购单会自动补打", "out of paper: load a new roll and close the cover; the slip prints by itself"),
-            Condition::CoverOpen => ("打印机盖未合上：请合上盖子，签购单会自动补打", "cover open: close it; the slip prints by itself"),
-            Condition::Overheated => ("打印头过热：请等待冷却，签购单会自动补打", "print head overheated: let it cool; the slip prints by itself"),
-            Condition::CutterError => ("切刀故障：请打开盖子清除卡纸后合上", "cutter jammed: open the cover, clear it, close it"),
-            Condition::PaperJam => ("卡纸：请打开盖子取出卡纸后合上", "paper jam: open the cover, remove the paper, close it"),
-            Condition::LowVoltage => ("电量过低：请连接电源后再打印", "voltage too low: connect the charger"),
-            Condition::DataError => ("打印数据错误：请联系客服", "print data refused: call support"),
-            Condition::CommunicationError => ("打印机通讯异常：请检查连接或重启终端", "printer link failed: check the cable or network, or restart the terminal"),
-            Condition::NotFound => ("未检测到打印机：请联系客服", "no printer found: call support"),
-            Condition::Offline => ("打印机离线：请检查打印机", "printer offline: check the printer"),
-            Condition::HardwareError => ("打印机硬件故障：请联系客服", "printer hardware fault: call support"),
-            Condition::Unknown => ("打印机未知故障：请联系客服", "unknown printer fault: call support"),
+            Condition::PaperOut => (
+                "缺纸：请装入新纸卷并合上盖子，签购单会自动补打",
+                "out of paper: load a new roll and close the cover; the slip prints by itself",
+            ),
+            Condition::CoverOpen => (
+                "打印机盖未合上：请合上盖子，签购单会自动补打",
+                "cover open: close it; the slip prints by itself",
+            ),
+            Condition::Overheated => (
+                "打印头过热：请等待冷却，签购单会自动补打",
+                "print head overheated: let it cool; the slip prints by itself",
+            ),
+            Condition::CutterError => (
+                "切刀故障：请打开盖子清除卡纸后合上",
+                "cutter jammed: open the cover, clear it, close it",
+            ),
+            Condition::PaperJam => (
+                "卡纸：请打开盖子取出卡纸后合上",
+                "paper jam: open the cover, remove the paper, close it",
+            ),
+            Condition::LowVoltage => (
+                "电量过低：请连接电源后再打印",
+                "voltage too low: connect the charger",
+            ),
+            Condition::DataError => (
+                "打印数据错误：请联系客服",
+                "print data refused: call support",
+            ),
+            Condition::CommunicationError => (
+                "打印机通讯异常：请检查连接或重启终端",
+                "printer link failed: check the cable or network, or restart the terminal",
+            ),
+            Condition::NotFound => (
+                "未检测到打印机：请联系客服",
+                "no printer found: call support",
+            ),
+            Condition::Offline => (
+                "打印机离线：请检查打印机",
+                "printer offline: check the printer",
+            ),
+            Condition::HardwareError => (
+                "打印机硬件故障：请联系客服",
+                "printer hardware fault: call support",
+            ),
+            Condition::Unknown => (
+                "打印机未知故障：请联系客服",
+                "unknown printer fault: call support",
+            ),
         }
     }
 
@@ -153,7 +189,6 @@ impl Condition {
         }
     }
 }
-
 
 /// The result of one print attempt, as the printer driver reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -234,7 +269,10 @@ mod tests {
         assert_eq!(Condition::of_status(&s), Condition::PaperOut);
         s.cover_open = true;
         assert_eq!(Condition::of_status(&s), Condition::CoverOpen);
-        let offline = PrinterStatus { online: false, ..PrinterStatus::READY };
+        let offline = PrinterStatus {
+            online: false,
+            ..PrinterStatus::READY
+        };
         assert_eq!(Condition::of_status(&offline), Condition::Offline);
         assert!(!Condition::Unknown.can_print());
     }

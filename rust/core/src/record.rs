@@ -9,7 +9,9 @@ use crate::card::MaskedPan;
 use crate::ids::{BatchNumber, RequestId, TraceNumber};
 use crate::money::Money;
 use crate::time::Timestamp;
-use crate::txn::{Delivery, PrintJobState, PrintKind, ReversalReason, ReversalState, SlipCopy, TxnKind, TxnState};
+use crate::txn::{
+    Delivery, PrintJobState, PrintKind, ReversalReason, ReversalState, SlipCopy, TxnKind, TxnState,
+};
 
 /// A journaled transaction.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -93,12 +95,14 @@ impl TxnRecord {
     /// The reversal as exported: `null` when none was ever needed (disarmed or cancelled).
     fn export_reversal(&self) -> Value {
         match &self.reversal {
-            Some(r) if !matches!(r.state, ReversalState::Disarmed | ReversalState::Cancelled) => json!({
-                "state": r.state.as_str(),
-                "reason": r.reason.as_str(),
-                "attempts": r.attempts,
-                "last_response": r.last_response,
-            }),
+            Some(r) if !matches!(r.state, ReversalState::Disarmed | ReversalState::Cancelled) => {
+                json!({
+                    "state": r.state.as_str(),
+                    "reason": r.reason.as_str(),
+                    "attempts": r.attempts,
+                    "last_response": r.last_response,
+                })
+            }
             _ => Value::Null,
         }
     }
@@ -148,7 +152,11 @@ impl TxnRecord {
             Some(Value::Number(n)) => n.to_string(),
             _ => String::new(),
         };
-        let printed = self.print_jobs.iter().filter(|p| p.state == PrintJobState::Printed).count();
+        let printed = self
+            .print_jobs
+            .iter()
+            .filter(|p| p.state == PrintJobState::Printed)
+            .count();
         [
             self.trace.to_string(),
             self.batch.to_string(),
@@ -161,7 +169,9 @@ impl TxnRecord {
             opt(&self.rrn),
             opt(&self.response_code),
             self.request_id.as_str().to_string(),
-            self.original_trace.map(|t| t.to_string()).unwrap_or_default(),
+            self.original_trace
+                .map(|t| t.to_string())
+                .unwrap_or_default(),
             self.settled.to_string(),
             self.created_at.to_rfc3339(),
             self.updated_at.to_rfc3339(),

@@ -63,10 +63,14 @@ pub enum Signature {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SignatureError {
     /// No ink at all.
-    #[error("the signature is empty (no points or no black dots): ask the cardholder to sign again")]
+    #[error(
+        "the signature is empty (no points or no black dots): ask the cardholder to sign again"
+    )]
     Empty,
     /// The pad or image has a zero side.
-    #[error("the signature pad is {width}×{height}: both sides must be at least 1; check the pad's size")]
+    #[error(
+        "the signature pad is {width}×{height}: both sides must be at least 1; check the pad's size"
+    )]
     ZeroSize {
         /// The width given.
         width: u32,
@@ -74,7 +78,9 @@ pub enum SignatureError {
         height: u32,
     },
     /// Too many points.
-    #[error("the signature has {points} points, more than the {max} kept: capture it with fewer samples or as an image")]
+    #[error(
+        "the signature has {points} points, more than the {max} kept: capture it with fewer samples or as an image"
+    )]
     TooManyPoints {
         /// How many points it has.
         points: usize,
@@ -90,7 +96,9 @@ pub enum SignatureError {
         max: usize,
     },
     /// A point outside the pad.
-    #[error("point ({x}, {y}) is outside the {width}×{height} pad: the capture is corrupt, take it again")]
+    #[error(
+        "point ({x}, {y}) is outside the {width}×{height} pad: the capture is corrupt, take it again"
+    )]
     OutOfPad {
         /// Its x.
         x: u16,
@@ -102,16 +110,22 @@ pub enum SignatureError {
         height: u16,
     },
     /// Stored bytes that do not start with `SIG1`.
-    #[error("the stored signature does not start with \"SIG1\": it is not a signature of this version, or it is damaged")]
+    #[error(
+        "the stored signature does not start with \"SIG1\": it is not a signature of this version, or it is damaged"
+    )]
     BadMagic,
     /// An unknown kind byte.
-    #[error("the stored signature has kind {kind}, not 1 (strokes) or 2 (image): it is damaged or from a newer version")]
+    #[error(
+        "the stored signature has kind {kind}, not 1 (strokes) or 2 (image): it is damaged or from a newer version"
+    )]
     UnknownKind {
         /// The kind byte found.
         kind: u8,
     },
     /// The bytes end too early.
-    #[error("the stored signature ends after {got} bytes while reading {what}: it was cut short; capture the signature again")]
+    #[error(
+        "the stored signature ends after {got} bytes while reading {what}: it was cut short; capture the signature again"
+    )]
     Truncated {
         /// What was being read.
         what: &'static str,
@@ -143,16 +157,33 @@ impl Bilingual for SignatureError {
     fn zh(&self) -> String {
         match self {
             SignatureError::Empty => "签名为空：请持卡人重新签名".into(),
-            SignatureError::ZeroSize { width, height } => format!("签名板尺寸 {width}×{height} 无效：请检查签名板设置"),
-            SignatureError::TooManyPoints { points, max } => format!("签名有 {points} 个点，超过上限 {max}：请降低采样或以图像保存"),
-            SignatureError::TooLarge { bytes, max } => format!("签名占 {bytes} 字节，超过上限 {max}：请缩小签名"),
-            SignatureError::OutOfPad { x, y, width, height } => {
+            SignatureError::ZeroSize { width, height } => {
+                format!("签名板尺寸 {width}×{height} 无效：请检查签名板设置")
+            }
+            SignatureError::TooManyPoints { points, max } => {
+                format!("签名有 {points} 个点，超过上限 {max}：请降低采样或以图像保存")
+            }
+            SignatureError::TooLarge { bytes, max } => {
+                format!("签名占 {bytes} 字节，超过上限 {max}：请缩小签名")
+            }
+            SignatureError::OutOfPad {
+                x,
+                y,
+                width,
+                height,
+            } => {
                 format!("签名点 ({x}, {y}) 超出签名板 {width}×{height}：采集数据有误，请重新签名")
             }
             SignatureError::BadMagic => "保存的签名格式不对（不以 SIG1 开头）：数据已损坏".into(),
-            SignatureError::UnknownKind { kind } => format!("保存的签名类型 {kind} 未知：数据已损坏或来自新版本"),
-            SignatureError::Truncated { what, got } => format!("保存的签名在 {got} 字节处截断（读取 {what} 时）：请重新签名"),
-            SignatureError::TrailingBytes { extra } => format!("保存的签名末尾多出 {extra} 字节：数据已损坏"),
+            SignatureError::UnknownKind { kind } => {
+                format!("保存的签名类型 {kind} 未知：数据已损坏或来自新版本")
+            }
+            SignatureError::Truncated { what, got } => {
+                format!("保存的签名在 {got} 字节处截断（读取 {what} 时）：请重新签名")
+            }
+            SignatureError::TrailingBytes { extra } => {
+                format!("保存的签名末尾多出 {extra} 字节：数据已损坏")
+            }
         }
     }
     fn en(&self) -> String {
@@ -165,24 +196,50 @@ impl Signature {
     /// points, every point on the pad, at most [`MAX_BYTES`] once stored.
     pub fn validate(&self) -> Result<(), SignatureError> {
         match self {
-            Signature::Strokes { width, height, strokes } => {
+            Signature::Strokes {
+                width,
+                height,
+                strokes,
+            } => {
                 if *width == 0 || *height == 0 {
-                    return Err(SignatureError::ZeroSize { width: u32::from(*width), height: u32::from(*height) });
+                    return Err(SignatureError::ZeroSize {
+                        width: u32::from(*width),
+                        height: u32::from(*height),
+                    });
                 }
                 let points: usize = strokes.iter().map(Vec::len).sum();
                 if points == 0 {
                     return Err(SignatureError::Empty);
                 }
                 if points > MAX_POINTS {
-                    return Err(SignatureError::TooManyPoints { points, max: MAX_POINTS });
+                    return Err(SignatureError::TooManyPoints {
+                        points,
+                        max: MAX_POINTS,
+                    });
                 }
-                if let Some(&(x, y)) = strokes.iter().flatten().find(|(x, y)| x >= width || y >= height) {
-                    return Err(SignatureError::OutOfPad { x, y, width: *width, height: *height });
+                if let Some(&(x, y)) = strokes
+                    .iter()
+                    .flatten()
+                    .find(|(x, y)| x >= width || y >= height)
+                {
+                    return Err(SignatureError::OutOfPad {
+                        x,
+                        y,
+                        width: *width,
+                        height: *height,
+                    });
                 }
             }
             Signature::Image(bitmap) => {
-                if bitmap.width() == 0 || bitmap.height() == 0 || bitmap.width() > u32::from(u16::MAX) || bitmap.height() > u32::from(u16::MAX) {
-                    return Err(SignatureError::ZeroSize { width: bitmap.width(), height: bitmap.height() });
+                if bitmap.width() == 0
+                    || bitmap.height() == 0
+                    || bitmap.width() > u32::from(u16::MAX)
+                    || bitmap.height() > u32::from(u16::MAX)
+                {
+                    return Err(SignatureError::ZeroSize {
+                        width: bitmap.width(),
+                        height: bitmap.height(),
+                    });
                 }
                 if bitmap.packed().iter().all(|&b| b == 0) {
                     return Err(SignatureError::Empty);
@@ -191,7 +248,10 @@ impl Signature {
         }
         let bytes = self.stored_len();
         if bytes > MAX_BYTES {
-            return Err(SignatureError::TooLarge { bytes, max: MAX_BYTES });
+            return Err(SignatureError::TooLarge {
+                bytes,
+                max: MAX_BYTES,
+            });
         }
         Ok(())
     }
@@ -199,7 +259,9 @@ impl Signature {
     /// How many bytes [`Signature::to_bytes`] gives.
     fn stored_len(&self) -> usize {
         5 + match self {
-            Signature::Strokes { strokes, .. } => 6 + strokes.iter().map(|s| 2 + 4 * s.len()).sum::<usize>(),
+            Signature::Strokes { strokes, .. } => {
+                6 + strokes.iter().map(|s| 2 + 4 * s.len()).sum::<usize>()
+            }
             Signature::Image(bitmap) => 4 + bitmap.packed().len(),
         }
     }
@@ -212,7 +274,11 @@ impl Signature {
         out.extend_from_slice(MAGIC);
         let u16_of = |n: usize| u16::try_from(n).unwrap_or(u16::MAX);
         match self {
-            Signature::Strokes { width, height, strokes } => {
+            Signature::Strokes {
+                width,
+                height,
+                strokes,
+            } => {
                 out.push(KIND_STROKES);
                 out.extend_from_slice(&width.to_be_bytes());
                 out.extend_from_slice(&height.to_be_bytes());
@@ -227,7 +293,10 @@ impl Signature {
             }
             Signature::Image(bitmap) => {
                 out.push(KIND_IMAGE);
-                let (w, h) = (u16_of(bitmap.width() as usize), u16_of(bitmap.height() as usize));
+                let (w, h) = (
+                    u16_of(bitmap.width() as usize),
+                    u16_of(bitmap.height() as usize),
+                );
                 out.extend_from_slice(&w.to_be_bytes());
                 out.extend_from_slice(&h.to_be_bytes());
                 let rows = bitmap.stride() * usize::from(h);
@@ -241,7 +310,10 @@ impl Signature {
     /// [`Signature::validate`] refuses.
     pub fn from_bytes(bytes: &[u8]) -> Result<Signature, SignatureError> {
         if bytes.len() > MAX_BYTES {
-            return Err(SignatureError::TooLarge { bytes: bytes.len(), max: MAX_BYTES });
+            return Err(SignatureError::TooLarge {
+                bytes: bytes.len(),
+                max: MAX_BYTES,
+            });
         }
         let mut reader = Reader { bytes, at: 0 };
         if reader.take(4, "the magic")? != MAGIC {
@@ -258,7 +330,10 @@ impl Signature {
                     let points = usize::from(reader.u16("a stroke's point count")?);
                     total += points;
                     if total > MAX_POINTS {
-                        return Err(SignatureError::TooManyPoints { points: total, max: MAX_POINTS });
+                        return Err(SignatureError::TooManyPoints {
+                            points: total,
+                            max: MAX_POINTS,
+                        });
                     }
                     let mut stroke = Vec::with_capacity(points);
                     for _ in 0..points {
@@ -266,20 +341,30 @@ impl Signature {
                     }
                     strokes.push(stroke);
                 }
-                Signature::Strokes { width, height, strokes }
+                Signature::Strokes {
+                    width,
+                    height,
+                    strokes,
+                }
             }
             KIND_IMAGE => {
                 let width = u32::from(reader.u16("the image width")?);
                 let height = u32::from(reader.u16("the image height")?);
                 let len = width.div_ceil(8) as usize * height as usize;
                 let rows = reader.take(len, "the image rows")?.to_vec();
-                let bitmap = Bitmap::from_packed(width, height, rows).ok_or(SignatureError::Truncated { what: "the image rows", got: bytes.len() })?;
+                let bitmap =
+                    Bitmap::from_packed(width, height, rows).ok_or(SignatureError::Truncated {
+                        what: "the image rows",
+                        got: bytes.len(),
+                    })?;
                 Signature::Image(bitmap)
             }
             kind => return Err(SignatureError::UnknownKind { kind }),
         };
         if reader.at < bytes.len() {
-            return Err(SignatureError::TrailingBytes { extra: bytes.len() - reader.at });
+            return Err(SignatureError::TrailingBytes {
+                extra: bytes.len() - reader.at,
+            });
         }
         signature.validate()?;
         Ok(signature)
@@ -316,8 +401,14 @@ struct Reader<'a> {
 
 impl<'a> Reader<'a> {
     fn take(&mut self, n: usize, what: &'static str) -> Result<&'a [u8], SignatureError> {
-        let end = self.at.checked_add(n).filter(|&end| end <= self.bytes.len());
-        let end = end.ok_or(SignatureError::Truncated { what, got: self.bytes.len() })?;
+        let end = self
+            .at
+            .checked_add(n)
+            .filter(|&end| end <= self.bytes.len());
+        let end = end.ok_or(SignatureError::Truncated {
+            what,
+            got: self.bytes.len(),
+        })?;
         let slice = &self.bytes[self.at..end];
         self.at = end;
         Ok(slice)
@@ -375,7 +466,10 @@ fn draw_strokes(strokes: &[Vec<(u16, u16)>], max_width: u32, max_height: u32) ->
 fn line(bitmap: &mut Bitmap, a: (i64, i64), b: (i64, i64)) {
     let (mut x, mut y) = a;
     let (dx, dy) = ((b.0 - a.0).abs(), -(b.1 - a.1).abs());
-    let (sx, sy) = (if a.0 < b.0 { 1 } else { -1 }, if a.1 < b.1 { 1 } else { -1 });
+    let (sx, sy) = (
+        if a.0 < b.0 { 1 } else { -1 },
+        if a.1 < b.1 { 1 } else { -1 },
+    );
     let mut error = dx + dy;
     loop {
         stamp(bitmap, (x, y));
@@ -410,7 +504,8 @@ fn stamp(bitmap: &mut Bitmap, at: (i64, i64)) {
 fn ink_box(bitmap: &Bitmap) -> Option<(u32, u32, u32, u32)> {
     let mut found: Option<(u32, u32, u32, u32)> = None;
     for y in 0..bitmap.height() {
-        let row = &bitmap.packed()[y as usize * bitmap.stride()..(y as usize + 1) * bitmap.stride()];
+        let row =
+            &bitmap.packed()[y as usize * bitmap.stride()..(y as usize + 1) * bitmap.stride()];
         if row.iter().all(|&b| b == 0) {
             continue;
         }
@@ -456,9 +551,15 @@ fn scale_down(bitmap: &Bitmap, nw: u32, nh: u32) -> Bitmap {
     let (w, h) = (u64::from(bitmap.width()), u64::from(bitmap.height()));
     let mut out = Bitmap::new(nw, nh);
     for oy in 0..nh {
-        let (sy0, sy1) = (u64::from(oy) * h / u64::from(nh), (u64::from(oy + 1) * h).div_ceil(u64::from(nh)));
+        let (sy0, sy1) = (
+            u64::from(oy) * h / u64::from(nh),
+            (u64::from(oy + 1) * h).div_ceil(u64::from(nh)),
+        );
         for ox in 0..nw {
-            let (sx0, sx1) = (u64::from(ox) * w / u64::from(nw), (u64::from(ox + 1) * w).div_ceil(u64::from(nw)));
+            let (sx0, sx1) = (
+                u64::from(ox) * w / u64::from(nw),
+                (u64::from(ox + 1) * w).div_ceil(u64::from(nw)),
+            );
             let mut black = 0u64;
             for sy in sy0..sy1 {
                 for sx in sx0..sx1 {
@@ -486,7 +587,17 @@ mod tests {
         Signature::Strokes {
             width: 800,
             height: 300,
-            strokes: vec![vec![(100, 200), (200, 60), (300, 220), (400, 80), (500, 240), (700, 100)], vec![(720, 250)]],
+            strokes: vec![
+                vec![
+                    (100, 200),
+                    (200, 60),
+                    (300, 220),
+                    (400, 80),
+                    (500, 240),
+                    (700, 100),
+                ],
+                vec![(720, 250)],
+            ],
         }
     }
 
@@ -500,10 +611,19 @@ mod tests {
         assert_eq!(Signature::from_bytes(&bytes), Ok(s.clone()));
         for max in [384, 576, 100] {
             let b = s.to_bitmap(max);
-            assert!(b.width() <= max && b.height() <= max / 2, "{}x{} for {max}", b.width(), b.height());
+            assert!(
+                b.width() <= max && b.height() <= max / 2,
+                "{}x{} for {max}",
+                b.width(),
+                b.height()
+            );
             // The ink fills the width: the zigzag spans 620 of the pad's units.
             assert!(b.width() > max * 9 / 10, "{} of {max}", b.width());
-            assert!(b.black_dots() > u64::from(b.width()), "too little ink: {}", b.black_dots());
+            assert!(
+                b.black_dots() > u64::from(b.width()),
+                "too little ink: {}",
+                b.black_dots()
+            );
             // Cropped: the margin is white on every side.
             assert!((0..b.width()).all(|x| !b.get(x, 0) && !b.get(x, b.height() - 1)));
             assert!((0..b.height()).all(|y| !b.get(0, y) && !b.get(b.width() - 1, y)));
@@ -526,29 +646,75 @@ mod tests {
         let b = s.to_bitmap(384);
         assert!(b.width() <= 384);
         assert!(b.height() < 20, "cropped to the line: {}", b.height());
-        assert!(b.black_dots() >= 300, "the line survives scaling: {}", b.black_dots());
+        assert!(
+            b.black_dots() >= 300,
+            "the line survives scaling: {}",
+            b.black_dots()
+        );
         // A small image is kept at its size (only cropped).
         let mut small = Bitmap::new(40, 20);
         small.set(10, 10, true);
         let b = Signature::Image(small).to_bitmap(384);
-        assert_eq!((b.width(), b.height()), (1 + 2 * MARGIN_DOTS, 1 + 2 * MARGIN_DOTS));
+        assert_eq!(
+            (b.width(), b.height()),
+            (1 + 2 * MARGIN_DOTS, 1 + 2 * MARGIN_DOTS)
+        );
         assert_eq!(b.black_dots(), 1);
     }
 
     #[test]
     fn validation() {
-        let empty = Signature::Strokes { width: 10, height: 10, strokes: vec![vec![]] };
+        let empty = Signature::Strokes {
+            width: 10,
+            height: 10,
+            strokes: vec![vec![]],
+        };
         assert_eq!(empty.validate(), Err(SignatureError::Empty));
-        assert_eq!(Signature::Image(Bitmap::new(8, 8)).validate(), Err(SignatureError::Empty));
-        let zero = Signature::Strokes { width: 0, height: 10, strokes: vec![vec![(0, 0)]] };
-        assert!(matches!(zero.validate(), Err(SignatureError::ZeroSize { .. })));
-        let outside = Signature::Strokes { width: 10, height: 10, strokes: vec![vec![(1, 1), (10, 3)]] };
-        assert_eq!(outside.validate(), Err(SignatureError::OutOfPad { x: 10, y: 3, width: 10, height: 10 }));
-        let many = Signature::Strokes { width: 10, height: 10, strokes: vec![vec![(1, 1); MAX_POINTS + 1]] };
-        assert_eq!(many.validate(), Err(SignatureError::TooManyPoints { points: MAX_POINTS + 1, max: MAX_POINTS }));
+        assert_eq!(
+            Signature::Image(Bitmap::new(8, 8)).validate(),
+            Err(SignatureError::Empty)
+        );
+        let zero = Signature::Strokes {
+            width: 0,
+            height: 10,
+            strokes: vec![vec![(0, 0)]],
+        };
+        assert!(matches!(
+            zero.validate(),
+            Err(SignatureError::ZeroSize { .. })
+        ));
+        let outside = Signature::Strokes {
+            width: 10,
+            height: 10,
+            strokes: vec![vec![(1, 1), (10, 3)]],
+        };
+        assert_eq!(
+            outside.validate(),
+            Err(SignatureError::OutOfPad {
+                x: 10,
+                y: 3,
+                width: 10,
+                height: 10
+            })
+        );
+        let many = Signature::Strokes {
+            width: 10,
+            height: 10,
+            strokes: vec![vec![(1, 1); MAX_POINTS + 1]],
+        };
+        assert_eq!(
+            many.validate(),
+            Err(SignatureError::TooManyPoints {
+                points: MAX_POINTS + 1,
+                max: MAX_POINTS
+            })
+        );
         let mut big = Bitmap::new(2048, 300);
         big.set(5, 5, true);
-        assert!(matches!(Signature::Image(big).validate(), Err(SignatureError::TooLarge { .. })));
+        assert!(matches!(
+            Signature::Image(big).validate(),
+            Err(SignatureError::TooLarge { .. })
+        ));
         let e = SignatureError::Empty;
         assert!(e.zh().contains("签名") && e.en().contains("sign again"));
     }
@@ -556,25 +722,54 @@ mod tests {
     #[test]
     fn garbage_is_refused_with_its_reason() {
         let good = strokes().to_bytes();
-        assert_eq!(Signature::from_bytes(b""), Err(SignatureError::Truncated { what: "the magic", got: 0 }));
-        assert_eq!(Signature::from_bytes(b"PNG\x89\x01\x02"), Err(SignatureError::BadMagic));
-        assert_eq!(Signature::from_bytes(b"SIG1\x07"), Err(SignatureError::UnknownKind { kind: 7 }));
+        assert_eq!(
+            Signature::from_bytes(b""),
+            Err(SignatureError::Truncated {
+                what: "the magic",
+                got: 0
+            })
+        );
+        assert_eq!(
+            Signature::from_bytes(b"PNG\x89\x01\x02"),
+            Err(SignatureError::BadMagic)
+        );
+        assert_eq!(
+            Signature::from_bytes(b"SIG1\x07"),
+            Err(SignatureError::UnknownKind { kind: 7 })
+        );
         for cut in 5..good.len() {
             assert!(
-                matches!(Signature::from_bytes(&good[..cut]), Err(SignatureError::Truncated { .. })),
+                matches!(
+                    Signature::from_bytes(&good[..cut]),
+                    Err(SignatureError::Truncated { .. })
+                ),
                 "cut at {cut}"
             );
         }
         let mut long = good.clone();
         long.push(0);
-        assert_eq!(Signature::from_bytes(&long), Err(SignatureError::TrailingBytes { extra: 1 }));
+        assert_eq!(
+            Signature::from_bytes(&long),
+            Err(SignatureError::TrailingBytes { extra: 1 })
+        );
         // Well formed but a point off the pad.
-        let off = Signature::Strokes { width: 10, height: 10, strokes: vec![vec![(3, 30)]] }.to_bytes();
-        assert!(matches!(Signature::from_bytes(&off), Err(SignatureError::OutOfPad { .. })));
+        let off = Signature::Strokes {
+            width: 10,
+            height: 10,
+            strokes: vec![vec![(3, 30)]],
+        }
+        .to_bytes();
+        assert!(matches!(
+            Signature::from_bytes(&off),
+            Err(SignatureError::OutOfPad { .. })
+        ));
         // A stroke count claiming more points than allowed.
         let mut claim = b"SIG1\x01\x00\x10\x00\x10\x00\x01".to_vec();
         claim.extend_from_slice(&u16::MAX.to_be_bytes());
-        assert!(matches!(Signature::from_bytes(&claim), Err(SignatureError::TooManyPoints { .. })));
+        assert!(matches!(
+            Signature::from_bytes(&claim),
+            Err(SignatureError::TooManyPoints { .. })
+        ));
     }
 
     #[test]

@@ -22,9 +22,19 @@ impl Timestamp {
     }
 
     /// A UTC date and time.
-    pub fn from_civil(year: i32, month: u8, day: u8, hour: u8, minute: u8, second: u8) -> Timestamp {
+    pub fn from_civil(
+        year: i32,
+        month: u8,
+        day: u8,
+        hour: u8,
+        minute: u8,
+        second: u8,
+    ) -> Timestamp {
         let days = days_from_civil(year, month, day);
-        Timestamp(days * MILLIS_PER_DAY + (i64::from(hour) * 3600 + i64::from(minute) * 60 + i64::from(second)) * 1000)
+        Timestamp(
+            days * MILLIS_PER_DAY
+                + (i64::from(hour) * 3600 + i64::from(minute) * 60 + i64::from(second)) * 1000,
+        )
     }
 
     /// This time plus some milliseconds.
@@ -46,7 +56,12 @@ impl Timestamp {
     pub fn to_rfc3339(self) -> String {
         let (year, month, day) = self.civil_date();
         let in_day = self.0.rem_euclid(MILLIS_PER_DAY);
-        let (h, m, s, ms) = (in_day / 3_600_000, in_day / 60_000 % 60, in_day / 1000 % 60, in_day % 1000);
+        let (h, m, s, ms) = (
+            in_day / 3_600_000,
+            in_day / 60_000 % 60,
+            in_day / 1000 % 60,
+            in_day % 1000,
+        );
         format!("{year:04}-{month:02}-{day:02}T{h:02}:{m:02}:{s:02}.{ms:03}Z")
     }
 }
@@ -91,7 +106,12 @@ mod tests {
         let t = Timestamp::from_civil(2026, 11, 26, 3, 41, 7);
         assert_eq!(t.civil_date(), (2026, 11, 26));
         assert_eq!(t.to_rfc3339(), "2026-11-26T03:41:07.000Z");
-        assert_eq!(Timestamp::from_civil(2024, 2, 29, 0, 0, 0).plus_days(1).civil_date(), (2024, 3, 1));
+        assert_eq!(
+            Timestamp::from_civil(2024, 2, 29, 0, 0, 0)
+                .plus_days(1)
+                .civil_date(),
+            (2024, 3, 1)
+        );
         assert_eq!(Timestamp::from_millis(-1).civil_date(), (1969, 12, 31));
     }
 }

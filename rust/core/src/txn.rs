@@ -237,7 +237,10 @@ mod tests {
             assert_eq!(ReversalState::from_text(s.as_str()), Some(*s));
         }
         assert_eq!(TxnState::from_text("bogus"), None);
-        assert_eq!(SlipCopy::for_count(2), &[SlipCopy::Merchant, SlipCopy::Cardholder]);
+        assert_eq!(
+            SlipCopy::for_count(2),
+            &[SlipCopy::Merchant, SlipCopy::Cardholder]
+        );
         assert_eq!(SlipCopy::for_count(3).len(), 3);
     }
 }

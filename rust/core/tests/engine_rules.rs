@@ -15,10 +15,12 @@ use poscore::journal::{Journal, RecoveryReport};
 use poscore::money::{AmountError, Currency, Money};
 use poscore::print::{Cause, Condition, PrintOutcome};
 use poscore::record::TxnRecord;
-use poscore::txn::{PrintJobState, PrintKind, ReversalReason, ReversalState, SlipCopy, TxnKind, TxnState};
+use poscore::txn::{
+    PrintJobState, PrintKind, ReversalReason, ReversalState, SlipCopy, TxnKind, TxnState,
+};
 use poscore::{
-    Bilingual, Command, CommandDone, CommandError, CommandOutcome, Config, Engine, Event, Input, JournalError, Output,
-    PrintJob, Ticket, Timestamp,
+    Bilingual, Command, CommandDone, CommandError, CommandOutcome, Config, Engine, Event, Input,
+    JournalError, Output, PrintJob, Ticket, Timestamp,
 };
 
 // ---------------------------------------------------------------------------------------
@@ -55,7 +57,10 @@ fn card(pan: &str) -> CardInput {
 }
 
 fn preauth(amount: &str, pan: &str) -> Command {
-    Command::PreAuth { amount: cny(amount), card: card(pan) }
+    Command::PreAuth {
+        amount: cny(amount),
+        card: card(pan),
+    }
 }
 
 /// Appends the Luhn check digit to `body`.
@@ -75,11 +80,17 @@ fn with_check_digit(body: &str) -> String {
 }
 
 fn approved(n: u64) -> HostReply {
-    HostReply::approved(&format!("{:06}", 100_000 + n % 900_000), &format!("{:012}", 202_611_260_000 + n))
+    HostReply::approved(
+        &format!("{:06}", 100_000 + n % 900_000),
+        &format!("{:012}", 202_611_260_000 + n),
+    )
 }
 
 fn bad_mac() -> HostReply {
-    HostReply { mac_valid: false, ..HostReply::approved("999999", "000000009999") }
+    HostReply {
+        mac_valid: false,
+        ..HostReply::approved("999999", "000000009999")
+    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -129,7 +140,11 @@ fn prints(outputs: &[Output]) -> Vec<&PrintJob> {
 /// The one Done in `outputs`, which must be a refusal.
 fn refusal(outputs: &[Output]) -> &CommandError {
     let dones = dones(outputs);
-    assert_eq!(dones.len(), 1, "expected exactly one Done, got {outputs:#?}");
+    assert_eq!(
+        dones.len(),
+        1,
+        "expected exactly one Done, got {outputs:#?}"
+    );
     match &dones[0].outcome {
         Err(error) => {
             assert!(!error.zh().is_empty() && !error.en().is_empty());
@@ -142,7 +157,11 @@ fn refusal(outputs: &[Output]) -> &CommandError {
 /// The transaction of the one Done in `outputs`.
 fn done_txn(outputs: &[Output]) -> TxnRecord {
     let dones = dones(outputs);
-    assert_eq!(dones.len(), 1, "expected exactly one Done, got {outputs:#?}");
+    assert_eq!(
+        dones.len(),
+        1,
+        "expected exactly one Done, got {outputs:#?}"
+    );
     match &dones[0].outcome {
         Ok(CommandOutcome::Transaction(record)) => record.clone(),
         other => panic!("expected a transaction, got {other:?}"),
@@ -190,8 +209,12 @@ impl Harness {
         let dir = tempfile::tempdir().expect("a temporary directory");
         let path = dir.path().join("journal.db");
         let now = start_time();
-        let (engine, report) = Engine::open(&path, config.clone(), key(), now).expect("the engine opens");
-        assert!(!report.anything_done(), "a fresh journal has nothing to recover: {report}");
+        let (engine, report) =
+            Engine::open(&path, config.clone(), key(), now).expect("the engine opens");
+        assert!(
+            !report.anything_done(),
+            "a fresh journal has nothing to recover: {report}"
+        );
         Harness {
             _dir: dir,
             path,
@@ -216,7 +239,10 @@ impl Harness {
         let outputs = h.submit("sign-on", Command::SignOn);
         assert!(matches!(sends(&outputs)[..], [HostRequest::SignOn { .. }]));
         let outputs = h.approve();
-        assert!(matches!(dones(&outputs)[0].outcome, Ok(CommandOutcome::SignedOn)));
+        assert!(matches!(
+            dones(&outputs)[0].outcome,
+            Ok(CommandOutcome::SignedOn)
+        ));
         assert!(!h.journal().sign_on_required().unwrap());
         h
     }
@@ -232,7 +258,12 @@ impl Harness {
     /// Hands one input to the engine at the current time and tracks what it sent/printed.
     fn handle(&mut self, input: Input) -> Vec<Output> {
         let now = self.now;
-        let outputs = self.engine.as_mut().expect("the engine is open").handle(now, input).expect("the journal works");
+        let outputs = self
+            .engine
+            .as_mut()
+            .expect("the engine is open")
+            .handle(now, input)
+            .expect("the journal works");
         for output in &outputs {
             match output {
                 Output::Send { exchange, request } => {
@@ -246,7 +277,11 @@ impl Harness {
                     self.sent.push(request.clone());
                 }
                 Output::Print(job) => {
-                    assert!(self.printing.is_none(), "job {} handed to the printer while another one prints", job.job_id);
+                    assert!(
+                        self.printing.is_none(),
+                        "job {} handed to the printer while another one prints",
+                        job.job_id
+                    );
                     self.printing = Some(job.clone());
                 }
                 Output::Done(_) | Output::Event(_) => {}
@@ -256,7 +291,11 @@ impl Harness {
     }
 
     fn submit_with(&mut self, ticket: u64, request_id: &str, command: Command) -> Vec<Output> {
-        self.handle(Input::Command { ticket: Ticket(ticket), request_id: rid(request_id), command })
+        self.handle(Input::Command {
+            ticket: Ticket(ticket),
+            request_id: rid(request_id),
+            command,
+        })
     }
 
     fn submit(&mut self, request_id: &str, command: Command) -> Vec<Output> {
@@ -292,7 +331,10 @@ impl Harness {
 
     fn link_failed(&mut self) -> Vec<Output> {
         let exchange = self.take_exchange();
-        self.handle(Input::LinkFailed { exchange, why: "connect refused".into() })
+        self.handle(Input::LinkFailed {
+            exchange,
+            why: "connect refused".into(),
+        })
     }
 
     /// Answers every exchange with `reply` until nothing is in flight.
@@ -321,7 +363,10 @@ impl Harness {
 
     fn print_result(&mut self, outcome: PrintOutcome) -> Vec<Output> {
         let job = self.printing.take().expect("a slip at the printer");
-        self.handle(Input::PrintResult { job_id: job.job_id, outcome })
+        self.handle(Input::PrintResult {
+            job_id: job.job_id,
+            outcome,
+        })
     }
 
     /// The printer confirms the slip out.
@@ -332,14 +377,20 @@ impl Harness {
     /// The slip out fails with `condition`.
     fn print_fails(&mut self, condition: Condition, may_have_printed: bool) -> Vec<Output> {
         let (zh, en) = condition.remedy();
-        self.print_result(PrintOutcome::Failed { condition, detail: format!("{zh} / {en}"), may_have_printed })
+        self.print_result(PrintOutcome::Failed {
+            condition,
+            detail: format!("{zh} / {en}"),
+            may_have_printed,
+        })
     }
 
     /// Confirms every slip until the printer is idle.
     fn print_all(&mut self) -> Vec<PrintJob> {
         let mut printed = Vec::new();
         for _ in 0..100 {
-            let Some(job) = self.printing.clone() else { return printed };
+            let Some(job) = self.printing.clone() else {
+                return printed;
+            };
             self.printed();
             printed.push(job);
         }
@@ -364,17 +415,23 @@ impl Harness {
         self.engine = None;
         self.in_flight = None;
         self.printing = None;
-        let (engine, report) = Engine::open(&self.path, self.config.clone(), key(), self.now).expect("the engine reopens");
+        let (engine, report) = Engine::open(&self.path, self.config.clone(), key(), self.now)
+            .expect("the engine reopens");
         self.engine = Some(engine);
         report
     }
 
     fn txn(&self, request_id: &str) -> TxnRecord {
-        self.journal().find_by_request_id(&rid(request_id)).expect("the journal reads").expect("the transaction exists")
+        self.journal()
+            .find_by_request_id(&rid(request_id))
+            .expect("the journal reads")
+            .expect("the transaction exists")
     }
 
     fn maybe_txn(&self, request_id: &str) -> Option<TxnRecord> {
-        self.journal().find_by_request_id(&rid(request_id)).expect("the journal reads")
+        self.journal()
+            .find_by_request_id(&rid(request_id))
+            .expect("the journal reads")
     }
 
     fn all_txns(&self) -> Vec<TxnRecord> {
@@ -404,7 +461,10 @@ impl Harness {
         self.approve_all();
         let record = self.txn(request_id);
         assert_eq!(record.state, TxnState::Approved);
-        assert!(self.printing.is_some(), "the merchant copy went to the printer");
+        assert!(
+            self.printing.is_some(),
+            "the merchant copy went to the printer"
+        );
         record
     }
 
@@ -417,9 +477,24 @@ impl Harness {
     }
 
     /// An approved online completion of `preauth_trace`, its slips printed.
-    fn approved_completion(&mut self, request_id: &str, preauth_trace: TraceNumber, amount: &str) -> TxnRecord {
-        let outputs = self.submit(request_id, Command::Complete { original_trace: preauth_trace, amount: cny(amount) });
-        assert_eq!(financial_sends(&outputs).len(), 1, "the completion goes out: {outputs:#?}");
+    fn approved_completion(
+        &mut self,
+        request_id: &str,
+        preauth_trace: TraceNumber,
+        amount: &str,
+    ) -> TxnRecord {
+        let outputs = self.submit(
+            request_id,
+            Command::Complete {
+                original_trace: preauth_trace,
+                amount: cny(amount),
+            },
+        );
+        assert_eq!(
+            financial_sends(&outputs).len(),
+            1,
+            "the completion goes out: {outputs:#?}"
+        );
         self.approve_all();
         self.print_all();
         let record = self.txn(request_id);
@@ -428,7 +503,10 @@ impl Harness {
     }
 
     fn financial_send_count(&self) -> usize {
-        self.sent.iter().filter(|r| matches!(r, HostRequest::Financial(_))).count()
+        self.sent
+            .iter()
+            .filter(|r| matches!(r, HostRequest::Financial(_)))
+            .count()
     }
 
     /// (entity, to_state, cause) of each event of a transaction.
@@ -469,14 +547,22 @@ fn a_fresh_journal_signs_on_before_the_first_financial_request() {
     let outputs = h.submit("r1", preauth("100.00", PAN_CUP));
     let sent = sends(&outputs);
     assert_eq!(sent.len(), 1);
-    assert!(matches!(sent[0], HostRequest::SignOn { .. }), "first send is {}", sent[0].describe());
+    assert!(
+        matches!(sent[0], HostRequest::SignOn { .. }),
+        "first send is {}",
+        sent[0].describe()
+    );
     // The pre-auth waits, journaled but not sent: no reversal armed for it yet.
     let queued = h.txn("r1");
     assert_eq!(queued.state, TxnState::Queued);
     assert!(queued.reversal.is_none());
 
     let outputs = h.approve();
-    assert!(outputs.iter().any(|o| matches!(o, Output::Event(Event::SignOnRequired(false)))));
+    assert!(
+        outputs
+            .iter()
+            .any(|o| matches!(o, Output::Event(Event::SignOnRequired(false))))
+    );
     let financial = financial_sends(&outputs);
     assert_eq!(financial.len(), 1);
     assert_eq!(financial[0].trace, queued.trace);
@@ -497,15 +583,25 @@ fn the_transaction_and_its_armed_reversal_are_journaled_before_the_send() {
     assert_eq!((record.trace, record.batch), (request.trace, request.batch));
     assert_eq!(record.kind, TxnKind::PreAuth);
     assert_eq!(record.amount, cny("100.00"));
-    let reversal = record.reversal.clone().expect("a reversal is armed before the send");
+    let reversal = record
+        .reversal
+        .clone()
+        .expect("a reversal is armed before the send");
     assert_eq!(reversal.state, ReversalState::Armed);
     assert_eq!(reversal.reason, ReversalReason::NoAnswer);
     assert_eq!(reversal.attempts, 0);
     assert_eq!(record.to_export_json()["reversal"]["state"], "armed");
     let events = h.events(record.id);
-    let inserted = events.iter().position(|(e, from, to, _)| e == "transaction" && from.is_none() && to == "sending");
-    let armed = events.iter().position(|(e, _, to, _)| e == "reversal" && to == "armed");
-    assert!(inserted.is_some() && armed.is_some() && inserted < armed, "{events:?}");
+    let inserted = events
+        .iter()
+        .position(|(e, from, to, _)| e == "transaction" && from.is_none() && to == "sending");
+    let armed = events
+        .iter()
+        .position(|(e, _, to, _)| e == "reversal" && to == "armed");
+    assert!(
+        inserted.is_some() && armed.is_some() && inserted < armed,
+        "{events:?}"
+    );
 
     // Queued behind the first: journaled without a reversal, armed when it goes out.
     let outputs = h.submit("r2", preauth("200.00", PAN_VISA));
@@ -541,22 +637,40 @@ fn an_approval_is_one_durable_step() {
     assert_eq!(told.auth_code.as_deref(), Some("654321"));
     assert_eq!(told.rrn.as_deref(), Some("202611260001"));
     assert_eq!(told.response_code.as_deref(), Some("00"));
-    assert_eq!(told.reversal.as_ref().map(|r| r.state), Some(ReversalState::Disarmed));
-    assert_eq!(told.print_jobs.len(), 2, "both slips are queued in the approval's commit");
+    assert_eq!(
+        told.reversal.as_ref().map(|r| r.state),
+        Some(ReversalState::Disarmed)
+    );
+    assert_eq!(
+        told.print_jobs.len(),
+        2,
+        "both slips are queued in the approval's commit"
+    );
 
     let record = h.txn("r1");
     assert_eq!(record.trace, sent_trace);
     assert_eq!(record.state, TxnState::Approved);
     assert_eq!(record.auth_code.as_deref(), Some("654321"));
     assert_eq!(record.rrn.as_deref(), Some("202611260001"));
-    assert_eq!(record.reversal.as_ref().map(|r| r.state), Some(ReversalState::Disarmed));
+    assert_eq!(
+        record.reversal.as_ref().map(|r| r.state),
+        Some(ReversalState::Disarmed)
+    );
     let export = record.to_export_json();
-    assert!(export["reversal"].is_null(), "a disarmed reversal is exported as null: {export}");
+    assert!(
+        export["reversal"].is_null(),
+        "a disarmed reversal is exported as null: {export}"
+    );
     assert_eq!(export["state"], "approved");
     assert_eq!(export["auth_code"], "654321");
     let copies: Vec<SlipCopy> = record.print_jobs.iter().map(|j| j.copy).collect();
     assert_eq!(copies, [SlipCopy::Merchant, SlipCopy::Cardholder]);
-    assert!(record.print_jobs.iter().all(|j| j.kind == PrintKind::Original));
+    assert!(
+        record
+            .print_jobs
+            .iter()
+            .all(|j| j.kind == PrintKind::Original)
+    );
     // The approval's changes are in the event log: state, reversal, two slips.
     let approval_events: Vec<_> = h
         .journal()
@@ -573,9 +687,21 @@ fn an_approval_is_one_durable_step() {
 
     // The merchant copy goes to the printer at once, then the cardholder copy.
     let printed = h.print_all();
-    assert_eq!(printed.iter().map(|j| j.copy).collect::<Vec<_>>(), [SlipCopy::Merchant, SlipCopy::Cardholder]);
-    assert!(printed.iter().all(|j| j.txn.auth_code.as_deref() == Some("654321")));
-    assert!(h.txn("r1").print_jobs.iter().all(|j| j.state == PrintJobState::Printed && j.attempts == 1));
+    assert_eq!(
+        printed.iter().map(|j| j.copy).collect::<Vec<_>>(),
+        [SlipCopy::Merchant, SlipCopy::Cardholder]
+    );
+    assert!(
+        printed
+            .iter()
+            .all(|j| j.txn.auth_code.as_deref() == Some("654321"))
+    );
+    assert!(
+        h.txn("r1")
+            .print_jobs
+            .iter()
+            .all(|j| j.state == PrintJobState::Printed && j.attempts == 1)
+    );
 
     // A crash right after: the approval is still there, nothing to redo.
     let report = h.reopen();
@@ -588,17 +714,32 @@ fn the_slip_copies_setting_decides_how_many_slips_an_approval_queues() {
     let expected: [(u8, &[SlipCopy]); 3] = [
         (1, &[SlipCopy::Merchant]),
         (2, &[SlipCopy::Merchant, SlipCopy::Cardholder]),
-        (3, &[SlipCopy::Merchant, SlipCopy::Cardholder, SlipCopy::Bank]),
+        (
+            3,
+            &[SlipCopy::Merchant, SlipCopy::Cardholder, SlipCopy::Bank],
+        ),
     ];
     for (count, copies) in expected {
-        let mut h = Harness::signed_on_with(Config { slip_copies: count, ..Config::default() });
+        let mut h = Harness::signed_on_with(Config {
+            slip_copies: count,
+            ..Config::default()
+        });
         h.submit("r1", preauth("100.00", PAN_CUP));
         h.approve_all();
         let record = h.txn("r1");
-        assert_eq!(record.print_jobs.iter().map(|j| j.copy).collect::<Vec<_>>(), copies, "slip_copies = {count}");
+        assert_eq!(
+            record.print_jobs.iter().map(|j| j.copy).collect::<Vec<_>>(),
+            copies,
+            "slip_copies = {count}"
+        );
         let printed = h.print_all();
         assert_eq!(printed.len(), usize::from(count));
-        assert!(h.txn("r1").print_jobs.iter().all(|j| j.state == PrintJobState::Printed));
+        assert!(
+            h.txn("r1")
+                .print_jobs
+                .iter()
+                .all(|j| j.state == PrintJobState::Printed)
+        );
     }
 }
 
@@ -616,7 +757,10 @@ fn a_decline_disarms_the_reversal_and_prints_nothing() {
     assert_eq!(record.state, TxnState::Declined);
     assert_eq!(record.response_code.as_deref(), Some("51"));
     assert_eq!(record.auth_code, None);
-    assert_eq!(record.reversal.as_ref().map(|r| r.state), Some(ReversalState::Disarmed));
+    assert_eq!(
+        record.reversal.as_ref().map(|r| r.state),
+        Some(ReversalState::Disarmed)
+    );
     assert!(record.to_export_json()["reversal"].is_null());
     assert!(record.print_jobs.is_empty());
 }
@@ -638,7 +782,10 @@ fn a_timeout_makes_the_outcome_unknown_with_a_pending_reversal_98() {
     let export = record.to_export_json();
     assert_eq!(export["reversal"]["state"], "pending");
     assert_eq!(export["reversal"]["reason"], "98");
-    assert!(record.print_jobs.is_empty(), "no slip for an uncertain outcome");
+    assert!(
+        record.print_jobs.is_empty(),
+        "no slip for an uncertain outcome"
+    );
 
     // The link is idle, so the reversal goes at once, with the original's fields.
     let sent = sends(&outputs);
@@ -657,18 +804,32 @@ fn a_bad_mac_makes_the_outcome_unknown_reason_a0_and_a_sign_on_goes_before_the_r
     h.submit("r1", preauth("100.00", PAN_CUP));
     let outputs = h.reply(bad_mac());
     assert_eq!(done_txn(&outputs).state, TxnState::Unknown);
-    assert!(outputs.iter().any(|o| matches!(o, Output::Event(Event::SignOnRequired(true)))));
+    assert!(
+        outputs
+            .iter()
+            .any(|o| matches!(o, Output::Event(Event::SignOnRequired(true))))
+    );
 
     let record = h.txn("r1");
     assert_eq!(record.state, TxnState::Unknown);
-    assert_eq!(record.auth_code, None, "an untrusted answer is not recorded as an approval");
+    assert_eq!(
+        record.auth_code, None,
+        "an untrusted answer is not recorded as an approval"
+    );
     let reversal = record.reversal.expect("a reversal");
-    assert_eq!((reversal.state, reversal.reason), (ReversalState::Pending, ReversalReason::BadMac));
+    assert_eq!(
+        (reversal.state, reversal.reason),
+        (ReversalState::Pending, ReversalReason::BadMac)
+    );
     assert!(h.journal().sign_on_required().unwrap());
 
     let sent = sends(&outputs);
     assert_eq!(sent.len(), 1);
-    assert!(matches!(sent[0], HostRequest::SignOn { .. }), "sign-on first, got {}", sent[0].describe());
+    assert!(
+        matches!(sent[0], HostRequest::SignOn { .. }),
+        "sign-on first, got {}",
+        sent[0].describe()
+    );
     let outputs = h.approve();
     let sent = sends(&outputs);
     assert_eq!(sent.len(), 1);
@@ -707,7 +868,11 @@ fn a_pending_reversal_goes_out_before_the_next_financial_request() {
     let outputs = h.reply(HostReply::with_code("00"));
     assert_eq!(h.txn("r1").state, TxnState::Reversed);
     let financial = financial_sends(&outputs);
-    assert_eq!(financial.len(), 1, "the financial request follows the reversal");
+    assert_eq!(
+        financial.len(),
+        1,
+        "the financial request follows the reversal"
+    );
     assert_eq!(financial[0].trace, waiting.trace);
     assert_eq!(h.txn("r2").state, TxnState::Sending);
 
@@ -722,7 +887,10 @@ fn a_pending_reversal_goes_out_before_the_next_financial_request() {
             HostRequest::Settlement(_) => "settlement",
         })
         .collect();
-    assert_eq!(order, ["sign-on", "financial", "reversal", "reversal", "financial"]);
+    assert_eq!(
+        order,
+        ["sign-on", "financial", "reversal", "reversal", "financial"]
+    );
 }
 
 #[test]
@@ -753,7 +921,14 @@ fn reversal_retries_are_bounded_link_failures_do_not_count_and_a_failed_reversal
     // 2nd send: refused (counts).
     h.reply(HostReply::with_code("96"));
     let reversal = h.txn("r1").reversal.unwrap();
-    assert_eq!((reversal.state, reversal.attempts, reversal.last_response.as_deref()), (ReversalState::Pending, 2, Some("96")));
+    assert_eq!(
+        (
+            reversal.state,
+            reversal.attempts,
+            reversal.last_response.as_deref()
+        ),
+        (ReversalState::Pending, 2, Some("96"))
+    );
     h.advance_ms(config.retry_delay_ms(2) as i64);
     assert!(is_reversal(sends(&h.tick())[0]));
 
@@ -762,13 +937,30 @@ fn reversal_retries_are_bounded_link_failures_do_not_count_and_a_failed_reversal
     assert!(outputs.iter().any(|o| matches!(o, Output::Event(Event::Reversal { reversal, .. }) if reversal.state == ReversalState::Failed)));
     let record = h.txn("r1");
     assert_eq!(record.state, TxnState::Unknown);
-    let reversal = record.reversal.clone().expect("the failed reversal is kept");
-    assert_eq!((reversal.state, reversal.attempts), (ReversalState::Failed, 3));
+    let reversal = record
+        .reversal
+        .clone()
+        .expect("the failed reversal is kept");
+    assert_eq!(
+        (reversal.state, reversal.attempts),
+        (ReversalState::Failed, 3)
+    );
     assert_eq!(record.to_export_json()["reversal"]["state"], "failed");
-    assert!(h.events(record.id).iter().any(|(e, _, to, _)| e == "reversal" && to == "failed"));
+    assert!(
+        h.events(record.id)
+            .iter()
+            .any(|(e, _, to, _)| e == "reversal" && to == "failed")
+    );
     h.advance_ms(24 * 3_600_000);
-    assert!(sends(&h.tick()).is_empty(), "a failed reversal waits for the operator");
-    assert_eq!(h.sent.iter().filter(|r| is_reversal(r)).count(), 4, "three counted sends and one link failure");
+    assert!(
+        sends(&h.tick()).is_empty(),
+        "a failed reversal waits for the operator"
+    );
+    assert_eq!(
+        h.sent.iter().filter(|r| is_reversal(r)).count(),
+        4,
+        "three counted sends and one link failure"
+    );
 
     // It survives a restart as it is.
     let report = h.reopen();
@@ -781,17 +973,33 @@ fn reversal_retries_are_bounded_link_failures_do_not_count_and_a_failed_reversal
     assert_eq!(financial_sends(&outputs).len(), 1);
     h.approve_all();
     h.print_all();
-    let outputs = h.submit("retry-r2", Command::RetryReversal { trace: h.txn("r2").trace });
-    assert!(matches!(refusal(&outputs), CommandError::NothingToRetry { .. }));
+    let outputs = h.submit(
+        "retry-r2",
+        Command::RetryReversal {
+            trace: h.txn("r2").trace,
+        },
+    );
+    assert!(matches!(
+        refusal(&outputs),
+        CommandError::NothingToRetry { .. }
+    ));
 
     // The operator's retry puts it back to pending and it goes out.
-    let outputs = h.submit("retry-r1", Command::RetryReversal { trace: record.trace });
+    let outputs = h.submit(
+        "retry-r1",
+        Command::RetryReversal {
+            trace: record.trace,
+        },
+    );
     let requeued = match &dones(&outputs)[0].outcome {
         Ok(CommandOutcome::ReversalRequeued(r)) => r.clone(),
         other => panic!("expected the reversal requeued, got {other:?}"),
     };
     let reversal = requeued.reversal.expect("a reversal");
-    assert_eq!((reversal.state, reversal.attempts), (ReversalState::Pending, 0));
+    assert_eq!(
+        (reversal.state, reversal.attempts),
+        (ReversalState::Pending, 0)
+    );
     let sent = sends(&outputs);
     assert_eq!(sent.len(), 1);
     assert_eq!(the_reversal(sent[0]).original_trace, record.trace);
@@ -803,12 +1011,18 @@ fn reversal_retries_are_bounded_link_failures_do_not_count_and_a_failed_reversal
 
 #[test]
 fn the_reversal_limit_is_configurable() {
-    let mut h = Harness::signed_on_with(Config { reversal_max_attempts: 1, ..Config::default() });
+    let mut h = Harness::signed_on_with(Config {
+        reversal_max_attempts: 1,
+        ..Config::default()
+    });
     h.submit("r1", preauth("100.00", PAN_CUP));
     h.timeout();
     h.reply(HostReply::with_code("96"));
     let reversal = h.txn("r1").reversal.unwrap();
-    assert_eq!((reversal.state, reversal.attempts), (ReversalState::Failed, 1));
+    assert_eq!(
+        (reversal.state, reversal.attempts),
+        (ReversalState::Failed, 1)
+    );
 }
 
 #[test]
@@ -828,7 +1042,10 @@ fn replies_00_12_and_25_each_finish_a_reversal() {
         assert_eq!(reversal.last_response.as_deref(), Some(code));
         assert_eq!(reversal.attempts, 1);
         h.advance_ms(3_600_000);
-        assert!(sends(&h.tick()).is_empty(), "a finished reversal is not sent again");
+        assert!(
+            sends(&h.tick()).is_empty(),
+            "a finished reversal is not sent again"
+        );
     }
 }
 
@@ -850,17 +1067,64 @@ fn completion_needs_an_approved_open_pre_auth_of_at_most_30_days() {
     let p4 = h.txn("p4");
     assert_eq!(p4.state, TxnState::Unknown);
 
-    let outputs = h.submit("c-p3", Command::Complete { original_trace: p3.trace, amount: cny("10.00") });
-    assert!(matches!(refusal(&outputs), CommandError::OriginalNotApproved { state: TxnState::Declined, .. }));
-    let outputs = h.submit("c-p4", Command::Complete { original_trace: p4.trace, amount: cny("10.00") });
-    assert!(matches!(refusal(&outputs), CommandError::OriginalNotApproved { state: TxnState::Unknown, .. }));
-    let outputs = h.submit("c-none", Command::Complete { original_trace: trace(999_999), amount: cny("10.00") });
-    assert!(matches!(refusal(&outputs), CommandError::OriginalNotFound { trace: t } if *t == trace(999_999)));
+    let outputs = h.submit(
+        "c-p3",
+        Command::Complete {
+            original_trace: p3.trace,
+            amount: cny("10.00"),
+        },
+    );
+    assert!(matches!(
+        refusal(&outputs),
+        CommandError::OriginalNotApproved {
+            state: TxnState::Declined,
+            ..
+        }
+    ));
+    let outputs = h.submit(
+        "c-p4",
+        Command::Complete {
+            original_trace: p4.trace,
+            amount: cny("10.00"),
+        },
+    );
+    assert!(matches!(
+        refusal(&outputs),
+        CommandError::OriginalNotApproved {
+            state: TxnState::Unknown,
+            ..
+        }
+    ));
+    let outputs = h.submit(
+        "c-none",
+        Command::Complete {
+            original_trace: trace(999_999),
+            amount: cny("10.00"),
+        },
+    );
+    assert!(
+        matches!(refusal(&outputs), CommandError::OriginalNotFound { trace: t } if *t == trace(999_999))
+    );
     h.reply(HostReply::with_code("00"));
-    let outputs = h.submit("c-p4-reversed", Command::Complete { original_trace: p4.trace, amount: cny("10.00") });
-    assert!(matches!(refusal(&outputs), CommandError::OriginalNotApproved { state: TxnState::Reversed, .. }));
+    let outputs = h.submit(
+        "c-p4-reversed",
+        Command::Complete {
+            original_trace: p4.trace,
+            amount: cny("10.00"),
+        },
+    );
+    assert!(matches!(
+        refusal(&outputs),
+        CommandError::OriginalNotApproved {
+            state: TxnState::Reversed,
+            ..
+        }
+    ));
     for refused in ["c-p3", "c-p4", "c-none", "c-p4-reversed"] {
-        assert!(h.maybe_txn(refused).is_none(), "a refused command leaves nothing in the journal");
+        assert!(
+            h.maybe_txn(refused).is_none(),
+            "a refused command leaves nothing in the journal"
+        );
     }
 
     // Exactly 30 days later: still open.
@@ -879,19 +1143,49 @@ fn completion_needs_an_approved_open_pre_auth_of_at_most_30_days() {
         })
         .expect("the completion was sent");
     let original = request.original.expect("a completion carries its original");
-    assert_eq!((original.trace, original.auth_code.clone()), (p1.trace, p1.auth_code.clone()));
+    assert_eq!(
+        (original.trace, original.auth_code.clone()),
+        (p1.trace, p1.auth_code.clone())
+    );
     assert!(request.card.is_none(), "no card data on a completion");
 
     // Not twice.
-    let outputs = h.submit("c1-again", Command::Complete { original_trace: p1.trace, amount: cny("10.00") });
-    assert!(matches!(refusal(&outputs), CommandError::AlreadyCompleted { .. }));
+    let outputs = h.submit(
+        "c1-again",
+        Command::Complete {
+            original_trace: p1.trace,
+            amount: cny("10.00"),
+        },
+    );
+    assert!(matches!(
+        refusal(&outputs),
+        CommandError::AlreadyCompleted { .. }
+    ));
 
     // One millisecond past 30 days: expired.
     h.set_now(p2.created_at.plus_days(30).plus_millis(1));
-    let outputs = h.submit("c2", Command::Complete { original_trace: p2.trace, amount: cny("100.00") });
-    assert!(matches!(refusal(&outputs), CommandError::PreAuthExpired { days: 30, .. }));
-    let outputs = h.submit("c2-offline", Command::CompleteOffline { original_trace: p2.trace, amount: cny("100.00") });
-    assert!(matches!(refusal(&outputs), CommandError::PreAuthExpired { days: 30, .. }));
+    let outputs = h.submit(
+        "c2",
+        Command::Complete {
+            original_trace: p2.trace,
+            amount: cny("100.00"),
+        },
+    );
+    assert!(matches!(
+        refusal(&outputs),
+        CommandError::PreAuthExpired { days: 30, .. }
+    ));
+    let outputs = h.submit(
+        "c2-offline",
+        Command::CompleteOffline {
+            original_trace: p2.trace,
+            amount: cny("100.00"),
+        },
+    );
+    assert!(matches!(
+        refusal(&outputs),
+        CommandError::PreAuthExpired { days: 30, .. }
+    ));
     assert_eq!(h.txn("p2").state, TxnState::Approved);
 }
 
@@ -903,15 +1197,37 @@ fn a_completion_over_115_percent_is_refused_and_exactly_115_percent_is_accepted(
     let p = h.approved_preauth("p", "100.00");
     let sends_before = h.financial_send_count();
 
-    let outputs = h.submit("c-over", Command::Complete { original_trace: p.trace, amount: cny("115.01") });
+    let outputs = h.submit(
+        "c-over",
+        Command::Complete {
+            original_trace: p.trace,
+            amount: cny("115.01"),
+        },
+    );
     match refusal(&outputs) {
-        CommandError::CompletionOverLimit { requested, max, percent } => {
-            assert_eq!((requested.as_str(), max.as_str(), *percent), ("CNY 115.01", "CNY 115.00", 115));
+        CommandError::CompletionOverLimit {
+            requested,
+            max,
+            percent,
+        } => {
+            assert_eq!(
+                (requested.as_str(), max.as_str(), *percent),
+                ("CNY 115.01", "CNY 115.00", 115)
+            );
         }
         other => panic!("expected CompletionOverLimit, got {other:?}"),
     }
-    let outputs = h.submit("c-over-offline", Command::CompleteOffline { original_trace: p.trace, amount: cny("115.01") });
-    assert!(matches!(refusal(&outputs), CommandError::CompletionOverLimit { .. }));
+    let outputs = h.submit(
+        "c-over-offline",
+        Command::CompleteOffline {
+            original_trace: p.trace,
+            amount: cny("115.01"),
+        },
+    );
+    assert!(matches!(
+        refusal(&outputs),
+        CommandError::CompletionOverLimit { .. }
+    ));
     assert_eq!(h.financial_send_count(), sends_before);
     assert!(h.maybe_txn("c-over").is_none());
 
@@ -921,19 +1237,39 @@ fn a_completion_over_115_percent_is_refused_and_exactly_115_percent_is_accepted(
 
     // The limit rounds down to the fen: 115% of 10.01 is 11.5115.
     let q = h.approved_preauth("q", "10.01");
-    let outputs = h.submit("d-over", Command::Complete { original_trace: q.trace, amount: cny("11.52") });
-    assert!(matches!(refusal(&outputs), CommandError::CompletionOverLimit { .. }));
+    let outputs = h.submit(
+        "d-over",
+        Command::Complete {
+            original_trace: q.trace,
+            amount: cny("11.52"),
+        },
+    );
+    assert!(matches!(
+        refusal(&outputs),
+        CommandError::CompletionOverLimit { .. }
+    ));
     h.approved_completion("d", q.trace, "11.51");
 }
 
 #[test]
 fn the_completion_limit_percent_is_configurable() {
     for (percent, over, limit) in [(120, "120.01", "120.00"), (100, "100.01", "100.00")] {
-        let mut h = Harness::signed_on_with(Config { completion_limit_percent: percent, ..Config::default() });
+        let mut h = Harness::signed_on_with(Config {
+            completion_limit_percent: percent,
+            ..Config::default()
+        });
         let p = h.approved_preauth("p", "100.00");
-        let outputs = h.submit("c-over", Command::Complete { original_trace: p.trace, amount: cny(over) });
+        let outputs = h.submit(
+            "c-over",
+            Command::Complete {
+                original_trace: p.trace,
+                amount: cny(over),
+            },
+        );
         match refusal(&outputs) {
-            CommandError::CompletionOverLimit { percent: got, max, .. } => {
+            CommandError::CompletionOverLimit {
+                percent: got, max, ..
+            } => {
                 assert_eq!(*got, percent);
                 assert_eq!(max, &format!("CNY {limit}"));
             }
@@ -950,10 +1286,25 @@ fn the_completion_limit_percent_is_configurable() {
 #[test]
 fn voiding_an_unknown_trace_is_refused() {
     let mut h = Harness::signed_on();
-    let outputs = h.submit("v", Command::Void { original_trace: trace(4242) });
-    assert!(matches!(refusal(&outputs), CommandError::OriginalNotFound { trace: t } if *t == trace(4242)));
-    let outputs = h.submit("cv", Command::CompleteVoid { original_trace: trace(4242) });
-    assert!(matches!(refusal(&outputs), CommandError::OriginalNotFound { .. }));
+    let outputs = h.submit(
+        "v",
+        Command::Void {
+            original_trace: trace(4242),
+        },
+    );
+    assert!(
+        matches!(refusal(&outputs), CommandError::OriginalNotFound { trace: t } if *t == trace(4242))
+    );
+    let outputs = h.submit(
+        "cv",
+        Command::CompleteVoid {
+            original_trace: trace(4242),
+        },
+    );
+    assert!(matches!(
+        refusal(&outputs),
+        CommandError::OriginalNotFound { .. }
+    ));
     assert!(h.all_txns().is_empty());
     assert_eq!(h.financial_send_count(), 0);
 }
@@ -963,24 +1314,58 @@ fn a_pre_auth_is_voided_once_and_a_voided_pre_auth_cannot_be_completed() {
     let mut h = Harness::signed_on();
     let p = h.approved_preauth("p", "100.00");
 
-    let outputs = h.submit("v1", Command::Void { original_trace: p.trace });
+    let outputs = h.submit(
+        "v1",
+        Command::Void {
+            original_trace: p.trace,
+        },
+    );
     let financial = financial_sends(&outputs);
     assert_eq!(financial.len(), 1);
     assert_eq!(financial[0].kind, TxnKind::PreAuthVoid);
     assert_eq!(financial[0].amount, p.amount);
-    assert_eq!(financial[0].original.as_ref().map(|o| o.trace), Some(p.trace));
+    assert_eq!(
+        financial[0].original.as_ref().map(|o| o.trace),
+        Some(p.trace)
+    );
     let outputs = h.approve();
     assert_eq!(done_txn(&outputs).state, TxnState::Approved);
     assert_eq!(h.txn("p").state, TxnState::Voided);
     let void = h.txn("v1");
-    assert_eq!((void.kind, void.original_trace), (TxnKind::PreAuthVoid, Some(p.trace)));
+    assert_eq!(
+        (void.kind, void.original_trace),
+        (TxnKind::PreAuthVoid, Some(p.trace))
+    );
 
-    let outputs = h.submit("v2", Command::Void { original_trace: p.trace });
+    let outputs = h.submit(
+        "v2",
+        Command::Void {
+            original_trace: p.trace,
+        },
+    );
     assert!(matches!(refusal(&outputs), CommandError::AlreadyVoided { trace: t } if *t == p.trace));
-    let outputs = h.submit("c", Command::Complete { original_trace: p.trace, amount: cny("10.00") });
-    assert!(matches!(refusal(&outputs), CommandError::AlreadyVoided { .. }));
-    let outputs = h.submit("c-offline", Command::CompleteOffline { original_trace: p.trace, amount: cny("10.00") });
-    assert!(matches!(refusal(&outputs), CommandError::AlreadyVoided { .. }));
+    let outputs = h.submit(
+        "c",
+        Command::Complete {
+            original_trace: p.trace,
+            amount: cny("10.00"),
+        },
+    );
+    assert!(matches!(
+        refusal(&outputs),
+        CommandError::AlreadyVoided { .. }
+    ));
+    let outputs = h.submit(
+        "c-offline",
+        Command::CompleteOffline {
+            original_trace: p.trace,
+            amount: cny("10.00"),
+        },
+    );
+    assert!(matches!(
+        refusal(&outputs),
+        CommandError::AlreadyVoided { .. }
+    ));
     assert_eq!(h.txn("p").state, TxnState::Voided);
 }
 
@@ -990,23 +1375,51 @@ fn a_completion_is_voided_by_complete_void_and_a_pre_auth_by_void() {
     let p = h.approved_preauth("p", "100.00");
     let c = h.approved_completion("c", p.trace, "90.00");
 
-    let outputs = h.submit("v", Command::Void { original_trace: c.trace });
+    let outputs = h.submit(
+        "v",
+        Command::Void {
+            original_trace: c.trace,
+        },
+    );
     match refusal(&outputs) {
-        CommandError::WrongOriginalKind { found, expected, .. } => {
-            assert_eq!((*found, *expected), (TxnKind::CompletionRequest, TxnKind::PreAuth));
+        CommandError::WrongOriginalKind {
+            found, expected, ..
+        } => {
+            assert_eq!(
+                (*found, *expected),
+                (TxnKind::CompletionRequest, TxnKind::PreAuth)
+            );
         }
         other => panic!("expected WrongOriginalKind, got {other:?}"),
     }
-    let outputs = h.submit("cv", Command::CompleteVoid { original_trace: p.trace });
+    let outputs = h.submit(
+        "cv",
+        Command::CompleteVoid {
+            original_trace: p.trace,
+        },
+    );
     match refusal(&outputs) {
-        CommandError::WrongOriginalKind { found, expected, .. } => {
-            assert_eq!((*found, *expected), (TxnKind::PreAuth, TxnKind::CompletionRequest));
+        CommandError::WrongOriginalKind {
+            found, expected, ..
+        } => {
+            assert_eq!(
+                (*found, *expected),
+                (TxnKind::PreAuth, TxnKind::CompletionRequest)
+            );
         }
         other => panic!("expected WrongOriginalKind, got {other:?}"),
     }
     // A completed pre-auth cannot be voided either: its completion must be voided first.
-    let outputs = h.submit("v-p", Command::Void { original_trace: p.trace });
-    assert!(matches!(refusal(&outputs), CommandError::AlreadyCompleted { .. }));
+    let outputs = h.submit(
+        "v-p",
+        Command::Void {
+            original_trace: p.trace,
+        },
+    );
+    assert!(matches!(
+        refusal(&outputs),
+        CommandError::AlreadyCompleted { .. }
+    ));
     assert_eq!(h.txn("c").state, TxnState::Approved);
 }
 
@@ -1018,7 +1431,9 @@ fn a_settled_completion_cannot_be_voided() {
 
     let outputs = h.submit("settle", Command::Settle);
     let sent = sends(&outputs);
-    assert!(matches!(sent[..], [HostRequest::Settlement(s)] if s.totals.count == 1 && s.totals.amount_minor == 8_000));
+    assert!(
+        matches!(sent[..], [HostRequest::Settlement(s)] if s.totals.count == 1 && s.totals.amount_minor == 8_000)
+    );
     let outputs = h.approve();
     let summary = match &dones(&outputs)[0].outcome {
         Ok(CommandOutcome::Settled(summary)) => *summary,
@@ -1028,7 +1443,12 @@ fn a_settled_completion_cannot_be_voided() {
     assert_eq!(summary.next_batch, BatchNumber::FIRST.next());
     assert!(h.txn("c").settled);
 
-    let outputs = h.submit("cv", Command::CompleteVoid { original_trace: c.trace });
+    let outputs = h.submit(
+        "cv",
+        Command::CompleteVoid {
+            original_trace: c.trace,
+        },
+    );
     match refusal(&outputs) {
         CommandError::AlreadySettled { trace: t, batch } => {
             assert_eq!(*t, c.trace);
@@ -1046,19 +1466,41 @@ fn a_completion_void_restores_the_pre_auth_to_approved() {
     let c = h.approved_completion("c", p.trace, "100.00");
     assert_eq!(h.txn("p").state, TxnState::Completed);
 
-    let outputs = h.submit("cv", Command::CompleteVoid { original_trace: c.trace });
+    let outputs = h.submit(
+        "cv",
+        Command::CompleteVoid {
+            original_trace: c.trace,
+        },
+    );
     let financial = financial_sends(&outputs);
     assert_eq!(financial.len(), 1);
     assert_eq!(financial[0].kind, TxnKind::CompletionVoid);
-    assert_eq!(financial[0].original.as_ref().map(|o| o.trace), Some(c.trace));
+    assert_eq!(
+        financial[0].original.as_ref().map(|o| o.trace),
+        Some(c.trace)
+    );
     let outputs = h.approve();
     assert_eq!(done_txn(&outputs).state, TxnState::Approved);
     assert_eq!(h.txn("c").state, TxnState::Voided);
     assert_eq!(h.txn("p").state, TxnState::Approved);
-    assert!(h.events(p.id).iter().any(|(e, from, to, _)| e == "transaction" && from.as_deref() == Some("completed") && to == "approved"));
+    assert!(
+        h.events(p.id)
+            .iter()
+            .any(|(e, from, to, _)| e == "transaction"
+                && from.as_deref() == Some("completed")
+                && to == "approved")
+    );
 
-    let outputs = h.submit("cv2", Command::CompleteVoid { original_trace: c.trace });
-    assert!(matches!(refusal(&outputs), CommandError::AlreadyVoided { .. }));
+    let outputs = h.submit(
+        "cv2",
+        Command::CompleteVoid {
+            original_trace: c.trace,
+        },
+    );
+    assert!(matches!(
+        refusal(&outputs),
+        CommandError::AlreadyVoided { .. }
+    ));
     // The pre-auth is open again: it can be completed for another amount.
     h.print_all();
     let again = h.approved_completion("c2", p.trace, "60.00");
@@ -1076,10 +1518,22 @@ fn a_completion_advice_is_approved_at_once_and_never_reversed() {
     let mut h = Harness::signed_on_with(config.clone());
     let p = h.approved_preauth("p", "100.00");
 
-    let outputs = h.submit("a", Command::CompleteOffline { original_trace: p.trace, amount: cny("80.00") });
+    let outputs = h.submit(
+        "a",
+        Command::CompleteOffline {
+            original_trace: p.trace,
+            amount: cny("80.00"),
+        },
+    );
     let told = done_txn(&outputs);
-    assert_eq!((told.kind, told.state), (TxnKind::CompletionAdvice, TxnState::Approved));
-    assert_eq!(told.auth_code, p.auth_code, "the advice carries the pre-auth's auth code");
+    assert_eq!(
+        (told.kind, told.state),
+        (TxnKind::CompletionAdvice, TxnState::Approved)
+    );
+    assert_eq!(
+        told.auth_code, p.auth_code,
+        "the advice carries the pre-auth's auth code"
+    );
     assert_eq!(h.txn("p").state, TxnState::Completed);
     let advice = h.txn("a");
     assert!(advice.reversal.is_none(), "an advice is never reversed");
@@ -1090,7 +1544,10 @@ fn a_completion_advice_is_approved_at_once_and_never_reversed() {
     assert_eq!(sent.len(), 1);
     match sent[0] {
         HostRequest::Advice(a) => {
-            assert_eq!((a.trace, a.amount, a.original.trace, a.retransmission), (advice.trace, cny("80.00"), p.trace, false));
+            assert_eq!(
+                (a.trace, a.amount, a.original.trace, a.retransmission),
+                (advice.trace, cny("80.00"), p.trace, false)
+            );
         }
         other => panic!("expected the advice, got {}", other.describe()),
     }
@@ -1112,7 +1569,10 @@ fn a_completion_advice_is_approved_at_once_and_never_reversed() {
     assert_eq!(h.txn("a").state, TxnState::Approved);
     h.advance_ms(config.retry_delay_ms(2) as i64);
     let outputs = h.tick();
-    assert!(matches!(sends(&outputs)[..], [HostRequest::SignOn { .. }]), "the bad MAC forces a sign-on first");
+    assert!(
+        matches!(sends(&outputs)[..], [HostRequest::SignOn { .. }]),
+        "the bad MAC forces a sign-on first"
+    );
     let outputs = h.approve();
     match sends(&outputs)[..] {
         [HostRequest::Advice(a)] => assert!(a.retransmission),
@@ -1120,11 +1580,18 @@ fn a_completion_advice_is_approved_at_once_and_never_reversed() {
     }
     h.reply(HostReply::with_code("00"));
     h.advance_ms(3_600_000);
-    assert!(sends(&h.tick()).is_empty(), "an acknowledged advice is not sent again");
+    assert!(
+        sends(&h.tick()).is_empty(),
+        "an acknowledged advice is not sent again"
+    );
 
     assert!(!h.sent.iter().any(is_reversal), "nothing was ever reversed");
     assert_eq!(h.txn("a").state, TxnState::Approved);
-    assert!(h.events(advice.id).iter().any(|(e, _, to, _)| e == "advice" && to == "done"));
+    assert!(
+        h.events(advice.id)
+            .iter()
+            .any(|(e, _, to, _)| e == "advice" && to == "done")
+    );
 }
 
 #[test]
@@ -1135,7 +1602,13 @@ fn an_advice_waits_for_an_idle_link_and_goes_before_settlement() {
 
     // The link is busy with a pre-auth: the advice is approved but waits.
     h.submit("r", preauth("30.00", PAN_VISA));
-    let outputs = h.submit("a", Command::CompleteOffline { original_trace: p.trace, amount: cny("70.00") });
+    let outputs = h.submit(
+        "a",
+        Command::CompleteOffline {
+            original_trace: p.trace,
+            amount: cny("70.00"),
+        },
+    );
     assert_eq!(done_txn(&outputs).state, TxnState::Approved);
     assert!(sends(&outputs).is_empty());
     let outputs = h.approve();
@@ -1156,12 +1629,19 @@ fn an_advice_waits_for_an_idle_link_and_goes_before_settlement() {
     let outputs = h.reply(HostReply::with_code("00"));
     match sends(&outputs)[..] {
         [HostRequest::Settlement(s)] => {
-            assert_eq!((s.totals.count, s.totals.amount_minor), (1, 7_000), "the advice is in the batch totals");
+            assert_eq!(
+                (s.totals.count, s.totals.amount_minor),
+                (1, 7_000),
+                "the advice is in the batch totals"
+            );
         }
         ref other => panic!("expected the settlement, got {other:?}"),
     }
     let outputs = h.approve();
-    assert!(matches!(dones(&outputs)[0].outcome, Ok(CommandOutcome::Settled(_))));
+    assert!(matches!(
+        dones(&outputs)[0].outcome,
+        Ok(CommandOutcome::Settled(_))
+    ));
     assert!(h.txn("a").settled);
 }
 
@@ -1170,12 +1650,23 @@ fn a_void_of_an_offline_completion_waits_for_its_advice_to_reach_the_host() {
     let config = Config::default();
     let mut h = Harness::signed_on_with(config.clone());
     let p = h.approved_preauth("p", "100.00");
-    h.submit("a", Command::CompleteOffline { original_trace: p.trace, amount: cny("60.00") });
+    h.submit(
+        "a",
+        Command::CompleteOffline {
+            original_trace: p.trace,
+            amount: cny("60.00"),
+        },
+    );
     h.timeout(); // the advice's first send gets no answer: it waits for its retry
     let advice = h.txn("a");
 
     // The void is queued, and the advice it voids goes first (before its retry is due).
-    let outputs = h.submit("v", Command::CompleteVoid { original_trace: advice.trace });
+    let outputs = h.submit(
+        "v",
+        Command::CompleteVoid {
+            original_trace: advice.trace,
+        },
+    );
     match sends(&outputs)[..] {
         [HostRequest::Advice(a)] => assert!(a.trace == advice.trace && a.retransmission),
         ref other => panic!("expected the advice before its void, got {other:?}"),
@@ -1187,19 +1678,44 @@ fn a_void_of_an_offline_completion_waits_for_its_advice_to_reach_the_host() {
     assert_eq!(void[0].kind, TxnKind::CompletionVoid);
     h.approve_all();
     assert_eq!(h.txn("a").state, TxnState::Voided);
-    assert_eq!(h.txn("p").state, TxnState::Approved, "the pre-auth is open again");
+    assert_eq!(
+        h.txn("p").state,
+        TxnState::Approved,
+        "the pre-auth is open again"
+    );
 
     // When the advice cannot be delivered, the void is refused with nothing sent.
     let q = h.approved_preauth("q", "50.00");
-    h.submit("b", Command::CompleteOffline { original_trace: q.trace, amount: cny("40.00") });
+    h.submit(
+        "b",
+        Command::CompleteOffline {
+            original_trace: q.trace,
+            amount: cny("40.00"),
+        },
+    );
     h.link_failed();
     let b = h.txn("b");
-    h.submit("w", Command::CompleteVoid { original_trace: b.trace });
+    h.submit(
+        "w",
+        Command::CompleteVoid {
+            original_trace: b.trace,
+        },
+    );
     let outputs = h.link_failed();
-    assert!(matches!(refusal(&outputs), CommandError::HostUnreachable { .. }));
+    assert!(matches!(
+        refusal(&outputs),
+        CommandError::HostUnreachable { .. }
+    ));
     assert_eq!(h.txn("w").state, TxnState::NotSent);
-    assert!(h.in_flight.is_none(), "no retry loop while the link is down");
-    assert_eq!(h.txn("b").state, TxnState::Approved, "the advice stays, to be sent later");
+    assert!(
+        h.in_flight.is_none(),
+        "no retry loop while the link is down"
+    );
+    assert_eq!(
+        h.txn("b").state,
+        TxnState::Approved,
+        "the advice stays, to be sent later"
+    );
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1219,7 +1735,10 @@ fn the_same_request_id_returns_the_same_transaction_without_a_second_send() {
     assert_eq!(finished[0].ticket, Ticket(77));
     match &finished[0].outcome {
         Ok(CommandOutcome::Transaction(record)) => {
-            assert_eq!((record.id, record.trace, record.state), (first.id, first.trace, TxnState::Approved));
+            assert_eq!(
+                (record.id, record.trace, record.state),
+                (first.id, first.trace, TxnState::Approved)
+            );
         }
         other => panic!("expected the same transaction, got {other:?}"),
     }
@@ -1239,7 +1758,12 @@ fn a_repeat_while_in_flight_gets_the_same_answer_for_both_tickets() {
     let outputs = h.submit_with(1, "r1", preauth("100.00", PAN_CUP));
     assert_eq!(financial_sends(&outputs).len(), 1);
     let outputs = h.submit_with(2, "r1", preauth("100.00", PAN_CUP));
-    assert!(outputs.iter().all(|o| !matches!(o, Output::Send { .. } | Output::Done(_))), "{outputs:#?}");
+    assert!(
+        outputs
+            .iter()
+            .all(|o| !matches!(o, Output::Send { .. } | Output::Done(_))),
+        "{outputs:#?}"
+    );
 
     let outputs = h.approve();
     let finished = dones(&outputs);
@@ -1248,7 +1772,9 @@ fn a_repeat_while_in_flight_gets_the_same_answer_for_both_tickets() {
     assert_eq!(tickets, [Ticket(1), Ticket(2)]);
     for done in &finished {
         match &done.outcome {
-            Ok(CommandOutcome::Transaction(r)) => assert_eq!((r.id, r.state), (h.txn("r1").id, TxnState::Approved)),
+            Ok(CommandOutcome::Transaction(r)) => {
+                assert_eq!((r.id, r.state), (h.txn("r1").id, TxnState::Approved))
+            }
             other => panic!("expected the approval, got {other:?}"),
         }
     }
@@ -1271,8 +1797,13 @@ fn the_same_request_id_with_other_parameters_is_a_conflict() {
     let conflicts = [
         preauth("200.00", PAN_CUP),
         preauth("100.00", PAN_VISA),
-        Command::Void { original_trace: first.trace },
-        Command::Complete { original_trace: first.trace, amount: cny("100.00") },
+        Command::Void {
+            original_trace: first.trace,
+        },
+        Command::Complete {
+            original_trace: first.trace,
+            amount: cny("100.00"),
+        },
     ];
     for command in conflicts {
         let outputs = h.submit("r1", command);
@@ -1304,8 +1835,17 @@ fn a_crash_while_sending_leaves_the_transaction_unknown_with_a_pending_reversal(
     let record = h.txn("r1");
     assert_eq!(record.state, TxnState::Unknown);
     let reversal = record.reversal.clone().expect("a reversal");
-    assert_eq!((reversal.state, reversal.reason), (ReversalState::Pending, ReversalReason::NoAnswer));
-    assert!(h.events(record.id).iter().any(|(e, _, to, cause)| e == "transaction" && to == "unknown" && cause.contains("recovery")));
+    assert_eq!(
+        (reversal.state, reversal.reason),
+        (ReversalState::Pending, ReversalReason::NoAnswer)
+    );
+    assert!(
+        h.events(record.id)
+            .iter()
+            .any(|(e, _, to, cause)| e == "transaction"
+                && to == "unknown"
+                && cause.contains("recovery"))
+    );
 
     // The same request again does not send it twice.
     let outputs = h.submit("r1", preauth("100.00", PAN_CUP));
@@ -1330,7 +1870,10 @@ fn a_crash_while_queued_leaves_the_transaction_not_sent() {
     assert_eq!((report.made_unknown, report.made_not_sent), (1, 1));
     let r2 = h.txn("r2");
     assert_eq!(r2.state, TxnState::NotSent);
-    assert!(r2.reversal.is_none(), "nothing was sent, nothing to reverse");
+    assert!(
+        r2.reversal.is_none(),
+        "nothing was sent, nothing to reverse"
+    );
 
     let outputs = h.tick();
     assert!(is_reversal(sends(&outputs)[0]));
@@ -1340,7 +1883,11 @@ fn a_crash_while_queued_leaves_the_transaction_not_sent() {
     let outputs = h.submit("r2", preauth("200.00", PAN_VISA));
     assert_eq!(done_txn(&outputs).state, TxnState::NotSent);
     assert!(sends(&outputs).is_empty());
-    assert!(!h.sent.iter().any(|r| matches!(r, HostRequest::Financial(f) if f.trace == r2.trace)));
+    assert!(
+        !h.sent
+            .iter()
+            .any(|r| matches!(r, HostRequest::Financial(f) if f.trace == r2.trace))
+    );
 }
 
 #[test]
@@ -1348,32 +1895,68 @@ fn a_crash_while_printing_queues_the_slip_again_and_prints_it_after_reopening() 
     let mut h = Harness::signed_on();
     h.submit("r1", preauth("100.00", PAN_CUP));
     h.approve();
-    let job = h.printing.clone().expect("the merchant copy is at the printer");
+    let job = h
+        .printing
+        .clone()
+        .expect("the merchant copy is at the printer");
     assert_eq!(job.copy, SlipCopy::Merchant);
-    let state_of = |h: &Harness, id: i64| h.txn("r1").print_jobs.iter().find(|j| j.id == id).expect("the job").clone();
+    let state_of = |h: &Harness, id: i64| {
+        h.txn("r1")
+            .print_jobs
+            .iter()
+            .find(|j| j.id == id)
+            .expect("the job")
+            .clone()
+    };
     assert_eq!(state_of(&h, job.job_id).state, PrintJobState::Sending);
 
     let report = h.reopen();
     assert_eq!(report.print_jobs_requeued, 1);
     let requeued = state_of(&h, job.job_id);
     assert_eq!(requeued.state, PrintJobState::Queued);
-    assert!(requeued.last_error.as_deref().is_some_and(|e| e.contains("restart")));
+    assert!(
+        requeued
+            .last_error
+            .as_deref()
+            .is_some_and(|e| e.contains("restart"))
+    );
     // It may have come out before the crash: it prints again marked REPRINT (promise 5).
     assert_eq!(requeued.kind, PrintKind::Reprint);
     let diagnosis = h.journal().diagnose(job.txn.trace).unwrap().unwrap();
-    assert_eq!(diagnosis.slips[0].finding.as_ref().map(|f| f.cause), Some(Cause::Software), "{:?}", diagnosis.slips);
+    assert_eq!(
+        diagnosis.slips[0].finding.as_ref().map(|f| f.cause),
+        Some(Cause::Software),
+        "{:?}",
+        diagnosis.slips
+    );
 
     let outputs = h.tick();
     let printing = prints(&outputs);
     assert_eq!(printing.len(), 1);
-    assert_eq!((printing[0].job_id, printing[0].copy, printing[0].kind), (job.job_id, SlipCopy::Merchant, PrintKind::Reprint));
+    assert_eq!(
+        (printing[0].job_id, printing[0].copy, printing[0].kind),
+        (job.job_id, SlipCopy::Merchant, PrintKind::Reprint)
+    );
     let diagnosis = h.journal().diagnose(job.txn.trace).unwrap().unwrap();
-    assert!(diagnosis.timeline.iter().any(|e| e.cause.contains("restart")), "the event log explains the reprint");
+    assert!(
+        diagnosis
+            .timeline
+            .iter()
+            .any(|e| e.cause.contains("restart")),
+        "the event log explains the reprint"
+    );
 
     let printed = h.print_all();
     assert_eq!(printed.len(), 2);
     let record = h.txn("r1");
-    assert!(record.print_jobs.iter().all(|j| j.state == PrintJobState::Printed), "{:?}", record.print_jobs);
+    assert!(
+        record
+            .print_jobs
+            .iter()
+            .all(|j| j.state == PrintJobState::Printed),
+        "{:?}",
+        record.print_jobs
+    );
     assert_eq!(record.print_jobs.len(), 2, "no extra copy was made");
 }
 
@@ -1387,26 +1970,60 @@ fn a_printer_fault_that_clears_by_itself_retries_the_slip_with_backoff() {
     let outputs = h.print_fails(Condition::Overheated, false);
     assert!(outputs.iter().any(|o| matches!(o, Output::Event(Event::PrintJob { job: j, .. }) if j.id == job.job_id && j.state == PrintJobState::Queued)));
     let record = h.txn("r1");
-    let faulted = record.print_jobs.iter().find(|j| j.id == job.job_id).unwrap();
-    assert_eq!((faulted.state, faulted.attempts, faulted.kind), (PrintJobState::Queued, 1, PrintKind::Original));
-    assert!(faulted.last_error.as_deref().is_some_and(|e| e.contains("overheated")));
+    let faulted = record
+        .print_jobs
+        .iter()
+        .find(|j| j.id == job.job_id)
+        .unwrap();
+    assert_eq!(
+        (faulted.state, faulted.attempts, faulted.kind),
+        (PrintJobState::Queued, 1, PrintKind::Original)
+    );
+    assert!(
+        faulted
+            .last_error
+            .as_deref()
+            .is_some_and(|e| e.contains("overheated"))
+    );
     // The cardholder copy waits for the merchant copy: nothing prints before the retry.
     assert!(h.printing.is_none());
     h.tick();
-    assert!(h.printing.is_none(), "not due yet, and the cardholder copy waits");
+    assert!(
+        h.printing.is_none(),
+        "not due yet, and the cardholder copy waits"
+    );
     h.advance_ms(config.retry_delay_ms(1) as i64);
     h.tick();
     h.print_all();
     let record = h.txn("r1");
-    assert!(record.print_jobs.iter().all(|j| j.state == PrintJobState::Printed));
-    assert_eq!(record.print_jobs.iter().find(|j| j.id == job.job_id).unwrap().attempts, 2);
+    assert!(
+        record
+            .print_jobs
+            .iter()
+            .all(|j| j.state == PrintJobState::Printed)
+    );
+    assert_eq!(
+        record
+            .print_jobs
+            .iter()
+            .find(|j| j.id == job.job_id)
+            .unwrap()
+            .attempts,
+        2
+    );
 }
 
 #[test]
 fn a_crash_while_an_advice_is_sending_sends_it_again_as_a_retransmission() {
     let mut h = Harness::signed_on();
     let p = h.approved_preauth("p", "100.00");
-    let outputs = h.submit("a", Command::CompleteOffline { original_trace: p.trace, amount: cny("50.00") });
+    let outputs = h.submit(
+        "a",
+        Command::CompleteOffline {
+            original_trace: p.trace,
+            amount: cny("50.00"),
+        },
+    );
     assert!(matches!(sends(&outputs)[..], [HostRequest::Advice(a)] if !a.retransmission));
 
     // The advice may have reached the host before the crash: the host must be able to
@@ -1417,7 +2034,10 @@ fn a_crash_while_an_advice_is_sending_sends_it_again_as_a_retransmission() {
     match sends(&outputs)[..] {
         [HostRequest::Advice(a)] => {
             assert_eq!(a.trace, h.txn("a").trace);
-            assert!(a.retransmission, "an advice that may have been sent goes again flagged as a retransmission");
+            assert!(
+                a.retransmission,
+                "an advice that may have been sent goes again flagged as a retransmission"
+            );
         }
         ref other => panic!("expected the advice again, got {other:?}"),
     }
@@ -1438,33 +2058,57 @@ fn a_transaction_taken_while_settlement_is_in_flight_belongs_to_the_next_batch()
     assert!(matches!(sends(&outputs)[..], [HostRequest::Settlement(_)]));
 
     // The cashier completes the pre-auth while the settlement is out.
-    let outputs = h.submit("c", Command::Complete { original_trace: p.trace, amount: cny("100.00") });
+    let outputs = h.submit(
+        "c",
+        Command::Complete {
+            original_trace: p.trace,
+            amount: cny("100.00"),
+        },
+    );
     assert!(sends(&outputs).is_empty());
     let outputs = h.approve();
-    let summary = match &dones(&outputs).iter().find(|d| d.request_id == rid("settle")).expect("settled").outcome {
+    let summary = match &dones(&outputs)
+        .iter()
+        .find(|d| d.request_id == rid("settle"))
+        .expect("settled")
+        .outcome
+    {
         Ok(CommandOutcome::Settled(summary)) => *summary,
         other => panic!("expected a settlement, got {other:?}"),
     };
-    assert_eq!(summary.totals.count, 0, "the completion was not approved when batch 1 closed");
+    assert_eq!(
+        summary.totals.count, 0,
+        "the completion was not approved when batch 1 closed"
+    );
     let financial = financial_sends(&outputs);
     assert_eq!(financial.len(), 1);
-    assert_eq!(financial[0].batch, summary.next_batch, "it goes out in the open batch");
+    assert_eq!(
+        financial[0].batch, summary.next_batch,
+        "it goes out in the open batch"
+    );
     h.approve_all();
     let c = h.txn("c");
-    assert_eq!((c.state, c.batch, c.settled), (TxnState::Approved, summary.next_batch, false));
+    assert_eq!(
+        (c.state, c.batch, c.settled),
+        (TxnState::Approved, summary.next_batch, false)
+    );
 
     // So the next settlement counts it, and until then it can be voided.
     h.print_all();
     let outputs = h.submit("settle-2", Command::Settle);
     match sends(&outputs)[..] {
         [HostRequest::Settlement(s)] => {
-            assert_eq!((s.batch, s.totals.count, s.totals.amount_minor), (summary.next_batch, 1, 10_000));
+            assert_eq!(
+                (s.batch, s.totals.count, s.totals.amount_minor),
+                (summary.next_batch, 1, 10_000)
+            );
         }
         ref other => panic!("expected the settlement, got {other:?}"),
     }
     h.approve_all();
     assert!(h.txn("c").settled);
-    let batches: std::collections::HashSet<(BatchNumber, TraceNumber)> = h.all_txns().iter().map(|t| (t.batch, t.trace)).collect();
+    let batches: std::collections::HashSet<(BatchNumber, TraceNumber)> =
+        h.all_txns().iter().map(|t| (t.batch, t.trace)).collect();
     assert_eq!(batches.len(), h.all_txns().len());
 }
 
@@ -1479,10 +2123,30 @@ fn every_malformed_amount_gets_its_own_error() {
         ("", |e| matches!(e, AmountError::Empty)),
         ("-5.00", |e| matches!(e, AmountError::Negative)),
         ("0.00", |e| matches!(e, AmountError::Zero)),
-        ("1.234", |e| matches!(e, AmountError::TooManyDecimals { max: 2, .. })),
-        ("10000000000.00", |e| matches!(e, AmountError::Overflow { .. })),
-        ("12a", |e| matches!(e, AmountError::InvalidCharacter { ch: 'a', position: 3 })),
-        ("1,000", |e| matches!(e, AmountError::InvalidCharacter { ch: ',', position: 2 })),
+        ("1.234", |e| {
+            matches!(e, AmountError::TooManyDecimals { max: 2, .. })
+        }),
+        ("10000000000.00", |e| {
+            matches!(e, AmountError::Overflow { .. })
+        }),
+        ("12a", |e| {
+            matches!(
+                e,
+                AmountError::InvalidCharacter {
+                    ch: 'a',
+                    position: 3
+                }
+            )
+        }),
+        ("1,000", |e| {
+            matches!(
+                e,
+                AmountError::InvalidCharacter {
+                    ch: ',',
+                    position: 2
+                }
+            )
+        }),
         (".50", |e| matches!(e, AmountError::Malformed { .. })),
         ("12.", |e| matches!(e, AmountError::Malformed { .. })),
     ];
@@ -1495,10 +2159,17 @@ fn every_malformed_amount_gets_its_own_error() {
         assert!(command_error.code().starts_with("AMOUNT_"));
         codes.insert(command_error.code());
     }
-    assert_eq!(codes.len(), 7, "seven kinds of malformed amount, seven codes: {codes:?}");
+    assert_eq!(
+        codes.len(),
+        7,
+        "seven kinds of malformed amount, seven codes: {codes:?}"
+    );
     // A zero-decimal currency takes no decimal point.
     let jpy = Currency::from_code("JPY").unwrap();
-    assert!(matches!(Money::parse("5.0", jpy), Err(AmountError::TooManyDecimals { max: 0, .. })));
+    assert!(matches!(
+        Money::parse("5.0", jpy),
+        Err(AmountError::TooManyDecimals { max: 0, .. })
+    ));
 }
 
 #[test]
@@ -1506,12 +2177,20 @@ fn a_mistyped_card_number_fails_the_luhn_check_and_each_card_error_is_distinct()
     let now = start_time();
     type Case = (&'static str, &'static str, fn(&CardError) -> bool);
     let cases: [Case; 7] = [
-        ("6222021234567890127", "3012", |e| matches!(e, CardError::PanLuhn)),
+        ("6222021234567890127", "3012", |e| {
+            matches!(e, CardError::PanLuhn)
+        }),
         ("", "3012", |e| matches!(e, CardError::PanEmpty)),
-        ("6222 0212", "3012", |e| matches!(e, CardError::PanNotDigits { position: 5 })),
-        ("411111111111", "3012", |e| matches!(e, CardError::PanLength { length: 12 })),
+        ("6222 0212", "3012", |e| {
+            matches!(e, CardError::PanNotDigits { position: 5 })
+        }),
+        ("411111111111", "3012", |e| {
+            matches!(e, CardError::PanLength { length: 12 })
+        }),
         (PAN_CUP, "30-2", |e| matches!(e, CardError::ExpiryFormat)),
-        (PAN_CUP, "3013", |e| matches!(e, CardError::ExpiryMonth { month: 13 })),
+        (PAN_CUP, "3013", |e| {
+            matches!(e, CardError::ExpiryMonth { month: 13 })
+        }),
         (PAN_CUP, "2610", |e| matches!(e, CardError::Expired { .. })),
     ];
     let mut codes = std::collections::BTreeSet::new();
@@ -1519,7 +2198,10 @@ fn a_mistyped_card_number_fails_the_luhn_check_and_each_card_error_is_distinct()
         let error = CardInput::parse(pan, expiry, now).expect_err(pan);
         assert!(expected(&error), "{pan:?}/{expiry} gave {error:?}");
         if pan.len() >= 8 {
-            assert!(!error.en().contains(pan) && !error.zh().contains(pan), "an error never repeats the card number");
+            assert!(
+                !error.en().contains(pan) && !error.zh().contains(pan),
+                "an error never repeats the card number"
+            );
         }
         codes.insert(CommandError::from(error).code());
     }
@@ -1532,17 +2214,34 @@ fn a_mistyped_card_number_fails_the_luhn_check_and_each_card_error_is_distinct()
 fn an_amount_in_another_currency_is_refused() {
     let mut h = Harness::signed_on();
     let usd = Currency::from_code("USD").unwrap();
-    let outputs = h.submit("r1", Command::PreAuth { amount: Money::parse("10.00", usd).unwrap(), card: card(PAN_CUP) });
+    let outputs = h.submit(
+        "r1",
+        Command::PreAuth {
+            amount: Money::parse("10.00", usd).unwrap(),
+            card: card(PAN_CUP),
+        },
+    );
     match refusal(&outputs) {
-        CommandError::CurrencyMismatch { given, expected } => assert_eq!((given.as_str(), expected.as_str()), ("USD", "CNY")),
+        CommandError::CurrencyMismatch { given, expected } => {
+            assert_eq!((given.as_str(), expected.as_str()), ("USD", "CNY"))
+        }
         other => panic!("expected CurrencyMismatch, got {other:?}"),
     }
     assert!(sends(&outputs).is_empty());
     assert!(h.maybe_txn("r1").is_none());
 
     let p = h.approved_preauth("p", "100.00");
-    let outputs = h.submit("c", Command::Complete { original_trace: p.trace, amount: Money::parse("10.00", usd).unwrap() });
-    assert!(matches!(refusal(&outputs), CommandError::CurrencyMismatch { .. }));
+    let outputs = h.submit(
+        "c",
+        Command::Complete {
+            original_trace: p.trace,
+            amount: Money::parse("10.00", usd).unwrap(),
+        },
+    );
+    assert!(matches!(
+        refusal(&outputs),
+        CommandError::CurrencyMismatch { .. }
+    ));
     assert!(h.maybe_txn("c").is_none());
     // The request id was not used up by the refusal.
     let outputs = h.submit("r1", preauth("10.00", PAN_CUP));
@@ -1555,8 +2254,17 @@ fn an_expired_card_is_refused_by_the_engine_at_the_time_of_the_command() {
     // Valid when read, expired by the time the command reaches the engine.
     let card = CardInput::parse(PAN_CUP, "2611", start_time()).unwrap();
     h.advance_ms(10 * 86_400_000);
-    let outputs = h.submit("r1", Command::PreAuth { amount: cny("10.00"), card });
-    assert!(matches!(refusal(&outputs), CommandError::Card(CardError::Expired { .. })));
+    let outputs = h.submit(
+        "r1",
+        Command::PreAuth {
+            amount: cny("10.00"),
+            card,
+        },
+    );
+    assert!(matches!(
+        refusal(&outputs),
+        CommandError::Card(CardError::Expired { .. })
+    ));
     assert!(h.maybe_txn("r1").is_none());
 }
 
@@ -1597,25 +2305,62 @@ fn every_command_error_speaks_chinese_and_english() {
         CommandError::Amount(AmountError::Zero),
         CommandError::Card(CardError::PanLuhn),
         CommandError::Id(RequestId::parse("a b").unwrap_err()),
-        CommandError::RequestIdConflict { request_id: "r1".into(), trace: t },
+        CommandError::RequestIdConflict {
+            request_id: "r1".into(),
+            trace: t,
+        },
         CommandError::OriginalNotFound { trace: t },
-        CommandError::WrongOriginalKind { trace: t, found: TxnKind::CompletionRequest, expected: TxnKind::PreAuth, hint: "use complete-void" },
-        CommandError::OriginalNotApproved { trace: t, state: TxnState::Declined, action: "voided" },
-        CommandError::NothingToReprint { what: "trace 000012".into() },
+        CommandError::WrongOriginalKind {
+            trace: t,
+            found: TxnKind::CompletionRequest,
+            expected: TxnKind::PreAuth,
+            hint: "use complete-void",
+        },
+        CommandError::OriginalNotApproved {
+            trace: t,
+            state: TxnState::Declined,
+            action: "voided",
+        },
+        CommandError::NothingToReprint {
+            what: "trace 000012".into(),
+        },
         CommandError::NothingToDeliver { trace: t },
-        CommandError::BadSignature { why: "no strokes".into() },
+        CommandError::BadSignature {
+            why: "no strokes".into(),
+        },
         CommandError::AlreadyVoided { trace: t },
         CommandError::AlreadyCompleted { trace: t },
-        CommandError::OriginalBusy { trace: t, other: trace(13), kind: TxnKind::PreAuthVoid, state: TxnState::Unknown },
+        CommandError::OriginalBusy {
+            trace: t,
+            other: trace(13),
+            kind: TxnKind::PreAuthVoid,
+            state: TxnState::Unknown,
+        },
         CommandError::PreAuthExpired { trace: t, days: 30 },
-        CommandError::CompletionOverLimit { requested: "CNY 115.01".into(), max: "CNY 115.00".into(), percent: 115 },
-        CommandError::CurrencyMismatch { given: "USD".into(), expected: "CNY".into() },
-        CommandError::AlreadySettled { trace: t, batch: "000001".into() },
-        CommandError::HostUnreachable { why: "connect refused".into() },
+        CommandError::CompletionOverLimit {
+            requested: "CNY 115.01".into(),
+            max: "CNY 115.00".into(),
+            percent: 115,
+        },
+        CommandError::CurrencyMismatch {
+            given: "USD".into(),
+            expected: "CNY".into(),
+        },
+        CommandError::AlreadySettled {
+            trace: t,
+            batch: "000001".into(),
+        },
+        CommandError::HostUnreachable {
+            why: "connect refused".into(),
+        },
         CommandError::SignOnFailed { code: "96".into() },
         CommandError::NothingToRetry { trace: t },
-        CommandError::SettlementFailed { why: "no answer in time".into() },
-        CommandError::BatchFull { batch: "000001".into() },
+        CommandError::SettlementFailed {
+            why: "no answer in time".into(),
+        },
+        CommandError::BatchFull {
+            batch: "000001".into(),
+        },
         CommandError::Journal(JournalError::Poisoned),
     ];
     let mut names = std::collections::BTreeSet::new();
@@ -1626,21 +2371,36 @@ fn every_command_error_speaks_chinese_and_english() {
         let (zh, en) = (error.zh(), error.en());
         assert!(!zh.trim().is_empty(), "{error:?} has no Chinese text");
         assert!(!en.trim().is_empty(), "{error:?} has no English text");
-        assert!(zh.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)), "{error:?}: {zh:?} is not Chinese");
-        assert!(en.chars().filter(|c| c.is_ascii_alphabetic()).count() > 10, "{error:?}: {en:?} is not English");
+        assert!(
+            zh.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)),
+            "{error:?}: {zh:?} is not Chinese"
+        );
+        assert!(
+            en.chars().filter(|c| c.is_ascii_alphabetic()).count() > 10,
+            "{error:?}: {en:?} is not English"
+        );
         assert_ne!(zh, en);
         assert_eq!(error.message(poscore::Lang::Zh), zh);
         assert_eq!(error.message(poscore::Lang::En), en);
     }
     assert_eq!(names.len(), all.len(), "every variant once");
     assert_eq!(names.len(), 23, "every CommandError variant is listed");
-    assert_eq!(codes.len(), all.len(), "each variant has its own code: {codes:?}");
+    assert_eq!(
+        codes.len(),
+        all.len(),
+        "each variant has its own code: {codes:?}"
+    );
     // Every journal error speaks both languages too.
     for error in [
         JournalError::Poisoned,
         JournalError::Corrupt { what: "x".into() },
-        JournalError::InUse { path: "/tmp/j.db".into() },
-        JournalError::SchemaTooNew { found: 9, supported: 1 },
+        JournalError::InUse {
+            path: "/tmp/j.db".into(),
+        },
+        JournalError::SchemaTooNew {
+            found: 9,
+            supported: 1,
+        },
     ] {
         assert!(!error.zh().is_empty() && !error.en().is_empty());
     }
@@ -1652,18 +2412,29 @@ fn every_command_error_speaks_chinese_and_english() {
 
 #[test]
 fn no_full_pan_is_at_rest_after_a_day_of_transactions() {
-    let pans: Vec<String> = ["622202000000000012", "622848001122334455", "411111222233334444", "625807987654321098"]
-        .iter()
-        .map(|body| with_check_digit(body))
-        .chain([PAN_CUP.to_string(), PAN_VISA.to_string()])
-        .collect();
+    let pans: Vec<String> = [
+        "622202000000000012",
+        "622848001122334455",
+        "411111222233334444",
+        "625807987654321098",
+    ]
+    .iter()
+    .map(|body| with_check_digit(body))
+    .chain([PAN_CUP.to_string(), PAN_VISA.to_string()])
+    .collect();
     let mut h = Harness::signed_on();
     let mut n = 0;
     for (i, pan) in pans.iter().cycle().take(24).enumerate() {
         n += 1;
         let id = format!("day-{n}");
         let amount = format!("{}.{:02}", 10 + i * 7, i);
-        h.submit(&id, Command::PreAuth { amount: cny(&amount), card: card(pan) });
+        h.submit(
+            &id,
+            Command::PreAuth {
+                amount: cny(&amount),
+                card: card(pan),
+            },
+        );
         match i % 6 {
             0..=2 => {
                 h.approve_all();
@@ -1685,13 +2456,30 @@ fn no_full_pan_is_at_rest_after_a_day_of_transactions() {
         if record.state == TxnState::Approved {
             match i % 3 {
                 0 => {
-                    h.submit(&format!("{id}-c"), Command::Complete { original_trace: record.trace, amount: record.amount });
+                    h.submit(
+                        &format!("{id}-c"),
+                        Command::Complete {
+                            original_trace: record.trace,
+                            amount: record.amount,
+                        },
+                    );
                 }
                 1 => {
-                    h.submit(&format!("{id}-a"), Command::CompleteOffline { original_trace: record.trace, amount: record.amount });
+                    h.submit(
+                        &format!("{id}-a"),
+                        Command::CompleteOffline {
+                            original_trace: record.trace,
+                            amount: record.amount,
+                        },
+                    );
                 }
                 _ => {
-                    h.submit(&format!("{id}-v"), Command::Void { original_trace: record.trace });
+                    h.submit(
+                        &format!("{id}-v"),
+                        Command::Void {
+                            original_trace: record.trace,
+                        },
+                    );
                 }
             }
             h.approve_all();
@@ -1699,7 +2487,13 @@ fn no_full_pan_is_at_rest_after_a_day_of_transactions() {
         }
         if i == 10 {
             // A crash with a pre-auth in flight, its card in memory only.
-            h.submit("crash", Command::PreAuth { amount: cny("1.00"), card: card(pan) });
+            h.submit(
+                "crash",
+                Command::PreAuth {
+                    amount: cny("1.00"),
+                    card: card(pan),
+                },
+            );
             h.reopen();
             h.tick();
             h.approve_all();
@@ -1712,7 +2506,10 @@ fn no_full_pan_is_at_rest_after_a_day_of_transactions() {
     let check = |bytes: &[u8], when: &str| {
         assert!(bytes.len() > 4096, "the journal has content");
         for pan in &pans {
-            assert!(!contains(bytes, pan.as_bytes()), "the full PAN {pan} is in the journal files {when}");
+            assert!(
+                !contains(bytes, pan.as_bytes()),
+                "the full PAN {pan} is in the journal files {when}"
+            );
         }
     };
     check(&h.journal_bytes(), "while open");
@@ -1727,11 +2524,20 @@ fn no_full_pan_is_at_rest_after_a_day_of_transactions() {
         })
         .unwrap();
     for pan in &pans {
-        let masked = format!("{}{}{}", &pan[..6], "*".repeat(pan.len() - 10), &pan[pan.len() - 4..]);
+        let masked = format!(
+            "{}{}{}",
+            &pan[..6],
+            "*".repeat(pan.len() - 10),
+            &pan[pan.len() - 4..]
+        );
         assert!(exported.contains(&masked), "{masked} is in the export");
         assert!(!exported.contains(pan.as_str()));
     }
-    assert_eq!(h.all_txns().len(), 24 + 12 + 1, "24 pre-auths, 12 follow-ups, 1 cut off by the crash");
+    assert_eq!(
+        h.all_txns().len(),
+        24 + 12 + 1,
+        "24 pre-auths, 12 follow-ups, 1 cut off by the crash"
+    );
 
     h.engine = None;
     check(&h.journal_bytes(), "after closing");
@@ -1740,7 +2546,16 @@ fn no_full_pan_is_at_rest_after_a_day_of_transactions() {
 // ---- The durable print queue (issue 5) ----
 
 fn events(outputs: &[Output]) -> Vec<&Event> {
-    outputs.iter().filter_map(|o| if let Output::Event(e) = o { Some(e) } else { None }).collect()
+    outputs
+        .iter()
+        .filter_map(|o| {
+            if let Output::Event(e) = o {
+                Some(e)
+            } else {
+                None
+            }
+        })
+        .collect()
 }
 
 #[test]
@@ -1751,24 +2566,58 @@ fn paper_out_holds_printing_until_the_printer_is_ready_and_counts_a_paper_change
     assert!(events(&outputs).iter().any(|e| matches!(e, Event::PrintingHeld { reason, remedy } if reason == "paper_out" && remedy.0.contains("缺纸"))));
     let record = h.txn("r1");
     assert_eq!(record.print_jobs[0].state, PrintJobState::Held);
-    assert_eq!(record.print_jobs[0].held_reason.as_deref(), Some("paper_out"));
+    assert_eq!(
+        record.print_jobs[0].held_reason.as_deref(),
+        Some("paper_out")
+    );
     // Printing pauses: no slip goes out while it is held (short of the electronic receipt
     // fallback, 120 s by default).
     h.advance_ms(100_000);
     h.tick();
-    assert!(h.printing.is_none(), "nothing is sent into a paper-out printer");
-    let finding = h.journal().diagnose(t.trace).unwrap().unwrap().slips[0].finding.clone().unwrap();
+    assert!(
+        h.printing.is_none(),
+        "nothing is sent into a paper-out printer"
+    );
+    let finding = h.journal().diagnose(t.trace).unwrap().unwrap().slips[0]
+        .finding
+        .clone()
+        .unwrap();
     assert_eq!(finding.cause, Cause::PrinterHardware);
     assert!(finding.remedy_zh.contains("缺纸") && finding.remedy_en.contains("out of paper"));
 
     let outputs = h.handle(Input::PrinterReady);
-    assert!(events(&outputs).iter().any(|e| matches!(e, Event::PrintingResumed)));
+    assert!(
+        events(&outputs)
+            .iter()
+            .any(|e| matches!(e, Event::PrintingResumed))
+    );
     let printed = h.print_all();
-    assert_eq!(printed.iter().map(|j| (j.copy, j.kind)).collect::<Vec<_>>(), vec![(SlipCopy::Merchant, PrintKind::Original), (SlipCopy::Cardholder, PrintKind::Original)]);
+    assert_eq!(
+        printed.iter().map(|j| (j.copy, j.kind)).collect::<Vec<_>>(),
+        vec![
+            (SlipCopy::Merchant, PrintKind::Original),
+            (SlipCopy::Cardholder, PrintKind::Original)
+        ]
+    );
     let record = h.txn("r1");
-    assert!(record.print_jobs.iter().all(|j| j.state == PrintJobState::Printed && j.printed_at.is_some() && j.delivered == Some(poscore::txn::Delivery::Paper)));
+    assert!(
+        record
+            .print_jobs
+            .iter()
+            .all(|j| j.state == PrintJobState::Printed
+                && j.printed_at.is_some()
+                && j.delivered == Some(poscore::txn::Delivery::Paper))
+    );
     let health = h.journal().printer_health(19_000).unwrap();
-    assert_eq!((health.jobs_printed, health.paper_changes, health.printed_mm, health.mm_since_paper_change), (2, 1, 200, 200));
+    assert_eq!(
+        (
+            health.jobs_printed,
+            health.paper_changes,
+            health.printed_mm,
+            health.mm_since_paper_change
+        ),
+        (2, 1, 200, 200)
+    );
     assert_eq!(health.faults, vec![("paper_out".to_string(), 1)]);
     assert_eq!(health.waiting, 0);
     assert_eq!(health.paper_left_mm, 18_800);
@@ -1780,12 +2629,21 @@ fn a_slip_that_may_have_printed_prints_again_marked_reprint() {
     h.approved_unprinted("r1", "100.00");
     h.print_fails(Condition::CommunicationError, true);
     let job = &h.txn("r1").print_jobs[0];
-    assert_eq!((job.state, job.kind), (PrintJobState::Queued, PrintKind::Reprint));
+    assert_eq!(
+        (job.state, job.kind),
+        (PrintJobState::Queued, PrintKind::Reprint)
+    );
     h.advance_ms(60_000);
     h.tick();
     let out = h.printing.clone().expect("retried");
-    assert_eq!((out.copy, out.kind), (SlipCopy::Merchant, PrintKind::Reprint));
-    assert!(format!("{:?}", out.document).contains("REPRINT"), "the slip itself says REPRINT");
+    assert_eq!(
+        (out.copy, out.kind),
+        (SlipCopy::Merchant, PrintKind::Reprint)
+    );
+    assert!(
+        format!("{:?}", out.document).contains("REPRINT"),
+        "the slip itself says REPRINT"
+    );
     h.print_all();
     // A failure the printer explained (not printed) keeps the original an original.
     let mut h = Harness::signed_on();
@@ -1799,16 +2657,28 @@ fn the_cardholder_copy_waits_for_the_merchant_copy() {
     let mut h = Harness::signed_on();
     h.approved_unprinted("r1", "100.00");
     let first = h.printing.clone().unwrap();
-    assert_eq!((first.copy, first.number, first.of), (SlipCopy::Merchant, 1, 2));
+    assert_eq!(
+        (first.copy, first.number, first.of),
+        (SlipCopy::Merchant, 1, 2)
+    );
     h.print_fails(Condition::Busy, false);
     h.tick();
-    assert!(h.printing.is_none(), "the cardholder copy does not overtake the merchant copy");
+    assert!(
+        h.printing.is_none(),
+        "the cardholder copy does not overtake the merchant copy"
+    );
     h.advance_ms(60_000);
     h.tick();
-    assert_eq!(h.printing.as_ref().map(|j| j.copy), Some(SlipCopy::Merchant));
+    assert_eq!(
+        h.printing.as_ref().map(|j| j.copy),
+        Some(SlipCopy::Merchant)
+    );
     h.printed();
     let second = h.printing.clone().expect("then the cardholder copy");
-    assert_eq!((second.copy, second.number, second.of), (SlipCopy::Cardholder, 2, 2));
+    assert_eq!(
+        (second.copy, second.number, second.of),
+        (SlipCopy::Cardholder, 2, 2)
+    );
 }
 
 #[test]
@@ -1818,43 +2688,98 @@ fn the_tear_prompt_holds_the_next_copy_until_the_operator_continues() {
     let mut h = Harness::signed_on_with(config);
     let t = h.approved_unprinted("r1", "100.00");
     let outputs = h.printed();
-    assert!(events(&outputs).iter().any(|e| matches!(e, Event::PrintingHeld { reason, .. } if reason == "tear_off")));
+    assert!(
+        events(&outputs)
+            .iter()
+            .any(|e| matches!(e, Event::PrintingHeld { reason, .. } if reason == "tear_off"))
+    );
     assert!(h.printing.is_none());
     let slips = h.journal().diagnose(t.trace).unwrap().unwrap().slips;
-    assert_eq!(slips[1].finding.as_ref().map(|f| f.cause), Some(Cause::Operator));
+    assert_eq!(
+        slips[1].finding.as_ref().map(|f| f.cause),
+        Some(Cause::Operator)
+    );
     // The printer being ready does not release a tear-off hold: the operator does.
     h.handle(Input::PrinterReady);
     assert!(h.printing.is_none());
     let outputs = h.submit("resume", Command::ResumePrinting);
     assert!(outputs.iter().any(|o| matches!(o, Output::Done(d) if matches!(d.outcome, Ok(CommandOutcome::PrintingResumed { jobs: 1 })))));
-    assert_eq!(h.printing.as_ref().map(|j| j.copy), Some(SlipCopy::Cardholder));
+    assert_eq!(
+        h.printing.as_ref().map(|j| j.copy),
+        Some(SlipCopy::Cardholder)
+    );
 }
 
 #[test]
 fn reprints_are_marked_counted_and_refused_without_a_slip() {
     let mut h = Harness::signed_on();
-    let nothing = h.submit("rp0", Command::Reprint { trace: None, copy: None });
-    assert!(matches!(&nothing[..], [Output::Done(d)] if matches!(d.outcome, Err(CommandError::NothingToReprint { .. }))));
+    let nothing = h.submit(
+        "rp0",
+        Command::Reprint {
+            trace: None,
+            copy: None,
+        },
+    );
+    assert!(
+        matches!(&nothing[..], [Output::Done(d)] if matches!(d.outcome, Err(CommandError::NothingToReprint { .. })))
+    );
     let t = h.approved_unprinted("r1", "100.00");
     h.print_all();
     // The last slip printed was the cardholder copy.
-    h.submit("rp1", Command::Reprint { trace: None, copy: None });
+    h.submit(
+        "rp1",
+        Command::Reprint {
+            trace: None,
+            copy: None,
+        },
+    );
     let reprint = h.printing.clone().expect("the reprint goes to the printer");
-    assert_eq!((reprint.copy, reprint.kind, reprint.txn.trace), (SlipCopy::Cardholder, PrintKind::Reprint, t.trace));
+    assert_eq!(
+        (reprint.copy, reprint.kind, reprint.txn.trace),
+        (SlipCopy::Cardholder, PrintKind::Reprint, t.trace)
+    );
     h.print_all();
-    h.submit("rp2", Command::Reprint { trace: Some(t.trace), copy: Some(SlipCopy::Merchant) });
-    assert_eq!(h.printing.as_ref().map(|j| (j.copy, j.kind)), Some((SlipCopy::Merchant, PrintKind::Reprint)));
+    h.submit(
+        "rp2",
+        Command::Reprint {
+            trace: Some(t.trace),
+            copy: Some(SlipCopy::Merchant),
+        },
+    );
+    assert_eq!(
+        h.printing.as_ref().map(|j| (j.copy, j.kind)),
+        Some((SlipCopy::Merchant, PrintKind::Reprint))
+    );
     h.print_all();
     let jobs = h.txn("r1").print_jobs;
-    assert_eq!(jobs.iter().filter(|j| j.kind == PrintKind::Original).count(), 2, "originals printed once");
-    assert_eq!(jobs.iter().filter(|j| j.kind == PrintKind::Reprint && j.state == PrintJobState::Printed).count(), 2);
+    assert_eq!(
+        jobs.iter()
+            .filter(|j| j.kind == PrintKind::Original)
+            .count(),
+        2,
+        "originals printed once"
+    );
+    assert_eq!(
+        jobs.iter()
+            .filter(|j| j.kind == PrintKind::Reprint && j.state == PrintJobState::Printed)
+            .count(),
+        2
+    );
     assert_eq!(h.journal().printer_health(19_000).unwrap().reprints, 2);
     // A declined transaction has no slip to reprint.
     h.submit("d", preauth("100.05", PAN_CUP));
     h.answer_all_with(HostReply::with_code("51"));
     let declined = h.txn("d");
-    let refused = h.submit("rp3", Command::Reprint { trace: Some(declined.trace), copy: None });
-    assert!(matches!(&refused[..], [Output::Done(d)] if matches!(d.outcome, Err(CommandError::NothingToReprint { .. }))));
+    let refused = h.submit(
+        "rp3",
+        Command::Reprint {
+            trace: Some(declined.trace),
+            copy: None,
+        },
+    );
+    assert!(
+        matches!(&refused[..], [Output::Done(d)] if matches!(d.outcome, Err(CommandError::NothingToReprint { .. })))
+    );
 }
 
 #[test]
@@ -1866,26 +2791,69 @@ fn a_slip_failing_too_long_is_delivered_electronically_and_printed_later_as_a_re
     h.print_fails(Condition::CoverOpen, false);
     h.advance_ms(29_000);
     let outputs = h.tick();
-    assert!(!events(&outputs).iter().any(|e| matches!(e, Event::ElectronicReceipt { .. })));
+    assert!(
+        !events(&outputs)
+            .iter()
+            .any(|e| matches!(e, Event::ElectronicReceipt { .. }))
+    );
     h.advance_ms(2_000);
     let outputs = h.tick();
     assert!(events(&outputs).iter().any(|e| matches!(e, Event::ElectronicReceipt { trace, copy: SlipCopy::Merchant, .. } if *trace == t.trace)));
     let jobs = h.txn("r1").print_jobs;
-    assert_eq!((jobs[0].state, jobs[0].delivered), (PrintJobState::Delivered, Some(poscore::txn::Delivery::Electronic)));
+    assert_eq!(
+        (jobs[0].state, jobs[0].delivered),
+        (
+            PrintJobState::Delivered,
+            Some(poscore::txn::Delivery::Electronic)
+        )
+    );
     // The paper copy follows, marked REPRINT, once the printer works again.
-    assert!(jobs.iter().any(|j| j.copy == SlipCopy::Merchant && j.kind == PrintKind::Reprint && j.state == PrintJobState::Queued));
+    assert!(jobs.iter().any(|j| j.copy == SlipCopy::Merchant
+        && j.kind == PrintKind::Reprint
+        && j.state == PrintJobState::Queued));
     h.handle(Input::PrinterReady);
     let printed = h.print_all();
-    assert!(printed.iter().any(|j| j.copy == SlipCopy::Merchant && j.kind == PrintKind::Reprint));
-    assert!(!printed.iter().any(|j| j.copy == SlipCopy::Merchant && j.kind == PrintKind::Original), "the original went electronically");
+    assert!(
+        printed
+            .iter()
+            .any(|j| j.copy == SlipCopy::Merchant && j.kind == PrintKind::Reprint)
+    );
+    assert!(
+        !printed
+            .iter()
+            .any(|j| j.copy == SlipCopy::Merchant && j.kind == PrintKind::Original),
+        "the original went electronically"
+    );
     // On request; and nothing left to deliver afterwards.
     let t2 = h.approved_unprinted("r2", "50.00");
     h.print_fails(Condition::PaperOut, false);
-    let outputs = h.submit("e", Command::DeliverElectronically { trace: t2.trace, copy: None });
-    assert!(matches!(outputs.iter().find(|o| matches!(o, Output::Done(_))), Some(Output::Done(d)) if d.outcome.is_ok()));
-    assert!(h.txn("r2").print_jobs.iter().filter(|j| j.kind == PrintKind::Original).all(|j| j.state == PrintJobState::Delivered));
-    let again = h.submit("e2", Command::DeliverElectronically { trace: t2.trace, copy: Some(SlipCopy::Merchant) });
-    assert!(matches!(again.iter().find(|o| matches!(o, Output::Done(_))), Some(Output::Done(d)) if matches!(d.outcome, Err(CommandError::NothingToDeliver { .. }))));
+    let outputs = h.submit(
+        "e",
+        Command::DeliverElectronically {
+            trace: t2.trace,
+            copy: None,
+        },
+    );
+    assert!(
+        matches!(outputs.iter().find(|o| matches!(o, Output::Done(_))), Some(Output::Done(d)) if d.outcome.is_ok())
+    );
+    assert!(
+        h.txn("r2")
+            .print_jobs
+            .iter()
+            .filter(|j| j.kind == PrintKind::Original)
+            .all(|j| j.state == PrintJobState::Delivered)
+    );
+    let again = h.submit(
+        "e2",
+        Command::DeliverElectronically {
+            trace: t2.trace,
+            copy: Some(SlipCopy::Merchant),
+        },
+    );
+    assert!(
+        matches!(again.iter().find(|o| matches!(o, Output::Done(_))), Some(Output::Done(d)) if matches!(d.outcome, Err(CommandError::NothingToDeliver { .. })))
+    );
 }
 
 #[test]
@@ -1894,31 +2862,77 @@ fn signatures_are_checked_stored_and_printed() {
     let mut h = Harness::signed_on();
     let t = h.approved_unprinted("r1", "100.00");
     h.print_fails(Condition::PaperOut, false);
-    let bad = h.submit("s0", Command::SaveSignature { trace: t.trace, signature: b"not a signature".to_vec() });
-    assert!(matches!(&bad[..], [Output::Done(d)] if matches!(d.outcome, Err(CommandError::BadSignature { .. }))));
-    let strokes = Signature::Strokes { width: 400, height: 160, strokes: vec![vec![(10, 80), (100, 20), (200, 140), (390, 60)]] };
-    let ok = h.submit("s1", Command::SaveSignature { trace: t.trace, signature: strokes.to_bytes() });
+    let bad = h.submit(
+        "s0",
+        Command::SaveSignature {
+            trace: t.trace,
+            signature: b"not a signature".to_vec(),
+        },
+    );
+    assert!(
+        matches!(&bad[..], [Output::Done(d)] if matches!(d.outcome, Err(CommandError::BadSignature { .. })))
+    );
+    let strokes = Signature::Strokes {
+        width: 400,
+        height: 160,
+        strokes: vec![vec![(10, 80), (100, 20), (200, 140), (390, 60)]],
+    };
+    let ok = h.submit(
+        "s1",
+        Command::SaveSignature {
+            trace: t.trace,
+            signature: strokes.to_bytes(),
+        },
+    );
     assert!(matches!(&ok[..], [Output::Done(d)] if d.outcome.is_ok()));
     h.handle(Input::PrinterReady);
     let job = h.printing.clone().unwrap();
-    let images = job.document.elements.iter().filter(|e| matches!(e, poscore_escpos::Element::Image { .. })).count();
+    let images = job
+        .document
+        .elements
+        .iter()
+        .filter(|e| matches!(e, poscore_escpos::Element::Image { .. }))
+        .count();
     assert!(images >= 1, "the signature is printed on the slip");
 }
 
 #[test]
 fn training_transactions_are_marked_and_kept_out_of_the_totals() {
-    let mut h = Harness::signed_on_with(Config { training: true, ..Config::default() });
+    let mut h = Harness::signed_on_with(Config {
+        training: true,
+        ..Config::default()
+    });
     let t = h.approved_unprinted("r1", "100.00");
     assert!(t.training && h.txn("r1").training);
     let job = h.printing.clone().unwrap();
     assert!(format!("{:?}", job.document).contains("TRAINING"));
     h.print_all();
-    h.submit("c1", Command::Complete { original_trace: t.trace, amount: cny("100.00") });
+    h.submit(
+        "c1",
+        Command::Complete {
+            original_trace: t.trace,
+            amount: cny("100.00"),
+        },
+    );
     h.approve_all();
     h.print_all();
     h.submit("settle", Command::Settle);
-    let settlement = h.sent.iter().rev().find_map(|r| if let HostRequest::Settlement(s) = r { Some(s.clone()) } else { None }).expect("settlement sent");
-    assert_eq!(settlement.totals.count, 0, "training completions are not in the totals");
+    let settlement = h
+        .sent
+        .iter()
+        .rev()
+        .find_map(|r| {
+            if let HostRequest::Settlement(s) = r {
+                Some(s.clone())
+            } else {
+                None
+            }
+        })
+        .expect("settlement sent");
+    assert_eq!(
+        settlement.totals.count, 0,
+        "training completions are not in the totals"
+    );
 }
 
 #[test]
@@ -1935,9 +2949,18 @@ fn diagnosis_names_the_network_and_sync_causes_for_a_transaction_without_slips()
     let gone = h.txn("gone");
     h.link_failed();
     let d = h.journal().diagnose(gone.trace).unwrap().unwrap();
-    assert_eq!(d.no_slip.as_ref().map(|f| f.cause), Some(Cause::Network), "{d:?}");
+    assert_eq!(
+        d.no_slip.as_ref().map(|f| f.cause),
+        Some(Cause::Network),
+        "{d:?}"
+    );
     assert!(d.no_slip.unwrap().remedy_zh.contains("网络"));
-    assert!(h.journal().diagnose(TraceNumber::new(999_999).unwrap()).unwrap().is_none());
+    assert!(
+        h.journal()
+            .diagnose(TraceNumber::new(999_999).unwrap())
+            .unwrap()
+            .is_none()
+    );
 }
 
 #[test]
@@ -1947,7 +2970,11 @@ fn slips_released_from_a_hold_print_before_slips_made_during_it() {
     h.print_fails(Condition::PaperOut, false);
     let second = h.approved_preauth_held("r2", "50.00");
     h.handle(Input::PrinterReady);
-    let order: Vec<_> = h.print_all().iter().map(|j| (j.txn.trace, j.copy)).collect();
+    let order: Vec<_> = h
+        .print_all()
+        .iter()
+        .map(|j| (j.txn.trace, j.copy))
+        .collect();
     assert_eq!(
         order,
         vec![

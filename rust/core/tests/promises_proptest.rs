@@ -23,14 +23,18 @@ use poscore::card::{CardInput, PanHashKey};
 use poscore::host::{ExchangeId, HostReply, HostRequest};
 use poscore::ids::{RequestId, TraceNumber};
 use poscore::money::{Currency, Money};
-use poscore::record::TxnRecord;
 use poscore::print::{Condition, PrintOutcome};
+use poscore::record::TxnRecord;
 use poscore::txn::{PrintJobState, PrintKind, ReversalState, SlipCopy, TxnKind, TxnState};
 use poscore::{Command, CommandOutcome, Config, Engine, Event, Input, Output, Ticket, Timestamp};
 use proptest::prelude::*;
 
 /// Luhn-valid test cards of three lengths.
-const PANS: [&str; 3] = ["6222021234567890128", "4111111111111111", "6250941006528599"];
+const PANS: [&str; 3] = [
+    "6222021234567890128",
+    "4111111111111111",
+    "6250941006528599",
+];
 const AMOUNTS: [u64; 4] = [1, 10_000, 12_345, 250_050];
 const PERCENTS: [u64; 5] = [1, 50, 100, 115, 116];
 const ADVANCES_MS: [i64; 7] = [0, 1_000, 2_000, 8_000, 65_000, 3_600_000, 16 * 86_400_000];
@@ -51,17 +55,36 @@ fn key() -> PanHashKey {
 #[derive(Debug, Clone)]
 enum Step {
     /// A pre-auth; `reuse` takes an earlier request id (maybe for other parameters).
-    PreAuth { pan: usize, amount: usize, reuse: Option<usize> },
+    PreAuth {
+        pan: usize,
+        amount: usize,
+        reuse: Option<usize>,
+    },
     /// An online (or offline) completion of a random earlier trace.
-    Complete { target: usize, percent: usize, offline: bool, reuse: Option<usize> },
+    Complete {
+        target: usize,
+        percent: usize,
+        offline: bool,
+        reuse: Option<usize>,
+    },
     /// A pre-auth void of a random earlier trace.
-    Void { target: usize, reuse: Option<usize> },
+    Void {
+        target: usize,
+        reuse: Option<usize>,
+    },
     /// A completion void of a random earlier trace.
-    CompleteVoid { target: usize, reuse: Option<usize> },
+    CompleteVoid {
+        target: usize,
+        reuse: Option<usize>,
+    },
     /// An earlier command again, exactly (a double tap or a driver's retry).
-    Repeat { index: usize },
+    Repeat {
+        index: usize,
+    },
     Settle,
-    RetryReversal { target: usize },
+    RetryReversal {
+        target: usize,
+    },
     SignOn,
     /// The host approves whatever is in flight.
     Approve,
@@ -189,10 +212,15 @@ impl PanScanner {
             if old.is_some_and(|old| old.len() >= end && old[start..end] == bytes[start..end]) {
                 continue;
             }
-            let window = &bytes[start.saturating_sub(Self::OVERLAP)..(end + Self::OVERLAP).min(bytes.len())];
+            let window =
+                &bytes[start.saturating_sub(Self::OVERLAP)..(end + Self::OVERLAP).min(bytes.len())];
             for pan in PANS {
                 let found = window.windows(pan.len()).any(|w| w == pan.as_bytes());
-                assert!(!found, "the full PAN {pan} is in {} near byte {start}", file.display());
+                assert!(
+                    !found,
+                    "the full PAN {pan} is in {} near byte {start}",
+                    file.display()
+                );
             }
         }
         self.seen.insert(file.clone(), bytes);
@@ -205,7 +233,8 @@ impl World {
         let path = dir.path().join("journal.db");
         let config = Config::default();
         let now = start_time();
-        let (engine, _) = Engine::open(&path, config.clone(), key(), now).expect("the engine opens");
+        let (engine, _) =
+            Engine::open(&path, config.clone(), key(), now).expect("the engine opens");
         World {
             _dir: dir,
             path,
@@ -249,14 +278,21 @@ impl World {
     }
 
     fn by_trace(&self, trace: TraceNumber) -> TxnRecord {
-        self.engine().journal().find_by_trace(trace).expect("the journal reads").unwrap_or_else(|| panic!("no transaction {trace}"))
+        self.engine()
+            .journal()
+            .find_by_trace(trace)
+            .expect("the journal reads")
+            .unwrap_or_else(|| panic!("no transaction {trace}"))
     }
 
     /// A trace picked from the journal: mostly an approved transaction of one of the
     /// `likely` kinds, sometimes any transaction, now and then one that does not exist.
     fn pick_trace(&self, pick: usize, likely: &[TxnKind]) -> TraceNumber {
         let all = self.all_txns();
-        let fitting: Vec<&TxnRecord> = all.iter().filter(|t| t.state == TxnState::Approved && likely.contains(&t.kind)).collect();
+        let fitting: Vec<&TxnRecord> = all
+            .iter()
+            .filter(|t| t.state == TxnState::Approved && likely.contains(&t.kind))
+            .collect();
         match pick % 8 {
             0 => TraceNumber::new(999_999).expect("valid"),
             1 | 2 if !all.is_empty() => all[pick / 8 % all.len()].trace,
@@ -268,7 +304,9 @@ impl World {
 
     fn request_id(&mut self, reuse: Option<usize>) -> RequestId {
         match reuse {
-            Some(i) if !self.request_ids.is_empty() => self.request_ids[i % self.request_ids.len()].clone(),
+            Some(i) if !self.request_ids.is_empty() => {
+                self.request_ids[i % self.request_ids.len()].clone()
+            }
             _ => {
                 let id = RequestId::parse(&format!("req-{}", self.next_request)).expect("valid");
                 self.next_request += 1;
@@ -284,11 +322,17 @@ impl World {
         }
         let ticket = Ticket(self.next_ticket);
         self.next_ticket += 1;
-        self.handle(Input::Command { ticket, request_id, command });
+        self.handle(Input::Command {
+            ticket,
+            request_id,
+            command,
+        });
     }
 
     fn reply(&mut self, reply: HostReply) {
-        let Some((exchange, sent)) = self.in_flight.take() else { return };
+        let Some((exchange, sent)) = self.in_flight.take() else {
+            return;
+        };
         self.note_maybe_delivered(sent);
         if let Sent::Financial { txn_id } = sent {
             if reply.mac_valid && reply.response_code.is_approved() {
@@ -301,26 +345,49 @@ impl World {
     fn approve(&mut self) {
         self.replies += 1;
         let n = self.replies;
-        self.reply(HostReply::approved(&format!("{:06}", n % 1_000_000), &format!("{:012}", 700_000_000_000 + n)));
+        self.reply(HostReply::approved(
+            &format!("{:06}", n % 1_000_000),
+            &format!("{:012}", 700_000_000_000 + n),
+        ));
     }
 
     fn step(&mut self, step: &Step) {
         match *step {
             Step::PreAuth { pan, amount, reuse } => {
                 let request_id = self.request_id(reuse);
-                let card = CardInput::parse(PANS[pan], "4912", self.now).expect("a valid test card");
-                let amount = Money::from_minor(AMOUNTS[amount], Currency::CNY).expect("a valid amount");
+                let card =
+                    CardInput::parse(PANS[pan], "4912", self.now).expect("a valid test card");
+                let amount =
+                    Money::from_minor(AMOUNTS[amount], Currency::CNY).expect("a valid amount");
                 self.submit(request_id, Command::PreAuth { amount, card });
             }
-            Step::Complete { target, percent, offline, reuse } => {
+            Step::Complete {
+                target,
+                percent,
+                offline,
+                reuse,
+            } => {
                 let original_trace = self.pick_trace(target, &[TxnKind::PreAuth]);
-                let base = self.engine().journal().find_by_trace(original_trace).expect("reads").map_or(10_000, |t| t.amount.minor_units());
-                let amount = Money::from_minor((base * PERCENTS[percent] / 100).max(1), Currency::CNY).expect("a valid amount");
+                let base = self
+                    .engine()
+                    .journal()
+                    .find_by_trace(original_trace)
+                    .expect("reads")
+                    .map_or(10_000, |t| t.amount.minor_units());
+                let amount =
+                    Money::from_minor((base * PERCENTS[percent] / 100).max(1), Currency::CNY)
+                        .expect("a valid amount");
                 let request_id = self.request_id(reuse);
                 let command = if offline {
-                    Command::CompleteOffline { original_trace, amount }
+                    Command::CompleteOffline {
+                        original_trace,
+                        amount,
+                    }
                 } else {
-                    Command::Complete { original_trace, amount }
+                    Command::Complete {
+                        original_trace,
+                        amount,
+                    }
                 };
                 self.submit(request_id, command);
             }
@@ -330,13 +397,17 @@ impl World {
                 self.submit(request_id, Command::Void { original_trace });
             }
             Step::CompleteVoid { target, reuse } => {
-                let original_trace = self.pick_trace(target, &[TxnKind::CompletionRequest, TxnKind::CompletionAdvice]);
+                let original_trace = self.pick_trace(
+                    target,
+                    &[TxnKind::CompletionRequest, TxnKind::CompletionAdvice],
+                );
                 let request_id = self.request_id(reuse);
                 self.submit(request_id, Command::CompleteVoid { original_trace });
             }
             Step::Repeat { index } => {
                 if !self.submitted.is_empty() {
-                    let (request_id, command) = self.submitted[index % self.submitted.len()].clone();
+                    let (request_id, command) =
+                        self.submitted[index % self.submitted.len()].clone();
                     self.submit(request_id, command);
                 }
             }
@@ -355,7 +426,10 @@ impl World {
             }
             Step::Approve => self.approve(),
             Step::Code(code) => self.reply(HostReply::with_code(code)),
-            Step::BadMac => self.reply(HostReply { mac_valid: false, ..HostReply::approved("666666", "000000006666") }),
+            Step::BadMac => self.reply(HostReply {
+                mac_valid: false,
+                ..HostReply::approved("666666", "000000006666")
+            }),
             Step::Timeout => {
                 if let Some((exchange, sent)) = self.in_flight.take() {
                     self.note_maybe_delivered(sent);
@@ -367,22 +441,36 @@ impl World {
                     if let Sent::Financial { txn_id } = sent {
                         self.link_failed.insert(txn_id);
                     }
-                    self.handle(Input::LinkFailed { exchange, why: "no network".into() });
+                    self.handle(Input::LinkFailed {
+                        exchange,
+                        why: "no network".into(),
+                    });
                 }
             }
             Step::PrintOk => {
                 if let Some(job_id) = self.printing.take() {
                     self.confirmed.insert(job_id);
-                    self.handle(Input::PrintResult { job_id, outcome: PrintOutcome::Printed { length_mm: 90 } });
+                    self.handle(Input::PrintResult {
+                        job_id,
+                        outcome: PrintOutcome::Printed { length_mm: 90 },
+                    });
                 }
             }
             Step::PrintFault(kind) => {
                 if let Some(job_id) = self.printing.take() {
-                    let (condition, may_have_printed) = [(Condition::PaperOut, false), (Condition::Busy, false), (Condition::CommunicationError, true)][kind];
+                    let (condition, may_have_printed) = [
+                        (Condition::PaperOut, false),
+                        (Condition::Busy, false),
+                        (Condition::CommunicationError, true),
+                    ][kind];
                     if may_have_printed {
                         self.uncertain.insert(job_id);
                     }
-                    let outcome = PrintOutcome::Failed { condition, detail: condition.code().into(), may_have_printed };
+                    let outcome = PrintOutcome::Failed {
+                        condition,
+                        detail: condition.code().into(),
+                        may_have_printed,
+                    };
                     self.handle(Input::PrintResult { job_id, outcome });
                 }
             }
@@ -405,7 +493,8 @@ impl World {
         if let Some(job_id) = self.printing.take() {
             self.uncertain.insert(job_id);
         }
-        let (engine, _) = Engine::open(&self.path, self.config.clone(), key(), self.now).expect("the engine reopens");
+        let (engine, _) = Engine::open(&self.path, self.config.clone(), key(), self.now)
+            .expect("the engine reopens");
         self.engine = Some(engine);
         self.handle(Input::Tick);
     }
@@ -413,26 +502,50 @@ impl World {
     /// Hands one input to the engine and checks what comes out against the journal.
     fn handle(&mut self, input: Input) {
         let now = self.now;
-        let outputs = self.engine.as_mut().expect("the engine is open").handle(now, input).expect("the journal works");
+        let outputs = self
+            .engine
+            .as_mut()
+            .expect("the engine is open")
+            .handle(now, input)
+            .expect("the journal works");
         for output in outputs {
             match output {
                 Output::Send { exchange, request } => {
-                    assert!(self.in_flight.is_none(), "{} sent while another exchange is in flight", request.describe());
+                    assert!(
+                        self.in_flight.is_none(),
+                        "{} sent while another exchange is in flight",
+                        request.describe()
+                    );
                     let sent = self.check_send(&request);
                     self.in_flight = Some((exchange, sent));
                 }
                 Output::Print(job) => {
                     assert!(self.printing.is_none(), "two slips at the printer at once");
-                    assert_eq!(job.txn.print_jobs.iter().find(|j| j.id == job.job_id).map(|j| j.state), Some(PrintJobState::Sending));
+                    assert_eq!(
+                        job.txn
+                            .print_jobs
+                            .iter()
+                            .find(|j| j.id == job.job_id)
+                            .map(|j| j.state),
+                        Some(PrintJobState::Sending)
+                    );
                     // Promise 5: a slip that may have printed never goes out again as an original.
                     if self.uncertain.contains(&job.job_id) {
-                        assert_eq!(job.kind, PrintKind::Reprint, "slip {} may have printed but goes again unmarked", job.job_id);
+                        assert_eq!(
+                            job.kind,
+                            PrintKind::Reprint,
+                            "slip {} may have printed but goes again unmarked",
+                            job.job_id
+                        );
                     }
                     self.printing = Some(job.job_id);
                 }
                 Output::Done(done) => {
                     if let Ok(CommandOutcome::Transaction(record)) = &done.outcome {
-                        assert_eq!(record.request_id, done.request_id, "a Done answers its own request id");
+                        assert_eq!(
+                            record.request_id, done.request_id,
+                            "a Done answers its own request id"
+                        );
                         self.note_owner(record);
                         self.note_reported(record);
                     }
@@ -450,14 +563,24 @@ impl World {
     }
 
     fn note_reported(&mut self, record: &TxnRecord) {
-        if matches!(record.state, TxnState::Approved | TxnState::Completed | TxnState::Voided) {
+        if matches!(
+            record.state,
+            TxnState::Approved | TxnState::Completed | TxnState::Voided
+        ) {
             self.reported_approved.insert(record.id);
         }
     }
 
     fn note_owner(&mut self, record: &TxnRecord) {
-        let owner = *self.owner.entry(record.request_id.as_str().to_string()).or_insert(record.id);
-        assert_eq!(owner, record.id, "request id {} maps to two transactions", record.request_id);
+        let owner = *self
+            .owner
+            .entry(record.request_id.as_str().to_string())
+            .or_insert(record.id);
+        assert_eq!(
+            owner, record.id,
+            "request id {} maps to two transactions",
+            record.request_id
+        );
     }
 
     /// Checks a request as it leaves, and says what it is for.
@@ -467,39 +590,90 @@ impl World {
             HostRequest::Settlement(_) => Sent::Settlement,
             HostRequest::Financial(f) => {
                 let txn = self.by_trace(f.trace);
-                assert_eq!((txn.batch, txn.kind, txn.amount), (f.batch, f.kind, f.amount), "the request is the journaled transaction");
-                assert_eq!(txn.state, TxnState::Sending, "journaled as sending before the send");
-                assert_eq!(txn.reversal.as_ref().map(|r| r.state), Some(ReversalState::Armed), "reversal armed before the send");
+                assert_eq!(
+                    (txn.batch, txn.kind, txn.amount),
+                    (f.batch, f.kind, f.amount),
+                    "the request is the journaled transaction"
+                );
+                assert_eq!(
+                    txn.state,
+                    TxnState::Sending,
+                    "journaled as sending before the send"
+                );
+                assert_eq!(
+                    txn.reversal.as_ref().map(|r| r.state),
+                    Some(ReversalState::Armed),
+                    "reversal armed before the send"
+                );
                 assert_eq!(f.card.is_some(), txn.kind == TxnKind::PreAuth);
                 let open_batch = self.engine().journal().current_batch().expect("reads");
-                assert_eq!(f.batch, open_batch, "{} goes out in a batch that is not the open one", f.trace);
+                assert_eq!(
+                    f.batch, open_batch,
+                    "{} goes out in a batch that is not the open one",
+                    f.trace
+                );
                 let count = self.financial_sends.entry(txn.id).or_insert(0);
                 *count += 1;
-                assert_eq!(*count, 1, "transaction {} sent to the host twice", txn.trace);
-                assert!(!self.engine().journal().sign_on_required().expect("reads"), "a financial request before the sign-on");
+                assert_eq!(
+                    *count, 1,
+                    "transaction {} sent to the host twice",
+                    txn.trace
+                );
+                assert!(
+                    !self.engine().journal().sign_on_required().expect("reads"),
+                    "a financial request before the sign-on"
+                );
                 let pending: Vec<TraceNumber> = self
                     .all_txns()
                     .iter()
-                    .filter(|t| t.reversal.as_ref().is_some_and(|r| r.state == ReversalState::Pending))
+                    .filter(|t| {
+                        t.reversal
+                            .as_ref()
+                            .is_some_and(|r| r.state == ReversalState::Pending)
+                    })
                     .map(|t| t.trace)
                     .collect();
-                assert!(pending.is_empty(), "financial {} sent before the pending reversals of {pending:?}", f.trace);
+                assert!(
+                    pending.is_empty(),
+                    "financial {} sent before the pending reversals of {pending:?}",
+                    f.trace
+                );
                 Sent::Financial { txn_id: txn.id }
             }
             HostRequest::Reversal(r) => {
                 let txn = self.by_trace(r.original_trace);
-                assert_eq!(txn.state, TxnState::Unknown, "only an uncertain transaction is reversed");
-                assert_eq!(txn.reversal.as_ref().map(|r| r.state), Some(ReversalState::Pending));
-                assert_ne!(txn.kind, TxnKind::CompletionAdvice, "an advice is never reversed");
+                assert_eq!(
+                    txn.state,
+                    TxnState::Unknown,
+                    "only an uncertain transaction is reversed"
+                );
+                assert_eq!(
+                    txn.reversal.as_ref().map(|r| r.state),
+                    Some(ReversalState::Pending)
+                );
+                assert_ne!(
+                    txn.kind,
+                    TxnKind::CompletionAdvice,
+                    "an advice is never reversed"
+                );
                 assert_eq!((r.batch, r.amount), (txn.batch, txn.amount));
                 Sent::Reversal { txn_id: txn.id }
             }
             HostRequest::Advice(a) => {
                 let txn = self.by_trace(a.trace);
                 assert_eq!(txn.kind, TxnKind::CompletionAdvice);
-                assert!(matches!(txn.state, TxnState::Approved | TxnState::Voided), "advice {} is {}", a.trace, txn.state);
+                assert!(
+                    matches!(txn.state, TxnState::Approved | TxnState::Voided),
+                    "advice {} is {}",
+                    a.trace,
+                    txn.state
+                );
                 if self.advice_maybe_delivered.contains(&txn.id) {
-                    assert!(a.retransmission, "advice {} may have reached the host and goes again unflagged", a.trace);
+                    assert!(
+                        a.retransmission,
+                        "advice {} may have reached the host and goes again unflagged",
+                        a.trace
+                    );
                 }
                 Sent::Advice { txn_id: txn.id }
             }
@@ -514,8 +688,15 @@ impl World {
 
         // Promise 1.
         for id in self.host_approved.iter().chain(&self.reported_approved) {
-            let txn = by_id.get(id).unwrap_or_else(|| panic!("approved transaction {id} is missing from the journal"));
-            assert!(approved_states.contains(&txn.state), "approved transaction {} is now {}", txn.trace, txn.state);
+            let txn = by_id
+                .get(id)
+                .unwrap_or_else(|| panic!("approved transaction {id} is missing from the journal"));
+            assert!(
+                approved_states.contains(&txn.state),
+                "approved transaction {} is now {}",
+                txn.trace,
+                txn.state
+            );
         }
 
         let mut keys = HashSet::new();
@@ -526,29 +707,72 @@ impl World {
                 // The first jobs are one per configured copy (an original, or a reprint once
                 // an attempt of it may have printed); later ones are paper copies of
                 // electronic receipts.
-                let first: Vec<_> = txn.print_jobs.iter().take(usize::from(self.config.slip_copies)).map(|j| j.copy).collect();
-                assert_eq!(first, SlipCopy::for_count(self.config.slip_copies).to_vec(), "slips of {}: {:?}", txn.trace, txn.print_jobs);
+                let first: Vec<_> = txn
+                    .print_jobs
+                    .iter()
+                    .take(usize::from(self.config.slip_copies))
+                    .map(|j| j.copy)
+                    .collect();
+                assert_eq!(
+                    first,
+                    SlipCopy::for_count(self.config.slip_copies).to_vec(),
+                    "slips of {}: {:?}",
+                    txn.trace,
+                    txn.print_jobs
+                );
                 for copy in SlipCopy::for_count(self.config.slip_copies) {
-                    let originals = txn.print_jobs.iter().filter(|j| j.copy == *copy && j.kind == PrintKind::Original && j.state == PrintJobState::Printed).count();
-                    assert!(originals <= 1, "the {copy} copy of {} printed {originals} times as an original", txn.trace);
+                    let originals = txn
+                        .print_jobs
+                        .iter()
+                        .filter(|j| {
+                            j.copy == *copy
+                                && j.kind == PrintKind::Original
+                                && j.state == PrintJobState::Printed
+                        })
+                        .count();
+                    assert!(
+                        originals <= 1,
+                        "the {copy} copy of {} printed {originals} times as an original",
+                        txn.trace
+                    );
                 }
             }
             for job in &txn.print_jobs {
                 if job.state == PrintJobState::Printed {
-                    assert!(self.confirmed.contains(&job.id), "slip {} of {} is printed but the printer never confirmed it", job.id, txn.trace);
+                    assert!(
+                        self.confirmed.contains(&job.id),
+                        "slip {} of {} is printed but the printer never confirmed it",
+                        job.id,
+                        txn.trace
+                    );
                 }
                 let at_printer = self.printing == Some(job.id);
-                assert_eq!(job.state == PrintJobState::Sending, at_printer, "slip {} of {} is {}", job.id, txn.trace, job.state);
+                assert_eq!(
+                    job.state == PrintJobState::Sending,
+                    at_printer,
+                    "slip {} of {} is {}",
+                    job.id,
+                    txn.trace,
+                    job.state
+                );
             }
             // Promise 3.
             let reversal = txn.reversal.as_ref().map(|r| r.state);
             match txn.state {
                 TxnState::Unknown => assert!(
-                    matches!(reversal, Some(ReversalState::Pending | ReversalState::Failed)),
+                    matches!(
+                        reversal,
+                        Some(ReversalState::Pending | ReversalState::Failed)
+                    ),
                     "unknown {} has reversal {reversal:?}",
                     txn.trace
                 ),
-                TxnState::Reversed => assert_eq!(reversal, Some(ReversalState::Done), "reversed {}", txn.trace),
+                TxnState::Reversed => assert_eq!(
+                    reversal,
+                    Some(ReversalState::Done),
+                    "reversed {}",
+                    txn.trace
+                ),
                 _ => {}
             }
             if reversal.is_some() {
@@ -559,11 +783,29 @@ impl World {
             }
             // Only the exchange in flight is `sending`, with its reversal armed; a request
             // that may have reached the host never becomes `queued` or `not_sent`.
-            let in_flight = self.in_flight.is_some_and(|(_, sent)| sent == Sent::Financial { txn_id: txn.id });
-            assert_eq!(txn.state == TxnState::Sending, in_flight, "{} is {} (in flight: {in_flight})", txn.trace, txn.state);
-            assert_eq!(reversal == Some(ReversalState::Armed), in_flight, "{} has reversal {reversal:?}", txn.trace);
+            let in_flight = self
+                .in_flight
+                .is_some_and(|(_, sent)| sent == Sent::Financial { txn_id: txn.id });
+            assert_eq!(
+                txn.state == TxnState::Sending,
+                in_flight,
+                "{} is {} (in flight: {in_flight})",
+                txn.trace,
+                txn.state
+            );
+            assert_eq!(
+                reversal == Some(ReversalState::Armed),
+                in_flight,
+                "{} has reversal {reversal:?}",
+                txn.trace
+            );
             if self.financial_sends.contains_key(&txn.id) && !self.link_failed.contains(&txn.id) {
-                assert!(!matches!(txn.state, TxnState::Queued | TxnState::NotSent), "sent {} is now {}", txn.trace, txn.state);
+                assert!(
+                    !matches!(txn.state, TxnState::Queued | TxnState::NotSent),
+                    "sent {} is now {}",
+                    txn.trace,
+                    txn.state
+                );
             }
             // Promise 4.
             assert!(
@@ -571,15 +813,30 @@ impl World {
                 "{} was settled before it was sent",
                 txn.trace
             );
-            assert!(keys.insert((txn.batch, txn.trace)), "(batch, trace) ({}, {}) twice", txn.batch, txn.trace);
-            assert!(request_ids.insert(txn.request_id.clone()), "request id {} twice", txn.request_id);
+            assert!(
+                keys.insert((txn.batch, txn.trace)),
+                "(batch, trace) ({}, {}) twice",
+                txn.batch,
+                txn.trace
+            );
+            assert!(
+                request_ids.insert(txn.request_id.clone()),
+                "request id {} twice",
+                txn.request_id
+            );
             self.note_owner(txn);
         }
         for id in &self.with_reversal {
-            assert!(by_id.get(id).is_some_and(|t| t.reversal.is_some()), "the reversal of transaction {id} disappeared");
+            assert!(
+                by_id.get(id).is_some_and(|t| t.reversal.is_some()),
+                "the reversal of transaction {id} disappeared"
+            );
         }
         for id in self.financial_sends.keys() {
-            assert!(by_id.get(id).is_some_and(|t| t.reversal.is_some()), "sent transaction {id} has no reversal row");
+            assert!(
+                by_id.get(id).is_some_and(|t| t.reversal.is_some()),
+                "sent transaction {id} has no reversal row"
+            );
         }
 
         // Promise 6.
@@ -619,28 +876,57 @@ impl World {
     /// After the drain: nothing is left hanging.
     fn check_settled(&self) {
         for txn in self.all_txns() {
-            assert!(!matches!(txn.state, TxnState::Queued | TxnState::Sending), "{} is still {}", txn.trace, txn.state);
+            assert!(
+                !matches!(txn.state, TxnState::Queued | TxnState::Sending),
+                "{} is still {}",
+                txn.trace,
+                txn.state
+            );
             if let Some(r) = &txn.reversal {
-                assert_ne!(r.state, ReversalState::Pending, "the reversal of {} is still pending", txn.trace);
-                assert_ne!(r.state, ReversalState::Armed, "the reversal of {} is still armed", txn.trace);
+                assert_ne!(
+                    r.state,
+                    ReversalState::Pending,
+                    "the reversal of {} is still pending",
+                    txn.trace
+                );
+                assert_ne!(
+                    r.state,
+                    ReversalState::Armed,
+                    "the reversal of {} is still armed",
+                    txn.trace
+                );
             }
             assert!(
-                txn.print_jobs.iter().all(|j| matches!(j.state, PrintJobState::Printed | PrintJobState::Delivered)),
+                txn.print_jobs
+                    .iter()
+                    .all(|j| matches!(j.state, PrintJobState::Printed | PrintJobState::Delivered)),
                 "slips of {} neither printed nor delivered: {:?}",
                 txn.trace,
                 txn.print_jobs
             );
             if txn.kind == TxnKind::CompletionAdvice {
                 let events = self.engine().journal().events_of(txn.id).expect("reads");
-                let last = events.iter().rev().find(|e| e.entity == "advice").map(|e| e.to.clone());
-                assert_eq!(last.as_deref(), Some("done"), "advice {} was not acknowledged", txn.trace);
+                let last = events
+                    .iter()
+                    .rev()
+                    .find(|e| e.entity == "advice")
+                    .map(|e| e.to.clone());
+                assert_eq!(
+                    last.as_deref(),
+                    Some("done"),
+                    "advice {} was not acknowledged",
+                    txn.trace
+                );
             }
         }
     }
 }
 
 fn cases() -> u32 {
-    std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(64)
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(64)
 }
 
 proptest! {

@@ -16,7 +16,10 @@ use poscore::card::MaskedPan;
 use poscore::ids::{BatchNumber, RequestId, TraceNumber};
 use poscore::money::{Currency, Money};
 use poscore::signature::Signature;
-use poscore::slip::{SettlementSlip, SlipConfig, SlipInput, SlipLanguage, settlement_document, slip_document, slip_png};
+use poscore::slip::{
+    SettlementSlip, SlipConfig, SlipInput, SlipLanguage, settlement_document, slip_document,
+    slip_png,
+};
 use poscore::txn::{PrintKind, SlipCopy, TxnKind, TxnState};
 use poscore::{Timestamp, TxnRecord};
 use poscore_escpos::decode::DecodeOptions;
@@ -25,7 +28,13 @@ use poscore_escpos::{Bitmap, Document, PaperWidth, Profile, TextEncoding};
 /// The full card number behind the masked one: it must never reach a slip.
 const FULL_PAN: &str = "6222021234567890128";
 
-fn record(kind: TxnKind, trace: u32, amount: &str, at: Timestamp, original: Option<&TxnRecord>) -> TxnRecord {
+fn record(
+    kind: TxnKind,
+    trace: u32,
+    amount: &str,
+    at: Timestamp,
+    original: Option<&TxnRecord>,
+) -> TxnRecord {
     TxnRecord {
         id: i64::from(trace),
         request_id: RequestId::parse(&format!("req-{trace}")).unwrap(),
@@ -52,12 +61,57 @@ fn record(kind: TxnKind, trace: u32, amount: &str, at: Timestamp, original: Opti
 fn day() -> Vec<(TxnRecord, Option<TxnRecord>)> {
     let t0 = Timestamp::from_civil(2026, 3, 14, 9, 26, 53);
     let preauth = record(TxnKind::PreAuth, 11, "500.00", t0, None);
-    let void = record(TxnKind::PreAuthVoid, 12, "500.00", t0.plus_millis(60_000), Some(&preauth));
-    let preauth2 = record(TxnKind::PreAuth, 13, "800.00", t0.plus_millis(120_000), None);
-    let completion = record(TxnKind::CompletionRequest, 14, "760.50", t0.plus_days(2), Some(&preauth2));
-    let advice = record(TxnKind::CompletionAdvice, 15, "120.00", t0.plus_days(3), Some(&preauth));
-    let completion_void = record(TxnKind::CompletionVoid, 16, "760.50", t0.plus_days(2).plus_millis(300_000), Some(&completion));
-    vec![(preauth, None), (void, Some(preauth2.clone())), (completion, Some(preauth2)), (advice, None), (completion_void, Some(record(TxnKind::CompletionRequest, 14, "760.50", t0.plus_days(2), None)))]
+    let void = record(
+        TxnKind::PreAuthVoid,
+        12,
+        "500.00",
+        t0.plus_millis(60_000),
+        Some(&preauth),
+    );
+    let preauth2 = record(
+        TxnKind::PreAuth,
+        13,
+        "800.00",
+        t0.plus_millis(120_000),
+        None,
+    );
+    let completion = record(
+        TxnKind::CompletionRequest,
+        14,
+        "760.50",
+        t0.plus_days(2),
+        Some(&preauth2),
+    );
+    let advice = record(
+        TxnKind::CompletionAdvice,
+        15,
+        "120.00",
+        t0.plus_days(3),
+        Some(&preauth),
+    );
+    let completion_void = record(
+        TxnKind::CompletionVoid,
+        16,
+        "760.50",
+        t0.plus_days(2).plus_millis(300_000),
+        Some(&completion),
+    );
+    vec![
+        (preauth, None),
+        (void, Some(preauth2.clone())),
+        (completion, Some(preauth2)),
+        (advice, None),
+        (
+            completion_void,
+            Some(record(
+                TxnKind::CompletionRequest,
+                14,
+                "760.50",
+                t0.plus_days(2),
+                None,
+            )),
+        ),
+    ]
 }
 
 fn config(paper: PaperWidth, language: SlipLanguage) -> SlipConfig {
@@ -81,12 +135,26 @@ fn signature() -> Signature {
     let mut looped = Vec::new();
     for i in 0..=24 {
         let a = f64::from(i) * std::f64::consts::PI / 12.0;
-        looped.push(((120.0 + 60.0 * a.cos()) as u16, (110.0 + 70.0 * a.sin()) as u16));
+        looped.push((
+            (120.0 + 60.0 * a.cos()) as u16,
+            (110.0 + 70.0 * a.sin()) as u16,
+        ));
     }
     Signature::Strokes {
         width: 600,
         height: 240,
-        strokes: vec![looped, vec![(190, 170), (250, 60), (300, 170), (350, 60), (400, 170), (470, 80)], vec![(60, 210), (540, 200)]],
+        strokes: vec![
+            looped,
+            vec![
+                (190, 170),
+                (250, 60),
+                (300, 170),
+                (350, 60),
+                (400, 170),
+                (470, 80),
+            ],
+            vec![(60, 210), (540, 200)],
+        ],
     }
 }
 
@@ -108,8 +176,21 @@ fn logo() -> Bitmap {
     b
 }
 
-fn input<'a>(txn: &'a TxnRecord, original: Option<&'a TxnRecord>, copy: SlipCopy, kind: PrintKind, training: bool) -> SlipInput<'a> {
-    SlipInput { txn, original, copy, kind, training, signature: None }
+fn input<'a>(
+    txn: &'a TxnRecord,
+    original: Option<&'a TxnRecord>,
+    copy: SlipCopy,
+    kind: PrintKind,
+    training: bool,
+) -> SlipInput<'a> {
+    SlipInput {
+        txn,
+        original,
+        copy,
+        kind,
+        training,
+        signature: None,
+    }
 }
 
 fn paper_name(paper: PaperWidth) -> &'static str {
@@ -157,7 +238,9 @@ fn check_golden(name: &str, document: &Document, paper: PaperWidth) -> Option<St
         eprintln!("UPDATE_GOLDEN=1: wrote {}", path.display());
         return None;
     }
-    let matches = std::fs::read(&path).ok().is_some_and(|golden| pixels(&golden) == pixels(&actual));
+    let matches = std::fs::read(&path)
+        .ok()
+        .is_some_and(|golden| pixels(&golden) == pixels(&actual));
     if matches {
         let _ = std::fs::remove_file(&actual_path);
         None
@@ -179,37 +262,114 @@ fn golden_cases() -> Vec<(String, Document, PaperWidth)> {
     for (txn, original) in &day {
         let kind = txn.kind.as_str();
         for (paper, language, copy) in [
-            (PaperWidth::Mm58, SlipLanguage::Bilingual, SlipCopy::Merchant),
+            (
+                PaperWidth::Mm58,
+                SlipLanguage::Bilingual,
+                SlipCopy::Merchant,
+            ),
             (PaperWidth::Mm80, SlipLanguage::Chinese, SlipCopy::Merchant),
-            (PaperWidth::Mm80, SlipLanguage::English, SlipCopy::Cardholder),
+            (
+                PaperWidth::Mm80,
+                SlipLanguage::English,
+                SlipCopy::Cardholder,
+            ),
         ] {
-            let doc = slip_document(&input(txn, original.as_ref(), copy, PrintKind::Original, false), &config(paper, language));
-            cases.push((format!("{kind}_{}_{}", paper_name(paper), language_name(language)), doc, paper));
+            let doc = slip_document(
+                &input(txn, original.as_ref(), copy, PrintKind::Original, false),
+                &config(paper, language),
+            );
+            cases.push((
+                format!("{kind}_{}_{}", paper_name(paper), language_name(language)),
+                doc,
+                paper,
+            ));
         }
     }
     let (preauth, _) = &day[0];
     // A pre-auth in Chinese at 58 mm and in English at 58 mm.
     for language in [SlipLanguage::Chinese, SlipLanguage::English] {
-        let doc = slip_document(&input(preauth, None, SlipCopy::Merchant, PrintKind::Original, false), &config(PaperWidth::Mm58, language));
-        cases.push((format!("preauth_58_{}", language_name(language)), doc, PaperWidth::Mm58));
+        let doc = slip_document(
+            &input(
+                preauth,
+                None,
+                SlipCopy::Merchant,
+                PrintKind::Original,
+                false,
+            ),
+            &config(PaperWidth::Mm58, language),
+        );
+        cases.push((
+            format!("preauth_58_{}", language_name(language)),
+            doc,
+            PaperWidth::Mm58,
+        ));
     }
     // Reprint, training, and a captured signature with a logo.
-    let doc = slip_document(&input(preauth, None, SlipCopy::Cardholder, PrintKind::Reprint, false), &config(PaperWidth::Mm58, SlipLanguage::Bilingual));
+    let doc = slip_document(
+        &input(
+            preauth,
+            None,
+            SlipCopy::Cardholder,
+            PrintKind::Reprint,
+            false,
+        ),
+        &config(PaperWidth::Mm58, SlipLanguage::Bilingual),
+    );
     cases.push(("preauth_58_bi_reprint".into(), doc, PaperWidth::Mm58));
     let (completion, original) = &day[2];
-    let doc = slip_document(&input(completion, original.as_ref(), SlipCopy::Merchant, PrintKind::Original, true), &config(PaperWidth::Mm80, SlipLanguage::Bilingual));
+    let doc = slip_document(
+        &input(
+            completion,
+            original.as_ref(),
+            SlipCopy::Merchant,
+            PrintKind::Original,
+            true,
+        ),
+        &config(PaperWidth::Mm80, SlipLanguage::Bilingual),
+    );
     cases.push(("completion_80_bi_training".into(), doc, PaperWidth::Mm80));
     let sig = signature();
     for paper in [PaperWidth::Mm58, PaperWidth::Mm80] {
-        let cfg = SlipConfig { logo: Some(logo()), ..config(paper, SlipLanguage::Bilingual) };
-        let doc = slip_document(&SlipInput { signature: Some(&sig), ..input(preauth, None, SlipCopy::Merchant, PrintKind::Original, false) }, &cfg);
-        cases.push((format!("preauth_{}_bi_signed", paper_name(paper)), doc, paper));
+        let cfg = SlipConfig {
+            logo: Some(logo()),
+            ..config(paper, SlipLanguage::Bilingual)
+        };
+        let doc = slip_document(
+            &SlipInput {
+                signature: Some(&sig),
+                ..input(
+                    preauth,
+                    None,
+                    SlipCopy::Merchant,
+                    PrintKind::Original,
+                    false,
+                )
+            },
+            &cfg,
+        );
+        cases.push((
+            format!("preauth_{}_bi_signed", paper_name(paper)),
+            doc,
+            paper,
+        ));
     }
     // Settlement, 58 and 80 mm.
     let settlement = settlement();
-    for (paper, language) in [(PaperWidth::Mm58, SlipLanguage::Bilingual), (PaperWidth::Mm80, SlipLanguage::Chinese), (PaperWidth::Mm80, SlipLanguage::English)] {
+    for (paper, language) in [
+        (PaperWidth::Mm58, SlipLanguage::Bilingual),
+        (PaperWidth::Mm80, SlipLanguage::Chinese),
+        (PaperWidth::Mm80, SlipLanguage::English),
+    ] {
         let doc = settlement_document(&settlement, &config(paper, language));
-        cases.push((format!("settlement_{}_{}", paper_name(paper), language_name(language)), doc, paper));
+        cases.push((
+            format!(
+                "settlement_{}_{}",
+                paper_name(paper),
+                language_name(language)
+            ),
+            doc,
+            paper,
+        ));
     }
     cases
 }
@@ -223,15 +383,27 @@ fn settlement() -> SettlementSlip {
         total_minor: 88_050,
         currency: Currency::CNY,
         balanced: true,
-        per_kind: vec![(TxnKind::CompletionRequest, 1, 76_050), (TxnKind::CompletionAdvice, 1, 12_000), (TxnKind::CompletionVoid, 0, 0)],
+        per_kind: vec![
+            (TxnKind::CompletionRequest, 1, 76_050),
+            (TxnKind::CompletionAdvice, 1, 12_000),
+            (TxnKind::CompletionVoid, 0, 0),
+        ],
         training: false,
     }
 }
 
 #[test]
 fn golden_pngs() {
-    let failures: Vec<String> = golden_cases().into_iter().filter_map(|(name, doc, paper)| check_golden(&name, &doc, paper)).collect();
-    assert!(failures.is_empty(), "{} golden slip(s) differ:\n{}", failures.len(), failures.join("\n"));
+    let failures: Vec<String> = golden_cases()
+        .into_iter()
+        .filter_map(|(name, doc, paper)| check_golden(&name, &doc, paper))
+        .collect();
+    assert!(
+        failures.is_empty(),
+        "{} golden slip(s) differ:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
@@ -239,7 +411,8 @@ fn golden_pngs_are_small_one_bit_images() {
     let dir = golden_dir();
     let mut total = 0;
     for (name, _, paper) in golden_cases() {
-        let bytes = std::fs::read(dir.join(format!("{name}.png"))).unwrap_or_else(|e| panic!("{name}.png: {e} (UPDATE_GOLDEN=1 writes it)"));
+        let bytes = std::fs::read(dir.join(format!("{name}.png")))
+            .unwrap_or_else(|e| panic!("{name}.png: {e} (UPDATE_GOLDEN=1 writes it)"));
         let decoder = png::Decoder::new(std::io::Cursor::new(&bytes));
         let reader = decoder.read_info().unwrap();
         assert_eq!(reader.info().bit_depth, png::BitDepth::One, "{name}");
@@ -251,9 +424,19 @@ fn golden_pngs_are_small_one_bit_images() {
 
 /// The page text of a document, as printed.
 fn printed_text(document: &Document, paper: PaperWidth) -> String {
-    let profile = Profile { paper, ..Profile::mm58() };
+    let profile = Profile {
+        paper,
+        ..Profile::mm58()
+    };
     let bytes = poscore_escpos::encode(document, &profile).unwrap();
-    poscore_escpos::decode(&bytes, &DecodeOptions { paper, encoding: TextEncoding::Gb18030 }).text()
+    poscore_escpos::decode(
+        &bytes,
+        &DecodeOptions {
+            paper,
+            encoding: TextEncoding::Gb18030,
+        },
+    )
+    .text()
 }
 
 #[test]
@@ -262,7 +445,16 @@ fn every_field_is_printed_with_its_label() {
         for paper in [PaperWidth::Mm58, PaperWidth::Mm80] {
             for language in SlipLanguage::ALL {
                 let cfg = config(paper, language);
-                let doc = slip_document(&input(&txn, original.as_ref(), SlipCopy::Merchant, PrintKind::Original, false), &cfg);
+                let doc = slip_document(
+                    &input(
+                        &txn,
+                        original.as_ref(),
+                        SlipCopy::Merchant,
+                        PrintKind::Original,
+                        false,
+                    ),
+                    &cfg,
+                );
                 let text = printed_text(&doc, paper);
                 let label = |zh: &str, en: &str| language.label(zh, en);
                 let (kind_zh, kind_en) = poscore::slip::kind_names(txn.kind);
@@ -316,19 +508,32 @@ fn every_field_is_printed_with_its_label() {
                         expected.push(poscore::slip::format_date(o.created_at));
                     }
                     None if txn.kind.has_original() => {}
-                    None => assert!(!text.contains(&label("备注", "REFERENCE")), "a pre-auth has no remarks"),
+                    None => assert!(
+                        !text.contains(&label("备注", "REFERENCE")),
+                        "a pre-auth has no remarks"
+                    ),
                 }
                 // A long value may wrap (between CJK characters too): compare without whitespace.
                 let flat = squeeze(&text);
                 for needle in &expected {
-                    assert!(flat.contains(&squeeze(needle)), "{:?} {paper:?} {language:?}: {needle:?} missing from\n{text}", txn.kind);
+                    assert!(
+                        flat.contains(&squeeze(needle)),
+                        "{:?} {paper:?} {language:?}: {needle:?} missing from\n{text}",
+                        txn.kind
+                    );
                 }
-                assert!(!text.contains(FULL_PAN) && !text.contains("6222021234"), "a full PAN on a slip:\n{text}");
+                assert!(
+                    !text.contains(FULL_PAN) && !text.contains("6222021234"),
+                    "a full PAN on a slip:\n{text}"
+                );
                 assert!(!text.contains("REPRINT") && !text.contains("重打印"));
                 assert!(!text.contains("TRAINING") && !text.contains("培训"));
                 // Every line fits the paper.
                 for line in text.lines() {
-                    assert!(poscore_escpos::layout::display_width(line) <= paper.columns(), "{line:?} is wider than {paper:?}");
+                    assert!(
+                        poscore_escpos::layout::display_width(line) <= paper.columns(),
+                        "{line:?} is wider than {paper:?}"
+                    );
                 }
             }
         }
@@ -351,15 +556,29 @@ fn reprint_and_training_markers_appear_exactly_when_due() {
     for language in SlipLanguage::ALL {
         for kind in [PrintKind::Original, PrintKind::Reprint] {
             for training in [false, true] {
-                let doc = slip_document(&input(txn, original.as_ref(), SlipCopy::Cardholder, kind, training), &config(PaperWidth::Mm58, language));
+                let doc = slip_document(
+                    &input(txn, original.as_ref(), SlipCopy::Cardholder, kind, training),
+                    &config(PaperWidth::Mm58, language),
+                );
                 let text = printed_text(&doc, PaperWidth::Mm58);
                 let lines: Vec<&str> = text.lines().map(str::trim).collect();
                 let reprint = poscore::slip::reprint_marker(language);
                 let marker = poscore::slip::training_marker(language);
                 let count = |needle: &str| lines.iter().filter(|l| **l == needle).count();
-                assert_eq!(count(&reprint), if kind == PrintKind::Reprint { 2 } else { 0 }, "{language:?} {kind:?}\n{text}");
-                assert_eq!(count(&marker), if training { 2 } else { 0 }, "{language:?} training={training}\n{text}");
-                assert_eq!(text.contains("REPRINT") || text.contains("重打印"), kind == PrintKind::Reprint);
+                assert_eq!(
+                    count(&reprint),
+                    if kind == PrintKind::Reprint { 2 } else { 0 },
+                    "{language:?} {kind:?}\n{text}"
+                );
+                assert_eq!(
+                    count(&marker),
+                    if training { 2 } else { 0 },
+                    "{language:?} training={training}\n{text}"
+                );
+                assert_eq!(
+                    text.contains("REPRINT") || text.contains("重打印"),
+                    kind == PrintKind::Reprint
+                );
                 assert_eq!(text.contains("TRAINING") || text.contains("培训"), training);
                 if kind == PrintKind::Reprint {
                     // Near the top (after logo, header, title and copy label) and at the bottom.
@@ -386,21 +605,50 @@ fn the_signature_is_printed_in_the_signature_area() {
     let sig = signature();
     for paper in [PaperWidth::Mm58, PaperWidth::Mm80] {
         let cfg = config(paper, SlipLanguage::Bilingual);
-        let signed = SlipInput { signature: Some(&sig), ..input(txn, None, SlipCopy::Merchant, PrintKind::Original, false) };
-        let bytes = poscore_escpos::encode(&slip_document(&signed, &cfg), &Profile { paper, ..Profile::mm58() }).unwrap();
-        let page = poscore_escpos::decode(&bytes, &DecodeOptions { paper, encoding: TextEncoding::Gb18030 });
+        let signed = SlipInput {
+            signature: Some(&sig),
+            ..input(txn, None, SlipCopy::Merchant, PrintKind::Original, false)
+        };
+        let bytes = poscore_escpos::encode(
+            &slip_document(&signed, &cfg),
+            &Profile {
+                paper,
+                ..Profile::mm58()
+            },
+        )
+        .unwrap();
+        let page = poscore_escpos::decode(
+            &bytes,
+            &DecodeOptions {
+                paper,
+                encoding: TextEncoding::Gb18030,
+            },
+        );
         let images = page.images();
         assert_eq!(images.len(), 1);
-        assert!(images[0].width() <= paper.dots() && images[0].width() > paper.dots() * 3 / 4, "{}", images[0].width());
+        assert!(
+            images[0].width() <= paper.dots() && images[0].width() > paper.dots() * 3 / 4,
+            "{}",
+            images[0].width()
+        );
         assert!(images[0].black_dots() > 500);
         // The image sits between the signature label and the acknowledgement.
-        let position = |pred: &dyn Fn(&poscore_escpos::PageItem) -> bool| page.items.iter().position(pred).unwrap();
-        let label = position(&|i| matches!(i, poscore_escpos::PageItem::Line { runs, .. } if runs.iter().any(|(t, _)| t.contains("CARDHOLDER SIGNATURE"))));
+        let position = |pred: &dyn Fn(&poscore_escpos::PageItem) -> bool| {
+            page.items.iter().position(pred).unwrap()
+        };
+        let label = position(
+            &|i| matches!(i, poscore_escpos::PageItem::Line { runs, .. } if runs.iter().any(|(t, _)| t.contains("CARDHOLDER SIGNATURE"))),
+        );
         let image = position(&|i| matches!(i, poscore_escpos::PageItem::Image { .. }));
-        let ack = position(&|i| matches!(i, poscore_escpos::PageItem::Line { runs, .. } if runs.iter().any(|(t, _)| t.contains("本人确认"))));
+        let ack = position(
+            &|i| matches!(i, poscore_escpos::PageItem::Line { runs, .. } if runs.iter().any(|(t, _)| t.contains("本人确认"))),
+        );
         assert!(label < image && image < ack, "{label} {image} {ack}");
         // The cardholder's copy has no signature area.
-        let copy = SlipInput { copy: SlipCopy::Cardholder, ..signed };
+        let copy = SlipInput {
+            copy: SlipCopy::Cardholder,
+            ..signed
+        };
         let text = printed_text(&slip_document(&copy, &cfg), paper);
         assert!(!text.contains("CARDHOLDER SIGNATURE"));
     }
@@ -409,15 +657,24 @@ fn the_signature_is_printed_in_the_signature_area() {
     for x in 0..1000 {
         wide.set(x, 50, true);
     }
-    let cfg = SlipConfig { logo: Some(wide), ..config(PaperWidth::Mm58, SlipLanguage::Chinese) };
-    let doc = slip_document(&input(txn, None, SlipCopy::Merchant, PrintKind::Original, false), &cfg);
+    let cfg = SlipConfig {
+        logo: Some(wide),
+        ..config(PaperWidth::Mm58, SlipLanguage::Chinese)
+    };
+    let doc = slip_document(
+        &input(txn, None, SlipCopy::Merchant, PrintKind::Original, false),
+        &cfg,
+    );
     assert!(doc.validate(&Profile::mm58()).is_ok());
 }
 
 #[test]
 fn the_settlement_slip_has_its_totals() {
     for language in SlipLanguage::ALL {
-        let text = printed_text(&settlement_document(&settlement(), &config(PaperWidth::Mm58, language)), PaperWidth::Mm58);
+        let text = printed_text(
+            &settlement_document(&settlement(), &config(PaperWidth::Mm58, language)),
+            PaperWidth::Mm58,
+        );
         for needle in [
             language.label("结算单", "SETTLEMENT"),
             language.label("批次号", "BATCH NO."),
@@ -429,12 +686,28 @@ fn the_settlement_slip_has_its_totals() {
             "0 / RMB 0.00".into(),
             language.label("对账平", "BALANCED"),
         ] {
-            assert!(squeeze(&text).contains(&squeeze(&needle)), "{language:?}: {needle:?} missing from\n{text}");
+            assert!(
+                squeeze(&text).contains(&squeeze(&needle)),
+                "{language:?}: {needle:?} missing from\n{text}"
+            );
         }
     }
-    let unbalanced = SettlementSlip { balanced: false, training: true, ..settlement() };
-    let text = printed_text(&settlement_document(&unbalanced, &config(PaperWidth::Mm80, SlipLanguage::Bilingual)), PaperWidth::Mm80);
-    assert!(text.contains("对账不平 NOT BALANCED") && text.contains("*** 培训 TRAINING ***"), "{text}");
+    let unbalanced = SettlementSlip {
+        balanced: false,
+        training: true,
+        ..settlement()
+    };
+    let text = printed_text(
+        &settlement_document(
+            &unbalanced,
+            &config(PaperWidth::Mm80, SlipLanguage::Bilingual),
+        ),
+        PaperWidth::Mm80,
+    );
+    assert!(
+        text.contains("对账不平 NOT BALANCED") && text.contains("*** 培训 TRAINING ***"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -444,26 +717,67 @@ fn the_e_receipt_carries_a_code_that_verifies() {
     let (txn, original) = &day[2];
     let payload = poscore::ereceipt::payload(txn, SlipCopy::Cardholder, "10000001", key);
     let cfg = config(PaperWidth::Mm58, SlipLanguage::Bilingual);
-    let slip = slip_document(&input(txn, original.as_ref(), SlipCopy::Cardholder, PrintKind::Original, false), &cfg);
+    let slip = slip_document(
+        &input(
+            txn,
+            original.as_ref(),
+            SlipCopy::Cardholder,
+            PrintKind::Original,
+            false,
+        ),
+        &cfg,
+    );
     let doc = poscore::ereceipt::with_verification_code(slip, &payload, cfg.language);
     let bytes = poscore_escpos::encode(&doc, &Profile::mm58()).unwrap();
-    let page = poscore_escpos::decode(&bytes, &DecodeOptions { paper: PaperWidth::Mm58, encoding: TextEncoding::Gb18030 });
+    let page = poscore_escpos::decode(
+        &bytes,
+        &DecodeOptions {
+            paper: PaperWidth::Mm58,
+            encoding: TextEncoding::Gb18030,
+        },
+    );
     let scanned: Vec<String> = page
         .items
         .iter()
         .filter_map(|item| match item {
-            poscore_escpos::PageItem::Qr { data, .. } => Some(String::from_utf8(data.clone()).unwrap()),
+            poscore_escpos::PageItem::Qr { data, .. } => {
+                Some(String::from_utf8(data.clone()).unwrap())
+            }
             _ => None,
         })
         .collect();
     assert_eq!(scanned, vec![payload]);
-    assert!(page.text().contains("电子签购单 E-RECEIPT\n扫码验证 SCAN TO VERIFY"), "{}", page.text());
-    assert!(matches!(page.items.last(), Some(poscore_escpos::PageItem::Cut)));
+    assert!(
+        page.text()
+            .contains("电子签购单 E-RECEIPT\n扫码验证 SCAN TO VERIFY"),
+        "{}",
+        page.text()
+    );
+    assert!(matches!(
+        page.items.last(),
+        Some(poscore_escpos::PageItem::Cut)
+    ));
     let journal = |batch, trace| (batch == txn.batch && trace == txn.trace).then(|| txn.clone());
     let verified = poscore::ereceipt::verify(&scanned[0], key, journal).unwrap();
-    assert_eq!((verified.copy, verified.txn.trace), (SlipCopy::Cardholder, txn.trace));
+    assert_eq!(
+        (verified.copy, verified.txn.trace),
+        (SlipCopy::Cardholder, txn.trace)
+    );
     // The PNG of the e-receipt is drawn (taller than the slip alone: the code is in it).
     let png = slip_png(&doc, PaperWidth::Mm58).unwrap();
-    let plain = slip_png(&slip_document(&input(txn, original.as_ref(), SlipCopy::Cardholder, PrintKind::Original, false), &cfg), PaperWidth::Mm58).unwrap();
+    let plain = slip_png(
+        &slip_document(
+            &input(
+                txn,
+                original.as_ref(),
+                SlipCopy::Cardholder,
+                PrintKind::Original,
+                false,
+            ),
+            &cfg,
+        ),
+        PaperWidth::Mm58,
+    )
+    .unwrap();
     assert!(pixels(&png).1 > pixels(&plain).1 + 100);
 }

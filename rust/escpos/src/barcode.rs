@@ -22,7 +22,9 @@ pub enum BarcodeError {
     #[error("barcode data is empty: give at least one character")]
     Empty,
     /// A character CODE128 set B cannot carry (only printable ASCII 0x20–0x7E is accepted).
-    #[error("character {ch:?} at {index} is not printable ASCII: CODE128 here carries 0x20..=0x7E only")]
+    #[error(
+        "character {ch:?} at {index} is not printable ASCII: CODE128 here carries 0x20..=0x7E only"
+    )]
     NotPrintable {
         /// Its index (in characters).
         index: usize,
@@ -63,16 +65,26 @@ pub enum BarcodeError {
 /// Bar/space widths of the 107 CODE128 symbols (values 0–102, then START A/B/C = 103–105
 /// and STOP = 106 with its final two-module bar), starting with a bar.
 pub const PATTERNS: [&str; 107] = [
-    "212222", "222122", "222221", "121223", "121322", "131222", "122213", "122312", "132212", "221213", // 0-9
-    "221312", "231212", "112232", "122132", "122231", "113222", "123122", "123221", "223211", "221132", // 10-19
-    "221231", "213212", "223112", "312131", "311222", "321122", "321221", "312212", "322112", "322211", // 20-29
-    "212123", "212321", "232121", "111323", "131123", "131321", "112313", "132113", "132311", "211313", // 30-39
-    "231113", "231311", "112133", "112331", "132131", "113123", "113321", "133121", "313121", "211331", // 40-49
-    "231131", "213113", "213311", "213131", "311123", "311321", "331121", "312113", "312311", "332111", // 50-59
-    "314111", "221411", "431111", "111224", "111422", "121124", "121421", "141122", "141221", "112214", // 60-69
-    "112412", "122114", "122411", "142112", "142211", "241211", "221114", "413111", "241112", "134111", // 70-79
-    "111242", "121142", "121241", "114212", "124112", "124211", "411212", "421112", "421211", "212141", // 80-89
-    "214121", "412121", "111143", "111341", "131141", "114113", "114311", "411113", "411311", "113141", // 90-99
+    "212222", "222122", "222221", "121223", "121322", "131222", "122213", "122312", "132212",
+    "221213", // 0-9
+    "221312", "231212", "112232", "122132", "122231", "113222", "123122", "123221", "223211",
+    "221132", // 10-19
+    "221231", "213212", "223112", "312131", "311222", "321122", "321221", "312212", "322112",
+    "322211", // 20-29
+    "212123", "212321", "232121", "111323", "131123", "131321", "112313", "132113", "132311",
+    "211313", // 30-39
+    "231113", "231311", "112133", "112331", "132131", "113123", "113321", "133121", "313121",
+    "211331", // 40-49
+    "231131", "213113", "213311", "213131", "311123", "311321", "331121", "312113", "312311",
+    "332111", // 50-59
+    "314111", "221411", "431111", "111224", "111422", "121124", "121421", "141122", "141221",
+    "112214", // 60-69
+    "112412", "122114", "122411", "142112", "142211", "241211", "221114", "413111", "241112",
+    "134111", // 70-79
+    "111242", "121142", "121241", "114212", "124112", "124211", "411212", "421112", "421211",
+    "212141", // 80-89
+    "214121", "412121", "111143", "111341", "131141", "114113", "114311", "411113", "411311",
+    "113141", // 90-99
     "114131", "311141", "411131", "211412", "211214", "211232", "2331112", // 100-106
 ];
 
@@ -92,7 +104,11 @@ pub fn code128_payload(text: &str) -> Result<Vec<u8>, BarcodeError> {
     if text.is_empty() {
         return Err(BarcodeError::Empty);
     }
-    if let Some((index, ch)) = text.chars().enumerate().find(|(_, c)| !(' '..='~').contains(c)) {
+    if let Some((index, ch)) = text
+        .chars()
+        .enumerate()
+        .find(|(_, c)| !(' '..='~').contains(c))
+    {
         return Err(BarcodeError::NotPrintable { index, ch });
     }
     let bytes = text.as_bytes();
@@ -100,7 +116,11 @@ pub fn code128_payload(text: &str) -> Result<Vec<u8>, BarcodeError> {
     if bytes.len() % 2 == 0 && bytes.iter().all(u8::is_ascii_digit) {
         out = Vec::with_capacity(2 + bytes.len() / 2);
         out.extend_from_slice(b"{C");
-        out.extend(bytes.chunks_exact(2).map(|pair| (pair[0] - b'0') * 10 + (pair[1] - b'0')));
+        out.extend(
+            bytes
+                .chunks_exact(2)
+                .map(|pair| (pair[0] - b'0') * 10 + (pair[1] - b'0')),
+        );
     } else {
         out = Vec::with_capacity(2 + bytes.len() + 4);
         out.extend_from_slice(b"{B");
@@ -164,7 +184,11 @@ pub fn code128_values(payload: &[u8]) -> Result<Vec<u8>, BarcodeError> {
         let byte = payload[i];
         if byte == b'{' {
             let next = payload.get(i + 1).copied().unwrap_or(0);
-            let bad = BarcodeError::BadEscape { index: i, next, set: set.name() };
+            let bad = BarcodeError::BadEscape {
+                index: i,
+                next,
+                set: set.name(),
+            };
             let value = match (next, set) {
                 (b'A', Set::A) | (b'B', Set::B) | (b'C', Set::C) => None,
                 (b'A', _) => Some(101),
@@ -196,11 +220,19 @@ pub fn code128_values(payload: &[u8]) -> Result<Vec<u8>, BarcodeError> {
             (_, s) => s,
         };
         shift = false;
-        let value = in_set.value(byte).ok_or(BarcodeError::BadByte { index: i, byte, set: in_set.name() })?;
+        let value = in_set.value(byte).ok_or(BarcodeError::BadByte {
+            index: i,
+            byte,
+            set: in_set.name(),
+        })?;
         values.push(value);
         i += 1;
     }
-    let sum = values.iter().enumerate().map(|(pos, &v)| u32::from(v) * (pos.max(1) as u32)).sum::<u32>();
+    let sum = values
+        .iter()
+        .enumerate()
+        .map(|(pos, &v)| u32::from(v) * (pos.max(1) as u32))
+        .sum::<u32>();
     values.push((sum % 103) as u8);
     values.push(STOP);
     Ok(values)
@@ -297,9 +329,19 @@ mod tests {
         assert_eq!(m.len(), 11 * 3 + 13);
         assert_eq!(&m[..11], bits("11010010000"));
         assert_eq!(&m[m.len() - 13..], bits("1100011101011"));
-        assert_eq!(&code128_modules(b"{Ax").unwrap_err(), &BarcodeError::BadByte { index: 2, byte: b'x', set: 'A' });
+        assert_eq!(
+            &code128_modules(b"{Ax").unwrap_err(),
+            &BarcodeError::BadByte {
+                index: 2,
+                byte: b'x',
+                set: 'A'
+            }
+        );
         assert_eq!(&code128_modules(b"{AA").unwrap()[..11], bits("11010000100"));
-        assert_eq!(&code128_modules(&[b'{', b'C', 12]).unwrap()[..11], bits("11010011100"));
+        assert_eq!(
+            &code128_modules(&[b'{', b'C', 12]).unwrap()[..11],
+            bits("11010011100")
+        );
         // '1' in set B is value 17 = 123221 → 10011100110.
         assert_eq!(&m[11..22], bits("10011100110"));
     }
@@ -310,9 +352,23 @@ mod tests {
         assert_eq!(code128_payload("123").unwrap(), b"{B123");
         assert_eq!(code128_payload("a{b").unwrap(), b"{Ba{{b");
         assert_eq!(code128_payload("").unwrap_err(), BarcodeError::Empty);
-        assert_eq!(code128_payload("a\u{7}").unwrap_err(), BarcodeError::NotPrintable { index: 1, ch: '\u{7}' });
-        assert_eq!(code128_payload("中").unwrap_err(), BarcodeError::NotPrintable { index: 0, ch: '中' });
-        assert!(matches!(code128_payload(&"x".repeat(254)), Err(BarcodeError::TooLong { len: 256 })));
+        assert_eq!(
+            code128_payload("a\u{7}").unwrap_err(),
+            BarcodeError::NotPrintable {
+                index: 1,
+                ch: '\u{7}'
+            }
+        );
+        assert_eq!(
+            code128_payload("中").unwrap_err(),
+            BarcodeError::NotPrintable {
+                index: 0, ch: '中'
+            }
+        );
+        assert!(matches!(
+            code128_payload(&"x".repeat(254)),
+            Err(BarcodeError::TooLong { len: 256 })
+        ));
         assert!(code128_payload(&"x".repeat(253)).is_ok());
     }
 
@@ -323,21 +379,55 @@ mod tests {
             assert_eq!(code128_text(&payload), text);
             assert!(code128_modules(&payload).is_ok());
         }
-        assert_eq!(code128_text(&[b'{', b'A', b'N', b'o', b'.', b'{', b'C', 12, 34, 56]), "No.123456");
+        assert_eq!(
+            code128_text(&[b'{', b'A', b'N', b'o', b'.', b'{', b'C', 12, 34, 56]),
+            "No.123456"
+        );
     }
 
     #[test]
     fn escapes() {
         assert_eq!(code128_values(b"{B{1a").unwrap()[1..3], [102, 65]);
         // SHIFT: one character from set A inside set B.
-        assert_eq!(code128_values(&[b'{', b'B', b'a', b'{', b'S', 0x01, b'b']).unwrap()[1..5], [65, 98, 65, 66]);
-        assert_eq!(code128_values(b"{B{x").unwrap_err(), BarcodeError::BadEscape { index: 2, next: b'x', set: 'B' });
-        assert_eq!(code128_values(b"{C{{").unwrap_err(), BarcodeError::BadEscape { index: 2, next: b'{', set: 'C' });
-        assert_eq!(code128_values(b"{B{").unwrap_err(), BarcodeError::BadEscape { index: 2, next: 0, set: 'B' });
-        assert_eq!(code128_values(b"AB").unwrap_err(), BarcodeError::MissingCodeSet);
+        assert_eq!(
+            code128_values(&[b'{', b'B', b'a', b'{', b'S', 0x01, b'b']).unwrap()[1..5],
+            [65, 98, 65, 66]
+        );
+        assert_eq!(
+            code128_values(b"{B{x").unwrap_err(),
+            BarcodeError::BadEscape {
+                index: 2,
+                next: b'x',
+                set: 'B'
+            }
+        );
+        assert_eq!(
+            code128_values(b"{C{{").unwrap_err(),
+            BarcodeError::BadEscape {
+                index: 2,
+                next: b'{',
+                set: 'C'
+            }
+        );
+        assert_eq!(
+            code128_values(b"{B{").unwrap_err(),
+            BarcodeError::BadEscape {
+                index: 2,
+                next: 0,
+                set: 'B'
+            }
+        );
+        assert_eq!(
+            code128_values(b"AB").unwrap_err(),
+            BarcodeError::MissingCodeSet
+        );
         assert_eq!(
             code128_values(&[b'{', b'C', 100]).unwrap_err(),
-            BarcodeError::BadByte { index: 2, byte: 100, set: 'C' }
+            BarcodeError::BadByte {
+                index: 2,
+                byte: 100,
+                set: 'C'
+            }
         );
     }
 }

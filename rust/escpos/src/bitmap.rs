@@ -22,14 +22,22 @@ impl Bitmap {
     /// An all-white image.
     pub fn new(width: u32, height: u32) -> Bitmap {
         let stride = width.div_ceil(8) as usize;
-        Bitmap { width, height, packed: vec![0; stride * height as usize] }
+        Bitmap {
+            width,
+            height,
+            packed: vec![0; stride * height as usize],
+        }
     }
 
     /// An image from packed rows (MSB-first, `width.div_ceil(8)` bytes a row). `None` when
     /// the length does not match.
     pub fn from_packed(width: u32, height: u32, packed: Vec<u8>) -> Option<Bitmap> {
         let stride = width.div_ceil(8) as usize;
-        (packed.len() == stride * height as usize).then_some(Bitmap { width, height, packed })
+        (packed.len() == stride * height as usize).then_some(Bitmap {
+            width,
+            height,
+            packed,
+        })
     }
 
     /// Width in dots.
@@ -77,7 +85,9 @@ impl Bitmap {
 
     /// How many dots are black (for coverage figures and tests).
     pub fn black_dots(&self) -> u64 {
-        (0..self.height).map(|y| (0..self.width).filter(|&x| self.get(x, y)).count() as u64).sum()
+        (0..self.height)
+            .map(|y| (0..self.width).filter(|&x| self.get(x, y)).count() as u64)
+            .sum()
     }
 
     /// Dithers a grayscale image (`width × height` bytes, row by row, 0 = black,

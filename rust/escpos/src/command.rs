@@ -222,8 +222,8 @@ fn parse_esc(b: &[u8]) -> Parsed {
         // peripheral, character spacing, print mode for page, peripheral, color, panel
         // buttons, paper sensors, unidirectional, rotation, feed lines backwards, motion
         // units, print direction, select character code table extensions.
-        b'G' | b'M' | b'R' | b'{' | b'=' | b' ' | b'%' | b'r' | b'c' | b'U' | b'V' | b'K' | b'e' | b'T'
-        | b'A' | b'+' | b'?' => {
+        b'G' | b'M' | b'R' | b'{' | b'=' | b' ' | b'%' | b'r' | b'c' | b'U' | b'V' | b'K'
+        | b'e' | b'T' | b'A' | b'+' | b'?' => {
             if x == b'c' {
                 // ESC c 3 n / ESC c 4 n / ESC c 5 n
                 unknown(b, 4)
@@ -296,14 +296,20 @@ fn parse_gs(b: &[u8]) -> Parsed {
                 },
                 _ => None,
             };
-            Some((command.unwrap_or_else(|| Command::Unknown(b[..len].to_vec())), len))
+            Some((
+                command.unwrap_or_else(|| Command::Unknown(b[..len].to_vec())),
+                len,
+            ))
         }
         b'8' => {
             // GS 8 L p1 p2 p3 p4 …: graphics with a 32-bit length.
             if b.len() < 7 {
                 return None;
             }
-            let p = b[3..7].iter().rev().fold(0usize, |acc, &v| acc << 8 | usize::from(v));
+            let p = b[3..7]
+                .iter()
+                .rev()
+                .fold(0usize, |acc, &v| acc << 8 | usize::from(v));
             unknown(b, 7usize.saturating_add(p))
         }
         b'h' => fixed(b, 3, |c| Command::BarcodeHeight(c[2])),
@@ -314,11 +320,20 @@ fn parse_gs(b: &[u8]) -> Parsed {
             match m {
                 0..=6 => {
                     let end = b[3..].iter().position(|&c| c == 0)?;
-                    Some((Command::Barcode { system: m, data: b[3..3 + end].to_vec() }, 3 + end + 1))
+                    Some((
+                        Command::Barcode {
+                            system: m,
+                            data: b[3..3 + end].to_vec(),
+                        },
+                        3 + end + 1,
+                    ))
                 }
                 65..=79 => {
                     let n = usize::from(*b.get(3)?);
-                    fixed(b, 4 + n, |c| Command::Barcode { system: m, data: c[4..].to_vec() })
+                    fixed(b, 4 + n, |c| Command::Barcode {
+                        system: m,
+                        data: c[4..].to_vec(),
+                    })
                 }
                 _ => unknown(b, 3),
             }
@@ -417,7 +432,10 @@ mod tests {
     #[test]
     fn a_raster_declaring_more_than_arrived_waits() {
         let mut t = Tokenizer::new();
-        assert!(t.feed(&[GS, b'v', b'0', 0, 0xFF, 0xFF, 0xFF, 0xFF, 1, 2, 3]).is_empty());
+        assert!(
+            t.feed(&[GS, b'v', b'0', 0, 0xFF, 0xFF, 0xFF, 0xFF, 1, 2, 3])
+                .is_empty()
+        );
         assert_eq!(t.pending().len(), 11);
         assert_eq!(t.finish().len(), 1);
     }

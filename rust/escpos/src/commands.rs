@@ -188,7 +188,10 @@ pub fn raster_rows_into(
 ) -> Result<(), CommandError> {
     let height = packed.len().checked_div(width_bytes).unwrap_or(0);
     let (Ok(x), Ok(y)) = (u16::try_from(width_bytes), u16::try_from(height)) else {
-        return Err(CommandError::RasterTooLarge { width_bytes, height });
+        return Err(CommandError::RasterTooLarge {
+            width_bytes,
+            height,
+        });
     };
     let [xl, xh] = x.to_le_bytes();
     let [yl, yh] = y.to_le_bytes();
@@ -323,7 +326,10 @@ pub fn process_id_reply(id: [u8; 4]) -> Result<[u8; 7], CommandError> {
 
 fn check_process_id(id: [u8; 4]) -> Result<(), CommandError> {
     match id.iter().position(|b| !(0x20..=0x7E).contains(b)) {
-        Some(index) => Err(CommandError::ProcessIdByte { index, byte: id[index] }),
+        Some(index) => Err(CommandError::ProcessIdByte {
+            index,
+            byte: id[index],
+        }),
         None => Ok(()),
     }
 }
@@ -342,7 +348,13 @@ mod tests {
         assert_eq!(character_size(2, 2), [0x1D, 0x21, 0x11]);
         assert_eq!(character_size(2, 1), [0x1D, 0x21, 0x10]);
         assert_eq!(size_byte(TextStyle::BIG), 0x11);
-        assert_eq!(size_byte(TextStyle { double_height: true, ..TextStyle::default() }), 0x01);
+        assert_eq!(
+            size_byte(TextStyle {
+                double_height: true,
+                ..TextStyle::default()
+            }),
+            0x01
+        );
         assert_eq!(CHINESE_MODE_ON, [0x1C, 0x26]);
         assert_eq!(CHINESE_MODE_OFF, [0x1C, 0x2E]);
         assert_eq!(code_page(16), [0x1B, 0x74, 0x10]);
@@ -363,16 +375,28 @@ mod tests {
 
     #[test]
     fn qr_sequence() {
-        assert_eq!(QR_MODEL_2, [0x1D, 0x28, 0x6B, 0x04, 0x00, 0x31, 0x41, 0x32, 0x00]);
-        assert_eq!(qr_module_size(6), [0x1D, 0x28, 0x6B, 0x03, 0x00, 0x31, 0x43, 0x06]);
+        assert_eq!(
+            QR_MODEL_2,
+            [0x1D, 0x28, 0x6B, 0x04, 0x00, 0x31, 0x41, 0x32, 0x00]
+        );
+        assert_eq!(
+            qr_module_size(6),
+            [0x1D, 0x28, 0x6B, 0x03, 0x00, 0x31, 0x43, 0x06]
+        );
         assert_eq!(qr_module_size(40)[7], 16);
         assert_eq!(qr_error_level(QrLevel::L)[7], 48);
         assert_eq!(qr_error_level(QrLevel::H)[7], 51);
-        assert_eq!(qr_store(b"AB").unwrap(), [0x1D, 0x28, 0x6B, 0x05, 0x00, 0x31, 0x50, 0x30, b'A', b'B']);
+        assert_eq!(
+            qr_store(b"AB").unwrap(),
+            [0x1D, 0x28, 0x6B, 0x05, 0x00, 0x31, 0x50, 0x30, b'A', b'B']
+        );
         let long = vec![b'1'; 300];
         let store = qr_store(&long).unwrap();
         assert_eq!(&store[3..5], &[0x2F, 0x01]); // 303 = 0x012F
-        assert_eq!(qr_store(&vec![0; 65533]).unwrap_err(), CommandError::QrDataTooLong { len: 65533 });
+        assert_eq!(
+            qr_store(&vec![0; 65533]).unwrap_err(),
+            CommandError::QrDataTooLong { len: 65533 }
+        );
         assert_eq!(QR_PRINT, [0x1D, 0x28, 0x6B, 0x03, 0x00, 0x31, 0x51, 0x30]);
     }
 
@@ -382,11 +406,19 @@ mod tests {
         b.set(0, 0, true);
         b.set(9, 1, true);
         let bytes = raster(&b, RasterMode::Normal).unwrap();
-        assert_eq!(bytes, [0x1D, 0x76, 0x30, 0x00, 0x02, 0x00, 0x02, 0x00, 0x80, 0x00, 0x00, 0x40]);
+        assert_eq!(
+            bytes,
+            [
+                0x1D, 0x76, 0x30, 0x00, 0x02, 0x00, 0x02, 0x00, 0x80, 0x00, 0x00, 0x40
+            ]
+        );
         let wide = Bitmap::new(8 * 65536, 1);
         assert_eq!(
             raster(&wide, RasterMode::Quadruple).unwrap_err(),
-            CommandError::RasterTooLarge { width_bytes: 65536, height: 1 }
+            CommandError::RasterTooLarge {
+                width_bytes: 65536,
+                height: 1
+            }
         );
         let mut out = Vec::new();
         raster_rows_into(&mut out, 0, &[], RasterMode::DoubleHeight).unwrap();
@@ -395,20 +427,34 @@ mod tests {
 
     #[test]
     fn barcode_command() {
-        assert_eq!(code128(b"{B12").unwrap(), [0x1D, 0x6B, 0x49, 0x04, b'{', b'B', b'1', b'2']);
-        assert_eq!(code128(&[b'1'; 256]).unwrap_err(), CommandError::BarcodeDataTooLong { len: 256 });
+        assert_eq!(
+            code128(b"{B12").unwrap(),
+            [0x1D, 0x6B, 0x49, 0x04, b'{', b'B', b'1', b'2']
+        );
+        assert_eq!(
+            code128(&[b'1'; 256]).unwrap_err(),
+            CommandError::BarcodeDataTooLong { len: 256 }
+        );
     }
 
     #[test]
     fn process_id() {
         assert_eq!(
             process_id_request(*b"J001").unwrap(),
-            [0x1D, 0x28, 0x48, 0x06, 0x00, 0x30, 0x30, b'J', b'0', b'0', b'1']
+            [
+                0x1D, 0x28, 0x48, 0x06, 0x00, 0x30, 0x30, b'J', b'0', b'0', b'1'
+            ]
         );
-        assert_eq!(process_id_reply(*b"J001").unwrap(), [0x37, 0x22, b'J', b'0', b'0', b'1', 0x00]);
+        assert_eq!(
+            process_id_reply(*b"J001").unwrap(),
+            [0x37, 0x22, b'J', b'0', b'0', b'1', 0x00]
+        );
         assert_eq!(
             process_id_request([0x20, 0x7E, 0x7F, 0x41]).unwrap_err(),
-            CommandError::ProcessIdByte { index: 2, byte: 0x7F }
+            CommandError::ProcessIdByte {
+                index: 2,
+                byte: 0x7F
+            }
         );
         assert!(process_id_reply([0x1F, 0x41, 0x41, 0x41]).is_err());
     }

@@ -80,7 +80,11 @@ pub struct Page {
 impl Page {
     /// An empty page for this paper.
     pub fn new(paper: PaperWidth) -> Page {
-        Page { width_dots: paper.dots(), items: Vec::new(), unknown: Vec::new() }
+        Page {
+            width_dots: paper.dots(),
+            items: Vec::new(),
+            unknown: Vec::new(),
+        }
     }
 
     /// The page's text: one string per printed text line, joined with `\n`. Each line is
@@ -165,10 +169,25 @@ impl Charset {
     /// The bytes as text; malformed or unmapped bytes become U+FFFD.
     fn decode(self, bytes: &[u8]) -> String {
         match self {
-            Charset::Gb18030 => encoding_rs::GB18030.decode_without_bom_handling(bytes).0.into_owned(),
+            Charset::Gb18030 => encoding_rs::GB18030
+                .decode_without_bom_handling(bytes)
+                .0
+                .into_owned(),
             Charset::Utf8 => String::from_utf8_lossy(bytes).into_owned(),
-            Charset::Windows1252 => encoding_rs::WINDOWS_1252.decode_without_bom_handling(bytes).0.into_owned(),
-            Charset::Ascii => bytes.iter().map(|&b| if b.is_ascii() { char::from(b) } else { '\u{FFFD}' }).collect(),
+            Charset::Windows1252 => encoding_rs::WINDOWS_1252
+                .decode_without_bom_handling(bytes)
+                .0
+                .into_owned(),
+            Charset::Ascii => bytes
+                .iter()
+                .map(|&b| {
+                    if b.is_ascii() {
+                        char::from(b)
+                    } else {
+                        '\u{FFFD}'
+                    }
+                })
+                .collect(),
         }
     }
 }
@@ -288,10 +307,12 @@ impl PageBuilder {
         }
         match self.options.encoding {
             TextEncoding::Utf8 => Charset::Utf8,
-            TextEncoding::SingleByte { code_page, charset } if code_page == self.code_page => match charset {
-                SingleByteCharset::Pc437 => Charset::Ascii,
-                SingleByteCharset::Windows1252 => Charset::Windows1252,
-            },
+            TextEncoding::SingleByte { code_page, charset } if code_page == self.code_page => {
+                match charset {
+                    SingleByteCharset::Pc437 => Charset::Ascii,
+                    SingleByteCharset::Windows1252 => Charset::Windows1252,
+                }
+            }
             _ => Charset::Ascii,
         }
     }
@@ -347,7 +368,10 @@ impl PageBuilder {
             Command::Raster { mode, bitmap } => {
                 self.flush_line();
                 let bitmap = scale(bitmap, mode % 48);
-                self.page.items.push(PageItem::Image { bitmap, align: self.align });
+                self.page.items.push(PageItem::Image {
+                    bitmap,
+                    align: self.align,
+                });
             }
             Command::QrModel(_) => {}
             Command::QrModuleSize(n) => self.qr_module_size = *n,
@@ -382,7 +406,8 @@ impl PageBuilder {
                 self.page.items.push(PageItem::Cut);
                 if !self.keep_cut_pages_together {
                     let next = Page::new(self.options.paper);
-                    self.finished.push_back(std::mem::replace(&mut self.page, next));
+                    self.finished
+                        .push_back(std::mem::replace(&mut self.page, next));
                 }
             }
             Command::RealtimeStatus(_)
@@ -422,8 +447,14 @@ impl PageBuilder {
         let style = self.style();
         let charset = self.charset();
         match self.line.last_mut() {
-            Some(run) if run.style == style && run.charset == charset => run.bytes.extend_from_slice(bytes),
-            _ => self.line.push(Run { bytes: bytes.to_vec(), style, charset }),
+            Some(run) if run.style == style && run.charset == charset => {
+                run.bytes.extend_from_slice(bytes)
+            }
+            _ => self.line.push(Run {
+                bytes: bytes.to_vec(),
+                style,
+                charset,
+            }),
         }
     }
 
@@ -431,7 +462,13 @@ impl PageBuilder {
     fn tallest(&self) -> u32 {
         self.line
             .iter()
-            .map(|run| if run.style.double_height { 2 * CELL_HEIGHT } else { CELL_HEIGHT })
+            .map(|run| {
+                if run.style.double_height {
+                    2 * CELL_HEIGHT
+                } else {
+                    CELL_HEIGHT
+                }
+            })
             .max()
             .unwrap_or(CELL_HEIGHT)
     }
@@ -454,8 +491,15 @@ impl PageBuilder {
 
     /// Emits the line buffer as a [`PageItem::Line`] and clears it.
     fn print_line_only(&mut self) {
-        let runs = self.line.drain(..).map(|run| (run.charset.decode(&run.bytes), run.style)).collect();
-        self.page.items.push(PageItem::Line { runs, align: self.align });
+        let runs = self
+            .line
+            .drain(..)
+            .map(|run| (run.charset.decode(&run.bytes), run.style))
+            .collect();
+        self.page.items.push(PageItem::Line {
+            runs,
+            align: self.align,
+        });
     }
 
     /// Prints the line buffer if it holds anything (before an image, a code or a cut).
@@ -503,7 +547,11 @@ const HEX_LIMIT: usize = 32;
 /// An unknown command as upper-case hex bytes separated by spaces; a long one (an image
 /// in a format the decoder does not draw) is cut after 32 bytes with its length noted.
 fn hex(bytes: &[u8]) -> String {
-    let shown: Vec<String> = bytes.iter().take(HEX_LIMIT).map(|b| format!("{b:02X}")).collect();
+    let shown: Vec<String> = bytes
+        .iter()
+        .take(HEX_LIMIT)
+        .map(|b| format!("{b:02X}"))
+        .collect();
     let mut out = shown.join(" ");
     if bytes.len() > HEX_LIMIT {
         out.push_str(&format!(" … ({} bytes)", bytes.len()));

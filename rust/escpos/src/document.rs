@@ -30,9 +30,19 @@ pub struct TextStyle {
 
 impl TextStyle {
     /// Bold only.
-    pub const BOLD: TextStyle = TextStyle { bold: true, underline: false, double_width: false, double_height: false };
+    pub const BOLD: TextStyle = TextStyle {
+        bold: true,
+        underline: false,
+        double_width: false,
+        double_height: false,
+    };
     /// Double width and height (titles, amounts).
-    pub const BIG: TextStyle = TextStyle { bold: true, underline: false, double_width: true, double_height: true };
+    pub const BIG: TextStyle = TextStyle {
+        bold: true,
+        underline: false,
+        double_width: true,
+        double_height: true,
+    };
 }
 
 /// A run of text in one style.
@@ -177,7 +187,13 @@ impl Document {
 
     /// Appends a paragraph in one style.
     pub fn text(self, text: &str, style: TextStyle, align: Align) -> Document {
-        self.push(Element::Text { spans: vec![Span { text: text.to_string(), style }], align })
+        self.push(Element::Text {
+            spans: vec![Span {
+                text: text.to_string(),
+                style,
+            }],
+            align,
+        })
     }
 
     /// Appends a plain left-aligned line.
@@ -187,7 +203,11 @@ impl Document {
 
     /// Appends a label/value row.
     pub fn row(self, label: &str, value: &str) -> Document {
-        self.push(Element::Row { label: label.to_string(), value: value.to_string(), style: TextStyle::default() })
+        self.push(Element::Row {
+            label: label.to_string(),
+            value: value.to_string(),
+            style: TextStyle::default(),
+        })
     }
 
     /// Appends a rule of `ch`.
@@ -202,12 +222,22 @@ impl Document {
 
     /// Appends a centered QR code (module size 6, level M).
     pub fn qr(self, data: &str) -> Document {
-        self.push(Element::Qr { data: data.to_string(), module_size: 6, level: QrLevel::M, align: Align::Center })
+        self.push(Element::Qr {
+            data: data.to_string(),
+            module_size: 6,
+            level: QrLevel::M,
+            align: Align::Center,
+        })
     }
 
     /// Appends a centered CODE128 barcode, 80 dots tall, with its text below.
     pub fn barcode128(self, data: &str) -> Document {
-        self.push(Element::Barcode128 { data: data.to_string(), height: 80, hri: true, align: Align::Center })
+        self.push(Element::Barcode128 {
+            data: data.to_string(),
+            height: 80,
+            hri: true,
+            align: Align::Center,
+        })
     }
 
     /// Appends blank lines.

@@ -65,7 +65,13 @@ pub fn encode(document: &Document, profile: &Profile) -> Result<Vec<u8>, Documen
 pub fn validate(document: &Document, profile: &Profile) -> Result<(), DocumentError> {
     for (index, element) in document.elements.iter().enumerate() {
         check(index, element, profile)?;
-        if let Element::Qr { data, module_size, level, .. } = element {
+        if let Element::Qr {
+            data,
+            module_size,
+            level,
+            ..
+        } = element
+        {
             if profile.qr == QrMode::Raster {
                 raster_qr(index, data, *module_size, *level, profile)?;
             }
@@ -79,15 +85,26 @@ fn check(index: usize, element: &Element, profile: &Profile) -> Result<(), Docum
     let paper = profile.paper.dots();
     match element {
         Element::Image { bitmap, .. } if bitmap.width() > paper => {
-            Err(DocumentError::ImageTooWide { index, width: bitmap.width(), paper })
+            Err(DocumentError::ImageTooWide {
+                index,
+                width: bitmap.width(),
+                paper,
+            })
         }
-        Element::Qr { data, module_size, level, .. } => {
+        Element::Qr {
+            data,
+            module_size,
+            level,
+            ..
+        } => {
             let bad = |reason: String| Err(DocumentError::BadQr { index, reason });
             if data.is_empty() {
                 return bad("the data is empty: give the text to encode".into());
             }
             if !(1..=16).contains(module_size) {
-                return bad(format!("module size {module_size} is outside 1..=16 dots: use 1 to 16"));
+                return bad(format!(
+                    "module size {module_size} is outside 1..=16 dots: use 1 to 16"
+                ));
             }
             let capacity = qr::byte_capacity(*level);
             if data.len() > capacity {
@@ -107,12 +124,17 @@ fn check(index: usize, element: &Element, profile: &Profile) -> Result<(), Docum
                 Ok(p) => p,
                 Err(e) => return bad(e.to_string()),
             };
-            let symbols = barcode::code128_values(&payload)
-                .map_err(|e| DocumentError::BadBarcode { index, reason: e.to_string() })?;
+            let symbols =
+                barcode::code128_values(&payload).map_err(|e| DocumentError::BadBarcode {
+                    index,
+                    reason: e.to_string(),
+                })?;
             // 11 modules a symbol, 13 for STOP.
             let dots = (symbols.len() * 11 + 2) as u32 * u32::from(BARCODE_MODULE_DOTS);
             if dots > paper {
-                return bad(format!("the barcode is {dots} dots wide but the paper has {paper}: shorten the data"));
+                return bad(format!(
+                    "the barcode is {dots} dots wide but the paper has {paper}: shorten the data"
+                ));
             }
             Ok(())
         }
@@ -128,8 +150,13 @@ fn raster_qr(
     level: QrLevel,
     profile: &Profile,
 ) -> Result<crate::Bitmap, DocumentError> {
-    let bitmap = qr::raster(data.as_bytes(), level, module_size, qr::QUIET_ZONE_MODULES)
-        .map_err(|e| DocumentError::BadQr { index, reason: e.to_string() })?;
+    let bitmap =
+        qr::raster(data.as_bytes(), level, module_size, qr::QUIET_ZONE_MODULES).map_err(|e| {
+            DocumentError::BadQr {
+                index,
+                reason: e.to_string(),
+            }
+        })?;
     let paper = profile.paper.dots();
     if bitmap.width() > paper {
         return Err(DocumentError::BadQr {
@@ -155,7 +182,9 @@ fn capacity_guess(document: &Document, profile: &Profile) -> usize {
             }
             Element::Row { label, value, .. } => (label.len() + value.len()) * 2 + columns + 16,
             Element::Image { bitmap, .. } => bitmap.packed().len() + 16,
-            Element::Qr { data, module_size, .. } => match profile.qr {
+            Element::Qr {
+                data, module_size, ..
+            } => match profile.qr {
                 QrMode::Native => data.len() + 48,
                 QrMode::Raster => {
                     let side = (data.len() / 2 + 25) * usize::from(*module_size);
@@ -174,7 +203,9 @@ fn capacity_guess(document: &Document, profile: &Profile) -> usize {
 fn encode_with(encoder: &mut encoding_rs::Encoder, out: &mut Vec<u8>, s: &str) {
     let mut rest = s;
     loop {
-        let need = encoder.max_buffer_length_from_utf8_without_replacement(rest.len()).unwrap_or(rest.len() * 4);
+        let need = encoder
+            .max_buffer_length_from_utf8_without_replacement(rest.len())
+            .unwrap_or(rest.len() * 4);
         out.reserve(need);
         let (result, read) = encoder.encode_from_utf8_to_vec_without_replacement(rest, out, true);
         rest = &rest[read..];
@@ -206,7 +237,9 @@ fn gb_two_byte_table() -> &'static [u16] {
                 if !matches!(result, DecoderResult::InputEmpty) || read != 2 {
                     continue;
                 }
-                let mut chars = std::str::from_utf8(&buf[..written]).unwrap_or_default().chars();
+                let mut chars = std::str::from_utf8(&buf[..written])
+                    .unwrap_or_default()
+                    .chars();
                 if let (Some(c), None) = (chars.next(), chars.next()) {
                     let u = c as usize;
                     // U+E5E5 decodes from A3 A0 but the encoder refuses it (WHATWG).
@@ -246,17 +279,25 @@ fn is_control(c: char) -> bool {
 impl Charset {
     fn for_profile(encoding: TextEncoding) -> Charset {
         match encoding {
-            TextEncoding::Gb18030 => {
-                Charset::Gb { encoder: encoding_rs::GB18030.new_encoder(), gbk: false, table: gb_two_byte_table() }
-            }
-            TextEncoding::Gbk => {
-                Charset::Gb { encoder: encoding_rs::GBK.new_encoder(), gbk: true, table: gb_two_byte_table() }
-            }
+            TextEncoding::Gb18030 => Charset::Gb {
+                encoder: encoding_rs::GB18030.new_encoder(),
+                gbk: false,
+                table: gb_two_byte_table(),
+            },
+            TextEncoding::Gbk => Charset::Gb {
+                encoder: encoding_rs::GBK.new_encoder(),
+                gbk: true,
+                table: gb_two_byte_table(),
+            },
             TextEncoding::Utf8 => Charset::Utf8,
-            TextEncoding::SingleByte { charset: SingleByteCharset::Pc437, .. } => Charset::Pc437,
-            TextEncoding::SingleByte { charset: SingleByteCharset::Windows1252, .. } => {
-                Charset::Windows1252(encoding_rs::WINDOWS_1252.new_encoder())
-            }
+            TextEncoding::SingleByte {
+                charset: SingleByteCharset::Pc437,
+                ..
+            } => Charset::Pc437,
+            TextEncoding::SingleByte {
+                charset: SingleByteCharset::Windows1252,
+                ..
+            } => Charset::Windows1252(encoding_rs::WINDOWS_1252.new_encoder()),
         }
     }
 
@@ -286,8 +327,14 @@ impl Charset {
         }
         match self {
             Charset::Utf8 => out.extend_from_slice(s.as_bytes()),
-            Charset::Pc437 => out.extend(s.chars().map(|c| if c.is_ascii() { c as u8 } else { b'?' })),
-            Charset::Gb { encoder, gbk, table } => {
+            Charset::Pc437 => {
+                out.extend(s.chars().map(|c| if c.is_ascii() { c as u8 } else { b'?' }))
+            }
+            Charset::Gb {
+                encoder,
+                gbk,
+                table,
+            } => {
                 let mut utf8 = [0u8; 4];
                 for c in s.chars() {
                     let u = c as usize;
@@ -339,7 +386,12 @@ struct State {
 }
 
 /// The state after `ESC @`.
-const INITIAL: State = State { align: Align::Left, bold: false, underline: false, size: 0 };
+const INITIAL: State = State {
+    align: Align::Left,
+    bold: false,
+    underline: false,
+    size: 0,
+};
 
 struct Encoder<'p> {
     out: Vec<u8>,
@@ -370,7 +422,9 @@ impl<'p> Encoder<'p> {
     fn setup(&mut self) {
         self.out.extend_from_slice(&commands::INITIALIZE);
         match self.profile.encoding {
-            TextEncoding::Gb18030 | TextEncoding::Gbk => self.out.extend_from_slice(&commands::CHINESE_MODE_ON),
+            TextEncoding::Gb18030 | TextEncoding::Gbk => {
+                self.out.extend_from_slice(&commands::CHINESE_MODE_ON)
+            }
             TextEncoding::Utf8 => self.out.extend_from_slice(&commands::CHINESE_MODE_OFF),
             TextEncoding::SingleByte { code_page, .. } => {
                 self.out.extend_from_slice(&commands::CHINESE_MODE_OFF);
@@ -398,7 +452,8 @@ impl<'p> Encoder<'p> {
         }
         if self.state.underline != style.underline {
             self.state.underline = style.underline;
-            self.out.extend_from_slice(&commands::underline(u8::from(style.underline)));
+            self.out
+                .extend_from_slice(&commands::underline(u8::from(style.underline)));
         }
         let size = commands::size_byte(style);
         if self.state.size != size {
@@ -410,20 +465,35 @@ impl<'p> Encoder<'p> {
     fn element(&mut self, index: usize, element: &Element) -> Result<(), DocumentError> {
         match element {
             Element::Text { spans, align } => self.text(spans, *align),
-            Element::Row { label, value, style } => self.row(label, value, *style),
+            Element::Row {
+                label,
+                value,
+                style,
+            } => self.row(label, value, *style),
             Element::Separator { ch } => self.separator(*ch),
             Element::Image { bitmap, align } => {
                 self.set_align(*align);
                 self.raster(bitmap);
             }
-            Element::Qr { data, module_size, level, align } => match self.profile.qr {
+            Element::Qr {
+                data,
+                module_size,
+                level,
+                align,
+            } => match self.profile.qr {
                 QrMode::Native => {
                     self.set_align(*align);
                     self.out.extend_from_slice(&commands::QR_MODEL_2);
-                    self.out.extend_from_slice(&commands::qr_module_size(*module_size));
-                    self.out.extend_from_slice(&commands::qr_error_level(*level));
-                    commands::qr_store_into(&mut self.out, data.as_bytes())
-                        .map_err(|e| DocumentError::BadQr { index, reason: e.to_string() })?;
+                    self.out
+                        .extend_from_slice(&commands::qr_module_size(*module_size));
+                    self.out
+                        .extend_from_slice(&commands::qr_error_level(*level));
+                    commands::qr_store_into(&mut self.out, data.as_bytes()).map_err(|e| {
+                        DocumentError::BadQr {
+                            index,
+                            reason: e.to_string(),
+                        }
+                    })?;
                     self.out.extend_from_slice(&commands::QR_PRINT);
                 }
                 QrMode::Raster => {
@@ -432,19 +502,35 @@ impl<'p> Encoder<'p> {
                     self.raster(&bitmap);
                 }
             },
-            Element::Barcode128 { data, height, hri, align } => {
-                let payload = barcode::code128_payload(data)
-                    .map_err(|e| DocumentError::BadBarcode { index, reason: e.to_string() })?;
+            Element::Barcode128 {
+                data,
+                height,
+                hri,
+                align,
+            } => {
+                let payload =
+                    barcode::code128_payload(data).map_err(|e| DocumentError::BadBarcode {
+                        index,
+                        reason: e.to_string(),
+                    })?;
                 self.set_align(*align);
-                self.out.extend_from_slice(&commands::barcode_hri(if *hri { 2 } else { 0 }));
-                self.out.extend_from_slice(&commands::barcode_height(*height));
-                self.out.extend_from_slice(&commands::barcode_width(BARCODE_MODULE_DOTS));
-                commands::code128_into(&mut self.out, &payload)
-                    .map_err(|e| DocumentError::BadBarcode { index, reason: e.to_string() })?;
+                self.out
+                    .extend_from_slice(&commands::barcode_hri(if *hri { 2 } else { 0 }));
+                self.out
+                    .extend_from_slice(&commands::barcode_height(*height));
+                self.out
+                    .extend_from_slice(&commands::barcode_width(BARCODE_MODULE_DOTS));
+                commands::code128_into(&mut self.out, &payload).map_err(|e| {
+                    DocumentError::BadBarcode {
+                        index,
+                        reason: e.to_string(),
+                    }
+                })?;
             }
             Element::Feed { lines } => self.out.extend_from_slice(&commands::feed_lines(*lines)),
             Element::Cut { partial } => {
-                self.out.extend_from_slice(&commands::feed_lines(CUT_FEED_LINES));
+                self.out
+                    .extend_from_slice(&commands::feed_lines(CUT_FEED_LINES));
                 self.out.extend_from_slice(&commands::cut(*partial));
             }
         }
@@ -473,7 +559,11 @@ impl<'p> Encoder<'p> {
                     span += 1;
                 }
                 let w = charset.width(c);
-                if spans[span].style.double_width { w * 2 } else { w }
+                if spans[span].style.double_width {
+                    w * 2
+                } else {
+                    w
+                }
             },
             &mut lines,
         );
@@ -516,7 +606,8 @@ impl<'p> Encoder<'p> {
         self.set_style(TextStyle::default());
         let start = self.out.len();
         let mut buf = [0u8; 4];
-        self.charset.push_text(&mut self.out, ch.encode_utf8(&mut buf));
+        self.charset
+            .push_text(&mut self.out, ch.encode_utf8(&mut buf));
         let end = self.out.len();
         for _ in 1..count {
             self.out.extend_from_within(start..end);
@@ -560,25 +651,41 @@ mod tests {
 
     #[test]
     fn control_characters_are_never_sent() {
-        let bytes = encode(&Document::new().line("a\x1b@b\x10\x04\x01c\u{85}"), &Profile::mm58()).unwrap();
+        let bytes = encode(
+            &Document::new().line("a\x1b@b\x10\x04\x01c\u{85}"),
+            &Profile::mm58(),
+        )
+        .unwrap();
         assert_eq!(body(&bytes), b"a@bc\n");
     }
 
     #[test]
     fn styles_change_only_when_needed() {
-        let doc = Document::new().text("A", TextStyle::BOLD, Align::Left).text("B", TextStyle::BOLD, Align::Left);
+        let doc = Document::new()
+            .text("A", TextStyle::BOLD, Align::Left)
+            .text("B", TextStyle::BOLD, Align::Left);
         let bytes = encode(&doc, &Profile::mm58()).unwrap();
-        assert_eq!(body(&bytes), [0x1B, 0x45, 0x01, b'A', 0x0A, b'B', 0x0A, 0x1B, 0x45, 0x00]);
+        assert_eq!(
+            body(&bytes),
+            [0x1B, 0x45, 0x01, b'A', 0x0A, b'B', 0x0A, 0x1B, 0x45, 0x00]
+        );
     }
 
     #[test]
     fn gb_table_agrees_with_encoding_rs_for_every_bmp_character() {
         for (encoding, gbk) in [(TextEncoding::Gb18030, false), (TextEncoding::Gbk, true)] {
             let mut charset = Charset::for_profile(encoding);
-            let reference = if gbk { encoding_rs::GBK } else { encoding_rs::GB18030 };
+            let reference = if gbk {
+                encoding_rs::GBK
+            } else {
+                encoding_rs::GB18030
+            };
             let mut ours = Vec::new();
             let mut buf = [0u8; 4];
-            for c in (0x80u32..0x10000).filter_map(char::from_u32).filter(|c| !is_control(*c)) {
+            for c in (0x80u32..0x10000)
+                .filter_map(char::from_u32)
+                .filter(|c| !is_control(*c))
+            {
                 ours.clear();
                 charset.push_segment(&mut ours, c.encode_utf8(&mut buf));
                 let mut expected = Vec::new();
@@ -591,7 +698,10 @@ mod tests {
 
     #[test]
     fn gbk_replaces_characters_outside_gbk() {
-        let profile = Profile { encoding: TextEncoding::Gbk, ..Profile::mm58() };
+        let profile = Profile {
+            encoding: TextEncoding::Gbk,
+            ..Profile::mm58()
+        };
         // U+20000 (Ext B) is only in GB18030's four-byte area.
         let bytes = encode(&Document::new().line("中\u{20000}"), &profile).unwrap();
         assert_eq!(body(&bytes), [0xD6, 0xD0, b'?', 0x0A]);
@@ -606,11 +716,21 @@ mod tests {
             TextEncoding::Gb18030,
             TextEncoding::Gbk,
             TextEncoding::Utf8,
-            TextEncoding::SingleByte { code_page: 16, charset: SingleByteCharset::Windows1252 },
-            TextEncoding::SingleByte { code_page: 0, charset: SingleByteCharset::Pc437 },
+            TextEncoding::SingleByte {
+                code_page: 16,
+                charset: SingleByteCharset::Windows1252,
+            },
+            TextEncoding::SingleByte {
+                code_page: 0,
+                charset: SingleByteCharset::Pc437,
+            },
         ] {
             for paper in [PaperWidth::Mm58, PaperWidth::Mm80] {
-                let profile = Profile { paper, encoding, ..Profile::mm58() };
+                let profile = Profile {
+                    paper,
+                    encoding,
+                    ..Profile::mm58()
+                };
                 let charset = Charset::for_profile(encoding);
                 for style in [TextStyle::default(), TextStyle::BIG] {
                     let doc = Document::new().text(text, style, Align::Left);
@@ -627,7 +747,11 @@ mod tests {
                     assert!(lines.len() > 1);
                     for line in &lines {
                         let w: usize = text[line.clone()].chars().map(|c| charset.width(c)).sum();
-                        assert!(w <= columns, "{encoding:?} {paper:?}: {:?}", &text[line.clone()]);
+                        assert!(
+                            w <= columns,
+                            "{encoding:?} {paper:?}: {:?}",
+                            &text[line.clone()]
+                        );
                     }
                     assert_eq!(bytes.iter().filter(|&&b| b == LF).count(), lines.len());
                 }
@@ -637,23 +761,38 @@ mod tests {
 
     #[test]
     fn errors_name_the_element() {
-        let wide = Document::new().line("x").image(Bitmap::new(385, 1), Align::Left);
+        let wide = Document::new()
+            .line("x")
+            .image(Bitmap::new(385, 1), Align::Left);
         assert_eq!(
             encode(&wide, &Profile::mm58()).unwrap_err(),
-            DocumentError::ImageTooWide { index: 1, width: 385, paper: 384 }
+            DocumentError::ImageTooWide {
+                index: 1,
+                width: 385,
+                paper: 384
+            }
         );
         assert!(encode(&wide, &Profile::mm80()).is_ok());
         let empty_qr = Document::new().qr("");
-        assert!(matches!(encode(&empty_qr, &Profile::mm58()), Err(DocumentError::BadQr { index: 0, .. })));
+        assert!(matches!(
+            encode(&empty_qr, &Profile::mm58()),
+            Err(DocumentError::BadQr { index: 0, .. })
+        ));
         let big_module = Document::new().push(Element::Qr {
             data: "x".into(),
             module_size: 17,
             level: QrLevel::M,
             align: Align::Center,
         });
-        assert!(matches!(validate(&big_module, &Profile::mm58()), Err(DocumentError::BadQr { .. })));
+        assert!(matches!(
+            validate(&big_module, &Profile::mm58()),
+            Err(DocumentError::BadQr { .. })
+        ));
         // 21 modules × 16 dots = 336 fits 58 mm; 100 bytes at H need version 7+ (45 × 16 = 720).
-        let raster = Profile { qr: QrMode::Raster, ..Profile::mm58() };
+        let raster = Profile {
+            qr: QrMode::Raster,
+            ..Profile::mm58()
+        };
         let too_wide = Document::new().push(Element::Qr {
             data: "x".repeat(100),
             module_size: 16,
@@ -661,13 +800,25 @@ mod tests {
             align: Align::Center,
         });
         assert!(encode(&too_wide, &Profile::mm58()).is_ok());
-        assert!(matches!(encode(&too_wide, &raster), Err(DocumentError::BadQr { .. })));
-        assert!(matches!(validate(&too_wide, &raster), Err(DocumentError::BadQr { .. })));
+        assert!(matches!(
+            encode(&too_wide, &raster),
+            Err(DocumentError::BadQr { .. })
+        ));
+        assert!(matches!(
+            validate(&too_wide, &raster),
+            Err(DocumentError::BadQr { .. })
+        ));
         let bad_barcode = Document::new().barcode128("条码");
-        assert!(matches!(encode(&bad_barcode, &Profile::mm58()), Err(DocumentError::BadBarcode { index: 0, .. })));
+        assert!(matches!(
+            encode(&bad_barcode, &Profile::mm58()),
+            Err(DocumentError::BadBarcode { index: 0, .. })
+        ));
         let long_barcode = Document::new().barcode128(&"A".repeat(20));
         // 23 symbols × 11 + 2 = 255 modules × 2 dots = 510 > 384.
-        assert!(matches!(validate(&long_barcode, &Profile::mm58()), Err(DocumentError::BadBarcode { .. })));
+        assert!(matches!(
+            validate(&long_barcode, &Profile::mm58()),
+            Err(DocumentError::BadBarcode { .. })
+        ));
         assert!(validate(&long_barcode, &Profile::mm80()).is_ok());
     }
 
@@ -675,15 +826,26 @@ mod tests {
     fn tall_images_go_in_bands() {
         let mut bitmap = Bitmap::new(16, 1000);
         bitmap.set(0, 999, true);
-        let bytes = encode(&Document::new().image(bitmap, Align::Left), &Profile::mm58()).unwrap();
+        let bytes = encode(
+            &Document::new().image(bitmap, Align::Left),
+            &Profile::mm58(),
+        )
+        .unwrap();
         let body = body(&bytes);
         assert_eq!(&body[..8], [0x1D, 0x76, 0x30, 0x00, 0x02, 0x00, 0xC0, 0x03]);
         let second = 8 + 2 * 960;
-        assert_eq!(&body[second..second + 8], [0x1D, 0x76, 0x30, 0x00, 0x02, 0x00, 0x28, 0x00]);
+        assert_eq!(
+            &body[second..second + 8],
+            [0x1D, 0x76, 0x30, 0x00, 0x02, 0x00, 0x28, 0x00]
+        );
         assert_eq!(body.len(), second + 8 + 80);
         assert_eq!(body[body.len() - 2], 0x80);
         // An empty image sends nothing.
-        let bytes = encode(&Document::new().image(Bitmap::new(0, 0), Align::Left), &Profile::mm58()).unwrap();
+        let bytes = encode(
+            &Document::new().image(Bitmap::new(0, 0), Align::Left),
+            &Profile::mm58(),
+        )
+        .unwrap();
         assert_eq!(bytes.len(), 4);
     }
 }

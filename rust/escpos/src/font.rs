@@ -50,8 +50,14 @@ pub fn glyph(c: char) -> Option<Glyph> {
             let at = (offset + (code - start) as usize) * RECORD;
             let record = TABLE.get(at..at + RECORD)?;
             return match record[0] {
-                1 => Some(Glyph { wide: false, rows: &record[1..17] }),
-                2 => Some(Glyph { wide: true, rows: &record[1..33] }),
+                1 => Some(Glyph {
+                    wide: false,
+                    rows: &record[1..17],
+                }),
+                2 => Some(Glyph {
+                    wide: true,
+                    rows: &record[1..33],
+                }),
                 _ => None,
             };
         }
@@ -72,10 +78,18 @@ mod tests {
         let zhong = glyph('中').unwrap();
         assert!(zhong.is_fullwidth() && zhong.width() == 16);
         // 中's vertical stroke runs through the middle columns.
-        assert!((0..16).filter(|&y| zhong.pixel(7, y) || zhong.pixel(8, y)).count() >= 12);
+        assert!(
+            (0..16)
+                .filter(|&y| zhong.pixel(7, y) || zhong.pixel(8, y))
+                .count()
+                >= 12
+        );
         assert!(glyph('，').unwrap().is_fullwidth());
         assert!(glyph('¥').is_some());
         assert!(glyph('\u{1F600}').is_none(), "outside the ranges");
-        assert_eq!(glyph(' ').map(|g| (0..16).any(|y| (0..8).any(|x| g.pixel(x, y)))), Some(false));
+        assert_eq!(
+            glyph(' ').map(|g| (0..16).any(|y| (0..8).any(|x| g.pixel(x, y)))),
+            Some(false)
+        );
     }
 }

@@ -97,7 +97,11 @@ pub fn display_width(s: &str) -> usize {
 
 /// Columns a line holds in a style: double-width text halves them.
 pub fn columns_for(columns: usize, style: TextStyle) -> usize {
-    if style.double_width { columns / 2 } else { columns }
+    if style.double_width {
+        columns / 2
+    } else {
+        columns
+    }
 }
 
 /// Closing punctuation a line should not start with.
@@ -133,7 +137,10 @@ fn no_line_start(c: char) -> bool {
 
 /// Opening brackets a line should not end with.
 fn no_line_end(c: char) -> bool {
-    matches!(c, '（' | '「' | '『' | '【' | '《' | '〈' | '〔' | '［' | '｛')
+    matches!(
+        c,
+        '（' | '「' | '『' | '【' | '《' | '〈' | '〔' | '［' | '｛'
+    )
 }
 
 /// Wraps `text` into lines of at most `columns` columns ([`char_width`]); see
@@ -209,7 +216,13 @@ pub fn wrap_ranges_with(
                     b.resume = pos + len;
                     b.width_resume = width + w;
                 }
-                _ => brk = Some(Break { end: content_end, resume: pos + len, width_resume: width + w }),
+                _ => {
+                    brk = Some(Break {
+                        end: content_end,
+                        resume: pos + len,
+                        width_resume: width + w,
+                    })
+                }
             }
             width += w;
             prev_space = true;
@@ -225,7 +238,11 @@ pub fn wrap_ranges_with(
                     && !no_line_end(p)
             });
             if cjk_break {
-                brk = Some(Break { end: pos, resume: pos, width_resume: width });
+                brk = Some(Break {
+                    end: pos,
+                    resume: pos,
+                    width_resume: width,
+                });
             }
             if width + w > columns {
                 if let Some(b) = brk.take() {
@@ -320,28 +337,48 @@ pub fn row_with<'a>(
     if single {
         let (lw, vw) = (width(label), width(value));
         if value.is_empty() && lw <= columns {
-            lines.push(RowLine { left: label, pad: 0, right: "" });
+            lines.push(RowLine {
+                left: label,
+                pad: 0,
+                right: "",
+            });
             return lines;
         }
         if !value.is_empty() && lw + 1 + vw <= columns {
-            lines.push(RowLine { left: label, pad: columns - lw - vw, right: value });
+            lines.push(RowLine {
+                left: label,
+                pad: columns - lw - vw,
+                right: value,
+            });
             return lines;
         }
     }
     let mut ranges = Vec::new();
     if !label.is_empty() {
         wrap_ranges_with(label, columns, |_, c| width_of(c), &mut ranges);
-        lines.extend(ranges.drain(..).map(|r| RowLine { left: &label[r], pad: 0, right: "" }));
+        lines.extend(ranges.drain(..).map(|r| RowLine {
+            left: &label[r],
+            pad: 0,
+            right: "",
+        }));
     }
     if !value.is_empty() {
         wrap_ranges_with(value, columns, |_, c| width_of(c), &mut ranges);
         lines.extend(ranges.drain(..).map(|r| {
             let right = &value[r];
-            RowLine { left: "", pad: columns.saturating_sub(width(right)), right }
+            RowLine {
+                left: "",
+                pad: columns.saturating_sub(width(right)),
+                right,
+            }
         }));
     }
     if lines.is_empty() {
-        lines.push(RowLine { left: "", pad: 0, right: "" });
+        lines.push(RowLine {
+            left: "",
+            pad: 0,
+            right: "",
+        });
     }
     lines
 }
@@ -435,11 +472,21 @@ mod tests {
         assert_eq!(row("金额", "¥12.00", 12), ["金额  ¥12.00"]);
         assert_eq!(row("Merchant", "Shop", 16), ["Merchant    Shop"]);
         // 13 + 1 + 4 > 16: the value goes on its own right-aligned line.
-        assert_eq!(row("Merchant name!", "Shop", 16), ["Merchant name!", "            Shop"]);
+        assert_eq!(
+            row("Merchant name!", "Shop", 16),
+            ["Merchant name!", "            Shop"]
+        );
         assert_eq!(row("Label", "", 10), ["Label"]);
         assert_eq!(row("", "", 10), [""]);
         let long = row("商户名称", "深圳市某某科技有限公司", 16);
-        assert_eq!(long, ["商户名称".to_string(), "深圳市某某科技有".to_string(), format!("{}限公司", " ".repeat(10))]);
+        assert_eq!(
+            long,
+            [
+                "商户名称".to_string(),
+                "深圳市某某科技有".to_string(),
+                format!("{}限公司", " ".repeat(10))
+            ]
+        );
         for line in &long {
             assert!(display_width(line) <= 16);
         }

@@ -15,23 +15,23 @@
 //!
 //! Nothing here opens a socket or a file: the driver (`poscore-printer`) does the I/O.
 
+pub mod barcode;
 pub mod bitmap;
 pub mod command;
 pub mod commands;
 pub mod decode;
 pub mod document;
 pub mod encode;
-pub mod layout;
-pub mod profile;
-pub mod status;
-pub mod barcode;
-pub mod qr;
 #[cfg(feature = "render")]
 pub mod font;
 #[cfg(feature = "render")]
 pub mod font_ranges;
+pub mod layout;
+pub mod profile;
+pub mod qr;
 #[cfg(feature = "render")]
 pub mod render;
+pub mod status;
 
 pub use bitmap::{Bitmap, Dither};
 pub use command::{Command, Tokenizer};

@@ -84,11 +84,19 @@ pub struct Profile {
 impl Profile {
     /// 58 mm, GB18030, native QR, `GS ( H` supported: the virtual printer's profile.
     pub fn mm58() -> Profile {
-        Profile { paper: PaperWidth::Mm58, encoding: TextEncoding::Gb18030, qr: QrMode::Native, process_id: true }
+        Profile {
+            paper: PaperWidth::Mm58,
+            encoding: TextEncoding::Gb18030,
+            qr: QrMode::Native,
+            process_id: true,
+        }
     }
 
     /// 80 mm, GB18030, native QR, `GS ( H` supported.
     pub fn mm80() -> Profile {
-        Profile { paper: PaperWidth::Mm80, ..Profile::mm58() }
+        Profile {
+            paper: PaperWidth::Mm80,
+            ..Profile::mm58()
+        }
     }
 }

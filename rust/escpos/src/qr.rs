@@ -18,7 +18,9 @@ pub const QUIET_ZONE_MODULES: u32 = 0;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum QrError {
     /// The data does not fit in the largest QR code (version 40) at this level.
-    #[error("{len} bytes do not fit in a QR code at level {level:?}: shorten the data or lower the level")]
+    #[error(
+        "{len} bytes do not fit in a QR code at level {level:?}: shorten the data or lower the level"
+    )]
     DataTooLong {
         /// The data length.
         len: usize,
@@ -54,10 +56,16 @@ pub fn byte_capacity(level: QrLevel) -> usize {
 /// zone: 21×21 for version 1 up to 177×177 for version 40. The smallest version that holds
 /// the data is chosen, with the most compact segment modes (numeric, alphanumeric, byte).
 pub fn modules(data: &[u8], level: QrLevel) -> Result<Bitmap, QrError> {
-    let code = qrcode::QrCode::with_error_correction_level(data, ec_level(level)).map_err(|e| match e {
-        qrcode::types::QrError::DataTooLong => QrError::DataTooLong { len: data.len(), level },
-        other => QrError::Encoder(other.to_string()),
-    })?;
+    let code =
+        qrcode::QrCode::with_error_correction_level(data, ec_level(level)).map_err(
+            |e| match e {
+                qrcode::types::QrError::DataTooLong => QrError::DataTooLong {
+                    len: data.len(),
+                    level,
+                },
+                other => QrError::Encoder(other.to_string()),
+            },
+        )?;
     let width = code.width();
     let colors = code.to_colors();
     let side = width as u32;
@@ -101,8 +109,17 @@ pub fn scale(modules: &Bitmap, module_size: u32, quiet_zone: u32) -> Bitmap {
 /// The QR code for `data` as a printable raster: [`modules`] scaled by `module_size` dots
 /// per module, with `quiet_zone` white modules around it ([`QUIET_ZONE_MODULES`] in the
 /// encoder).
-pub fn raster(data: &[u8], level: QrLevel, module_size: u8, quiet_zone: u32) -> Result<Bitmap, QrError> {
-    Ok(scale(&modules(data, level)?, u32::from(module_size), quiet_zone))
+pub fn raster(
+    data: &[u8],
+    level: QrLevel,
+    module_size: u8,
+    quiet_zone: u32,
+) -> Result<Bitmap, QrError> {
+    Ok(scale(
+        &modules(data, level)?,
+        u32::from(module_size),
+        quiet_zone,
+    ))
 }
 
 #[cfg(test)]
@@ -134,7 +151,10 @@ mod tests {
         let data = vec![b'x'; byte_capacity(QrLevel::H) + 1];
         assert_eq!(
             modules(&data, QrLevel::H).unwrap_err(),
-            QrError::DataTooLong { len: data.len(), level: QrLevel::H }
+            QrError::DataTooLong {
+                len: data.len(),
+                level: QrLevel::H
+            }
         );
         assert!(modules(&data[..byte_capacity(QrLevel::H)], QrLevel::H).is_ok());
     }

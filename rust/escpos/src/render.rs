@@ -22,10 +22,10 @@
 //! Unifont's (unifoundry.com). This module is behind the `render` feature.
 
 use crate::barcode;
-use crate::font::{self, Glyph};
 use crate::bitmap::Bitmap;
 use crate::decode::{CELL_HEIGHT, DEFAULT_LINE_DOTS, Page, PageItem};
 use crate::document::{Align, QrLevel, TextStyle};
+use crate::font::{self, Glyph};
 use crate::qr;
 
 /// Width in dots of a halfwidth (Font A) cell.
@@ -47,7 +47,10 @@ const BARCODE_GAP: u32 = 8;
 /// least 1 dot).
 pub fn render(page: &Page) -> Bitmap {
     let width = page.width_dots.max(1);
-    let mut canvas = Canvas { width, rows: Vec::new() };
+    let mut canvas = Canvas {
+        width,
+        rows: Vec::new(),
+    };
     for item in &page.items {
         match item {
             PageItem::Line { runs, align } => draw_line(&mut canvas, runs, *align),
@@ -56,9 +59,28 @@ pub fn render(page: &Page) -> Bitmap {
                 let left = place(width, bitmap.width(), *align);
                 canvas.blit(bitmap, left, top, 1, 1);
             }
-            PageItem::Qr { data, module_size, align } => draw_qr(&mut canvas, data, *module_size, *align),
-            PageItem::Barcode { system, data, height, module_width, hri_below, align } => {
-                draw_barcode(&mut canvas, *system, data, *height, *module_width, *hri_below, *align);
+            PageItem::Qr {
+                data,
+                module_size,
+                align,
+            } => draw_qr(&mut canvas, data, *module_size, *align),
+            PageItem::Barcode {
+                system,
+                data,
+                height,
+                module_width,
+                hri_below,
+                align,
+            } => {
+                draw_barcode(
+                    &mut canvas,
+                    *system,
+                    data,
+                    *height,
+                    *module_width,
+                    *hri_below,
+                    *align,
+                );
             }
             PageItem::Feed(dots) => {
                 canvas.grow(*dots);
@@ -109,7 +131,8 @@ impl Canvas {
     /// Adds `dots` white rows; returns the first one's y.
     fn grow(&mut self, dots: u32) -> u32 {
         let top = self.rows.len() as u32;
-        self.rows.extend((0..dots).map(|_| vec![false; self.width as usize]));
+        self.rows
+            .extend((0..dots).map(|_| vec![false; self.width as usize]));
         top
     }
 
@@ -175,13 +198,25 @@ struct Cell {
 impl Cell {
     /// Width in dots.
     fn width(&self) -> u32 {
-        let base = if self.glyph.is_fullwidth() { FULL_CELL_WIDTH } else { HALF_CELL_WIDTH };
-        if self.style.double_width { 2 * base } else { base }
+        let base = if self.glyph.is_fullwidth() {
+            FULL_CELL_WIDTH
+        } else {
+            HALF_CELL_WIDTH
+        };
+        if self.style.double_width {
+            2 * base
+        } else {
+            base
+        }
     }
 
     /// Height in dots.
     fn height(&self) -> u32 {
-        if self.style.double_height { 2 * CELL_HEIGHT } else { CELL_HEIGHT }
+        if self.style.double_height {
+            2 * CELL_HEIGHT
+        } else {
+            CELL_HEIGHT
+        }
     }
 }
 
@@ -194,7 +229,14 @@ fn glyph(c: char) -> Option<Glyph> {
 fn draw_line(canvas: &mut Canvas, runs: &[(String, TextStyle)], align: Align) {
     let cells: Vec<Cell> = runs
         .iter()
-        .flat_map(|(text, style)| text.chars().filter_map(move |c| glyph(c).map(|glyph| Cell { glyph, style: *style })))
+        .flat_map(|(text, style)| {
+            text.chars().filter_map(move |c| {
+                glyph(c).map(|glyph| Cell {
+                    glyph,
+                    style: *style,
+                })
+            })
+        })
         .collect();
     let mut rows: Vec<&[Cell]> = Vec::new();
     let mut start = 0;
@@ -255,7 +297,11 @@ fn draw_qr(canvas: &mut Canvas, data: &[u8], module_size: u8, align: Align) {
             let left = place(canvas.width, modules.width() * scale, align);
             canvas.blit(&modules, left, top, scale, scale);
         }
-        Err(_) => draw_line(canvas, &[("[QR code not drawable]".to_string(), TextStyle::default())], align),
+        Err(_) => draw_line(
+            canvas,
+            &[("[QR code not drawable]".to_string(), TextStyle::default())],
+            align,
+        ),
     }
 }
 
@@ -270,7 +316,11 @@ fn draw_barcode(
     hri_below: bool,
     align: Align,
 ) {
-    let modules = if system == 73 { barcode::code128_modules(data).ok() } else { None };
+    let modules = if system == 73 {
+        barcode::code128_modules(data).ok()
+    } else {
+        None
+    };
     let Some(modules) = modules else {
         let text = format!("[barcode {system}: {}]", String::from_utf8_lossy(data));
         draw_line(canvas, &[(text, TextStyle::default())], align);
@@ -284,6 +334,10 @@ fn draw_barcode(
         canvas.fill(left + i as u32 * module, top, module, height);
     }
     if hri_below {
-        draw_line(canvas, &[(barcode::code128_text(data), TextStyle::default())], align);
+        draw_line(
+            canvas,
+            &[(barcode::code128_text(data), TextStyle::default())],
+            align,
+        );
     }
 }

@@ -73,7 +73,10 @@ impl PrinterStatus {
 
     /// Whether any error (recoverable, cutter, mechanical, unrecoverable) is set.
     pub fn has_error(&self) -> bool {
-        self.recoverable_error || self.cutter_error || self.mechanical_error || self.unrecoverable_error
+        self.recoverable_error
+            || self.cutter_error
+            || self.mechanical_error
+            || self.unrecoverable_error
     }
 
     /// The state as an Epson-class printer reports it: paper out, cover open, the FEED
@@ -85,7 +88,10 @@ impl PrinterStatus {
             || self.cover_open
             || self.feed_button
             || self.has_error();
-        PrinterStatus { online: !offline, ..*self }
+        PrinterStatus {
+            online: !offline,
+            ..*self
+        }
     }
 
     /// Merges the reply to `DLE EOT n` (n = 1–4). A byte without the fixed bits
@@ -103,7 +109,10 @@ impl PrinterStatus {
             return Err(StatusError::NoSuchStatus { n });
         }
         if reply & REALTIME_FIXED_MASK != REALTIME_FIXED {
-            return Err(StatusError::UnexpectedByte { byte: reply, context: "DLE EOT reply (fixed bits 0xx1xx10)" });
+            return Err(StatusError::UnexpectedByte {
+                byte: reply,
+                context: "DLE EOT reply (fixed bits 0xx1xx10)",
+            });
         }
         let bit = |b: u8| reply & (1 << b) != 0;
         match n {
@@ -153,7 +162,10 @@ impl PrinterStatus {
     pub fn from_asb(asb: [u8; 4]) -> Result<PrinterStatus, StatusError> {
         let [first, errors, paper, _] = asb;
         if first & ASB_FIXED_MASK != ASB_FIXED {
-            return Err(StatusError::UnexpectedByte { byte: first, context: "ASB first byte (fixed bits 0xx1xx00)" });
+            return Err(StatusError::UnexpectedByte {
+                byte: first,
+                context: "ASB first byte (fixed bits 0xx1xx00)",
+            });
         }
         let bit = |byte: u8, b: u8| byte & (1 << b) != 0;
         Ok(PrinterStatus {
@@ -173,7 +185,10 @@ impl PrinterStatus {
     /// without the `GS r` pattern (`0xx0xxxx`) is an error.
     pub fn apply_paper_sensor(&mut self, reply: u8) -> Result<(), StatusError> {
         if reply & TRANSMIT_FIXED_MASK != 0 {
-            return Err(StatusError::UnexpectedByte { byte: reply, context: "GS r 1 reply (fixed bits 0xx0xxxx)" });
+            return Err(StatusError::UnexpectedByte {
+                byte: reply,
+                context: "GS r 1 reply (fixed bits 0xx0xxxx)",
+            });
         }
         self.paper = paper_from_sensor(reply);
         Ok(())
@@ -191,7 +206,12 @@ impl PrinterStatus {
         REALTIME_FIXED
             | match n {
                 1 => flag(s.drawer_pin3, 2) | flag(!s.online, 3),
-                2 => flag(s.cover_open, 2) | flag(s.feed_button, 3) | flag(s.paper == Paper::Out, 5) | flag(s.has_error(), 6),
+                2 => {
+                    flag(s.cover_open, 2)
+                        | flag(s.feed_button, 3)
+                        | flag(s.paper == Paper::Out, 5)
+                        | flag(s.has_error(), 6)
+                }
                 3 => {
                     flag(s.mechanical_error, 2)
                         | flag(s.cutter_error, 3)
@@ -212,7 +232,11 @@ impl PrinterStatus {
     pub fn asb(&self) -> [u8; 4] {
         let s = self.settled();
         let flag = |on: bool, b: u8| if on { 1u8 << b } else { 0 };
-        let first = ASB_FIXED | flag(s.drawer_pin3, 2) | flag(!s.online, 3) | flag(s.cover_open, 5) | flag(s.feed_button, 6);
+        let first = ASB_FIXED
+            | flag(s.drawer_pin3, 2)
+            | flag(!s.online, 3)
+            | flag(s.cover_open, 5)
+            | flag(s.feed_button, 6);
         let errors = flag(s.mechanical_error, 2)
             | flag(s.cutter_error, 3)
             | flag(s.unrecoverable_error, 5)
@@ -280,7 +304,9 @@ pub enum Reply {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum StatusError {
     /// A byte that is no known reply.
-    #[error("unexpected byte 0x{byte:02X} from the printer ({context}): check the printer's model and profile")]
+    #[error(
+        "unexpected byte 0x{byte:02X} from the printer ({context}): check the printer's model and profile"
+    )]
     UnexpectedByte {
         /// The byte.
         byte: u8,
@@ -374,7 +400,13 @@ fn classify(rest: &[u8]) -> Step {
             _ => Step::NeedMore,
         },
         b if b & TRANSMIT_FIXED_MASK == 0 => Step::Done(Ok(Reply::TransmitStatus(b)), 1),
-        b => Step::Done(Err(StatusError::UnexpectedByte { byte: b, context: "reply stream" }), 1),
+        b => Step::Done(
+            Err(StatusError::UnexpectedByte {
+                byte: b,
+                context: "reply stream",
+            }),
+            1,
+        ),
     }
 }
 
@@ -388,11 +420,19 @@ fn process_id(rest: &[u8]) -> Step {
             _ => byte == 0x00,
         };
         if !ok {
-            return Step::Done(Err(StatusError::BadProcessId { bytes: rest[..=i].to_vec() }), i);
+            return Step::Done(
+                Err(StatusError::BadProcessId {
+                    bytes: rest[..=i].to_vec(),
+                }),
+                i,
+            );
         }
     }
     if rest.len() < PROCESS_ID_LEN {
         return Step::NeedMore;
     }
-    Step::Done(Ok(Reply::ProcessId([rest[2], rest[3], rest[4], rest[5]])), PROCESS_ID_LEN)
+    Step::Done(
+        Ok(Reply::ProcessId([rest[2], rest[3], rest[4], rest[5]])),
+        PROCESS_ID_LEN,
+    )
 }

@@ -37,7 +37,16 @@ fn gb18030(text: &str) -> Vec<u8> {
 fn raster(mode: u8, bitmap: &Bitmap) -> Vec<u8> {
     let xb = bitmap.stride() as u16;
     let h = bitmap.height() as u16;
-    let mut out = vec![GS, b'v', b'0', mode, xb as u8, (xb >> 8) as u8, h as u8, (h >> 8) as u8];
+    let mut out = vec![
+        GS,
+        b'v',
+        b'0',
+        mode,
+        xb as u8,
+        (xb >> 8) as u8,
+        h as u8,
+        (h >> 8) as u8,
+    ];
     out.extend_from_slice(bitmap.packed());
     out
 }
@@ -62,7 +71,9 @@ fn sample_stream() -> Vec<u8> {
     s.extend_from_slice(b"big2\n");
     s.extend_from_slice(&[GS, b'!', 0x00, ESC, b'-', 1]);
     s.extend_from_slice(b"under\n");
-    s.extend_from_slice(&[ESC, b'-', 0, ESC, b'3', 60, ESC, b'2', ESC, b'd', 2, ESC, b'J', 10]);
+    s.extend_from_slice(&[
+        ESC, b'-', 0, ESC, b'3', 60, ESC, b'2', ESC, b'd', 2, ESC, b'J', 10,
+    ]);
     s.extend(raster(0, &bitmap));
     // QR: model, size, level, store, print.
     s.extend_from_slice(&[GS, b'(', b'k', 4, 0, 49, 65, 50, 0]);
@@ -78,7 +89,9 @@ fn sample_stream() -> Vec<u8> {
     s.extend_from_slice(&[GS, b'k', 73, 6, b'{', b'B', b'A', b'B', b'C', b'1']);
     s.extend_from_slice(&[GS, b'k', 4, b'C', b'O', b'D', b'E', 0]);
     // Status requests, ESC G (unknown), drawer pulse, process ID, cut.
-    s.extend_from_slice(&[DLE, 0x04, 1, GS, b'r', 1, GS, b'a', 0xFF, ESC, b'G', 1, ESC, b'p', 0, 50, 50]);
+    s.extend_from_slice(&[
+        DLE, 0x04, 1, GS, b'r', 1, GS, b'a', 0xFF, ESC, b'G', 1, ESC, b'p', 0, 50, 50,
+    ]);
     s.extend_from_slice(&[GS, b'(', b'H', 6, 0, 48, 48, b'J', b'0', b'0', b'1']);
     s.extend_from_slice(&[GS, b'V', 66, 0]);
     s.extend_from_slice(b"tail");
@@ -119,7 +132,9 @@ fn tokenizer_reads_each_command() {
     ];
     assert_eq!(&commands[..expected_head.len()], &expected_head[..]);
     let rest = &commands[expected_head.len()..];
-    assert!(matches!(&rest[0], Command::Raster { mode: 0, bitmap } if bitmap.width() == 16 && bitmap.height() == 3));
+    assert!(
+        matches!(&rest[0], Command::Raster { mode: 0, bitmap } if bitmap.width() == 16 && bitmap.height() == 3)
+    );
     let tail = vec![
         Command::QrModel(50),
         Command::QrModuleSize(5),
@@ -130,8 +145,14 @@ fn tokenizer_reads_each_command() {
         Command::BarcodeWidth(2),
         Command::BarcodeHri(2),
         Command::Unknown(vec![GS, b'f', 0]),
-        Command::Barcode { system: 73, data: b"{BABC1".to_vec() },
-        Command::Barcode { system: 4, data: b"CODE".to_vec() },
+        Command::Barcode {
+            system: 73,
+            data: b"{BABC1".to_vec(),
+        },
+        Command::Barcode {
+            system: 4,
+            data: b"CODE".to_vec(),
+        },
         Command::RealtimeStatus(1),
         Command::TransmitStatus(1),
         Command::AutoStatusBack(0xFF),
@@ -187,28 +208,55 @@ fn incomplete_commands_wait_and_text_waits_for_its_end() {
     let out = t.feed(&[0x10, b'h', b'i']);
     assert!(matches!(&out[..], [Command::Raster { .. }]));
     assert_eq!(t.pending(), b"hi");
-    assert_eq!(t.feed(b"\n"), vec![Command::Text(b"hi".to_vec()), Command::LineFeed]);
+    assert_eq!(
+        t.feed(b"\n"),
+        vec![Command::Text(b"hi".to_vec()), Command::LineFeed]
+    );
     // At the end of a stream, an incomplete command is unknown.
     assert!(t.feed(&[GS, b'(', b'k', 10, 0, 49]).is_empty());
-    assert_eq!(t.finish(), vec![Command::Unknown(vec![GS, b'(', b'k', 10, 0, 49])]);
+    assert_eq!(
+        t.finish(),
+        vec![Command::Unknown(vec![GS, b'(', b'k', 10, 0, 49])]
+    );
     assert!(t.pending().is_empty());
 }
 
 #[test]
 fn parameterized_forms_take_their_declared_lengths() {
     let cases: Vec<(Vec<u8>, Command)> = vec![
-        (vec![ESC, b'*', 33, 2, 0, 1, 2, 3, 4, 5, 6], Command::Unknown(vec![ESC, b'*', 33, 2, 0, 1, 2, 3, 4, 5, 6])),
-        (vec![ESC, b'*', 0, 2, 0, 0x0A, 0x0A], Command::Unknown(vec![ESC, b'*', 0, 2, 0, 0x0A, 0x0A])),
-        (vec![GS, b'(', b'L', 2, 0, 48, 50], Command::Unknown(vec![GS, b'(', b'L', 2, 0, 48, 50])),
-        (vec![GS, b'(', b'k', 3, 0, 48, 67, 3], Command::Unknown(vec![GS, b'(', b'k', 3, 0, 48, 67, 3])),
-        (vec![GS, b'(', b'H', 3, 0, 49, 48, 0], Command::Unknown(vec![GS, b'(', b'H', 3, 0, 49, 48, 0])),
+        (
+            vec![ESC, b'*', 33, 2, 0, 1, 2, 3, 4, 5, 6],
+            Command::Unknown(vec![ESC, b'*', 33, 2, 0, 1, 2, 3, 4, 5, 6]),
+        ),
+        (
+            vec![ESC, b'*', 0, 2, 0, 0x0A, 0x0A],
+            Command::Unknown(vec![ESC, b'*', 0, 2, 0, 0x0A, 0x0A]),
+        ),
+        (
+            vec![GS, b'(', b'L', 2, 0, 48, 50],
+            Command::Unknown(vec![GS, b'(', b'L', 2, 0, 48, 50]),
+        ),
+        (
+            vec![GS, b'(', b'k', 3, 0, 48, 67, 3],
+            Command::Unknown(vec![GS, b'(', b'k', 3, 0, 48, 67, 3]),
+        ),
+        (
+            vec![GS, b'(', b'H', 3, 0, 49, 48, 0],
+            Command::Unknown(vec![GS, b'(', b'H', 3, 0, 49, 48, 0]),
+        ),
         (vec![GS, b'V', 0], Command::Cut { partial: false }),
         (vec![GS, b'V', 48], Command::Cut { partial: false }),
         (vec![GS, b'V', 1], Command::Cut { partial: true }),
         (vec![GS, b'V', 65, 3], Command::Cut { partial: false }),
         (vec![GS, b'L', 0, 0], Command::Unknown(vec![GS, b'L', 0, 0])),
-        (vec![GS, b'W', 0x80, 1], Command::Unknown(vec![GS, b'W', 0x80, 1])),
-        (vec![GS, b'*', 1, 1, 1, 2, 3, 4, 5, 6, 7, 8], Command::Unknown(vec![GS, b'*', 1, 1, 1, 2, 3, 4, 5, 6, 7, 8])),
+        (
+            vec![GS, b'W', 0x80, 1],
+            Command::Unknown(vec![GS, b'W', 0x80, 1]),
+        ),
+        (
+            vec![GS, b'*', 1, 1, 1, 2, 3, 4, 5, 6, 7, 8],
+            Command::Unknown(vec![GS, b'*', 1, 1, 1, 2, 3, 4, 5, 6, 7, 8]),
+        ),
         (vec![GS, b'/', 0], Command::Unknown(vec![GS, b'/', 0])),
         (vec![GS, b'B', 1], Command::Unknown(vec![GS, b'B', 1])),
         (vec![GS, b'H', 50], Command::BarcodeHri(2)),
@@ -216,7 +264,10 @@ fn parameterized_forms_take_their_declared_lengths() {
         (vec![FS, b'C', 1], Command::Unknown(vec![FS, b'C', 1])),
         (vec![FS, b'.'], Command::ChineseMode(false)),
         (vec![DLE, 0x05, 1], Command::Unknown(vec![DLE, 0x05, 1])),
-        (vec![DLE, 0x14, 1, 0, 1], Command::Unknown(vec![DLE, 0x14, 1, 0, 1])),
+        (
+            vec![DLE, 0x14, 1, 0, 1],
+            Command::Unknown(vec![DLE, 0x14, 1, 0, 1]),
+        ),
         (vec![ESC, b'M', 1], Command::Unknown(vec![ESC, b'M', 1])),
         (vec![ESC, b'R', 15], Command::Unknown(vec![ESC, b'R', 15])),
         (vec![ESC, b'{', 1], Command::Unknown(vec![ESC, b'{', 1])),
@@ -232,7 +283,11 @@ fn parameterized_forms_take_their_declared_lengths() {
         let mut with_text = bytes.clone();
         with_text.extend_from_slice(b"x\n");
         let got = tokenize(&with_text);
-        assert_eq!(got, vec![expected, Command::Text(b"x".to_vec()), Command::LineFeed], "{bytes:02X?}");
+        assert_eq!(
+            got,
+            vec![expected, Command::Text(b"x".to_vec()), Command::LineFeed],
+            "{bytes:02X?}"
+        );
     }
 }
 
@@ -258,32 +313,65 @@ fn random_bytes_never_panic() {
         pieces.extend(t.finish());
         assert_eq!(pieces, whole);
         for encoding in [TextEncoding::Gb18030, TextEncoding::Utf8] {
-            let page = decode(&bytes, &DecodeOptions { paper: PaperWidth::Mm58, encoding });
+            let page = decode(
+                &bytes,
+                &DecodeOptions {
+                    paper: PaperWidth::Mm58,
+                    encoding,
+                },
+            );
             let _ = page.text();
         }
     }
 }
 
 fn options() -> DecodeOptions {
-    DecodeOptions { paper: PaperWidth::Mm58, encoding: TextEncoding::Gb18030 }
+    DecodeOptions {
+        paper: PaperWidth::Mm58,
+        encoding: TextEncoding::Gb18030,
+    }
 }
 
 #[test]
 fn decodes_text_styles_and_alignment() {
     let page = decode(&sample_stream(), &options());
     assert_eq!(page.width_dots, 384);
-    assert_eq!(page.text(), "TITLE\n金额 Amount: 12.00\nBIG\nbig2\nunder\ntail");
-    let lines: Vec<&PageItem> = page.items.iter().filter(|i| matches!(i, PageItem::Line { .. })).collect();
+    assert_eq!(
+        page.text(),
+        "TITLE\n金额 Amount: 12.00\nBIG\nbig2\nunder\ntail"
+    );
+    let lines: Vec<&PageItem> = page
+        .items
+        .iter()
+        .filter(|i| matches!(i, PageItem::Line { .. }))
+        .collect();
     let line = |i: usize| match lines[i] {
         PageItem::Line { runs, align } => (runs.clone(), *align),
         _ => unreachable!(),
     };
-    assert_eq!(line(0), (vec![("TITLE".to_string(), TextStyle::BOLD)], Align::Center));
-    assert_eq!(line(1), (vec![("金额 Amount: 12.00".to_string(), TextStyle::default())], Align::Left));
-    let big = TextStyle { bold: false, underline: false, double_width: true, double_height: true };
+    assert_eq!(
+        line(0),
+        (vec![("TITLE".to_string(), TextStyle::BOLD)], Align::Center)
+    );
+    assert_eq!(
+        line(1),
+        (
+            vec![("金额 Amount: 12.00".to_string(), TextStyle::default())],
+            Align::Left
+        )
+    );
+    let big = TextStyle {
+        bold: false,
+        underline: false,
+        double_width: true,
+        double_height: true,
+    };
     assert_eq!(line(2).0, vec![("BIG".to_string(), big)]);
     assert_eq!(line(3).0, vec![("big2".to_string(), big)]);
-    let under = TextStyle { underline: true, ..TextStyle::default() };
+    let under = TextStyle {
+        underline: true,
+        ..TextStyle::default()
+    };
     assert_eq!(line(4).0, vec![("under".to_string(), under)]);
 }
 
@@ -292,7 +380,9 @@ fn decodes_images_codes_feeds_and_cuts() {
     let page = decode(&sample_stream(), &options());
     let images = page.images();
     assert_eq!(images.len(), 1);
-    assert!(images[0].get(0, 0) && images[0].get(1, 1) && images[0].get(2, 2) && images[0].get(3, 0));
+    assert!(
+        images[0].get(0, 0) && images[0].get(1, 1) && images[0].get(2, 2) && images[0].get(3, 0)
+    );
     assert_eq!(images[0].black_dots(), 4);
     assert!(page.items.contains(&PageItem::Qr {
         data: b"https://example.com/r/1".to_vec(),
@@ -310,10 +400,20 @@ fn decodes_images_codes_feeds_and_cuts() {
     // ESC d 2 on an empty buffer feeds 2 lines (60 dots), ESC J 10 10 dots: merged.
     assert!(page.items.contains(&PageItem::Feed(70)), "{:?}", page.items);
     let cut = page.items.iter().position(|i| *i == PageItem::Cut).unwrap();
-    assert_eq!(page.items.iter().filter(|i| **i == PageItem::Cut).count(), 1);
+    assert_eq!(
+        page.items.iter().filter(|i| **i == PageItem::Cut).count(),
+        1
+    );
     // "tail" has no LF: printed at the end of the stream, after the cut.
     assert!(matches!(&page.items[cut + 1], PageItem::Line { runs, .. } if runs[0].0 == "tail"));
-    assert_eq!(page.unknown, vec!["1D 66 00".to_string(), "1B 47 01".to_string(), "1B 70 00 32 32".to_string()]);
+    assert_eq!(
+        page.unknown,
+        vec![
+            "1D 66 00".to_string(),
+            "1B 47 01".to_string(),
+            "1B 70 00 32 32".to_string()
+        ]
+    );
 }
 
 #[test]
@@ -326,7 +426,9 @@ fn unknown_commands_are_listed_not_fatal() {
     assert_eq!(page.text(), "before\nafter");
     assert_eq!(page.unknown.len(), 2);
     assert_eq!(page.unknown[0], "1B 5A");
-    assert!(page.unknown[1].starts_with("1D 28 4C 28 00 0A") && page.unknown[1].ends_with("(45 bytes)"));
+    assert!(
+        page.unknown[1].starts_with("1D 28 4C 28 00 0A") && page.unknown[1].ends_with("(45 bytes)")
+    );
 }
 
 #[test]
@@ -336,14 +438,20 @@ fn chinese_mode_and_encodings() {
     let mut bytes = gb18030(text);
     bytes.push(b'\n');
     assert_eq!(decode(&bytes, &options()).text(), text);
-    let gbk = DecodeOptions { encoding: TextEncoding::Gbk, ..options() };
+    let gbk = DecodeOptions {
+        encoding: TextEncoding::Gbk,
+        ..options()
+    };
     assert_eq!(decode(&bytes, &gbk).text(), text);
     // FS . then UTF-8 bytes on a UTF-8 printer; FS & switches back to GB18030.
     let mut bytes = vec![FS, b'.'];
     bytes.extend_from_slice("商户 UTF-8\n".as_bytes());
     bytes.extend_from_slice(&[FS, b'&']);
     bytes.extend(gb18030("商户 GB\n"));
-    let utf8 = DecodeOptions { encoding: TextEncoding::Utf8, ..options() };
+    let utf8 = DecodeOptions {
+        encoding: TextEncoding::Utf8,
+        ..options()
+    };
     assert_eq!(decode(&bytes, &utf8).text(), "商户 UTF-8\n商户 GB");
     // Chinese mode off and no UTF-8: PC437 read as ASCII, the rest U+FFFD.
     let mut bytes = vec![FS, b'.'];
@@ -351,12 +459,25 @@ fn chinese_mode_and_encodings() {
     assert_eq!(decode(&bytes, &options()).text(), "A\u{FFFD}\u{FFFD}");
     // A single-byte profile: its ESC t number reads as its charset.
     let latin = DecodeOptions {
-        encoding: TextEncoding::SingleByte { code_page: 16, charset: SingleByteCharset::Windows1252 },
+        encoding: TextEncoding::SingleByte {
+            code_page: 16,
+            charset: SingleByteCharset::Windows1252,
+        },
         ..options()
     };
-    assert_eq!(decode(&[ESC, b't', 16, b'c', b'a', b'f', 0xE9, b'\n'], &latin).text(), "café");
-    assert_eq!(decode(&[b'c', b'a', b'f', 0xE9, b'\n'], &latin).text(), "café", "power-on page");
-    assert_eq!(decode(&[ESC, b't', 0, b'c', b'a', b'f', 0xE9, b'\n'], &latin).text(), "caf\u{FFFD}");
+    assert_eq!(
+        decode(&[ESC, b't', 16, b'c', b'a', b'f', 0xE9, b'\n'], &latin).text(),
+        "café"
+    );
+    assert_eq!(
+        decode(&[b'c', b'a', b'f', 0xE9, b'\n'], &latin).text(),
+        "café",
+        "power-on page"
+    );
+    assert_eq!(
+        decode(&[ESC, b't', 0, b'c', b'a', b'f', 0xE9, b'\n'], &latin).text(),
+        "caf\u{FFFD}"
+    );
     // ESC @ returns to the power-on mode.
     let mut bytes = vec![FS, b'.', ESC, b'@'];
     bytes.extend(gb18030("中文\n"));
@@ -367,11 +488,22 @@ fn chinese_mode_and_encodings() {
 fn raster_modes_scale() {
     let mut bitmap = Bitmap::new(8, 2);
     bitmap.set(1, 1, true);
-    for (mode, w, h) in [(0u8, 8, 2), (1, 16, 2), (2, 8, 4), (3, 16, 4), (48, 8, 2), (51, 16, 4)] {
+    for (mode, w, h) in [
+        (0u8, 8, 2),
+        (1, 16, 2),
+        (2, 8, 4),
+        (3, 16, 4),
+        (48, 8, 2),
+        (51, 16, 4),
+    ] {
         let page = decode(&raster(mode, &bitmap), &options());
         let image = page.images()[0];
         assert_eq!((image.width(), image.height()), (w, h), "mode {mode}");
-        assert_eq!(image.black_dots(), u64::from((w / 8) * (h / 2)), "mode {mode}");
+        assert_eq!(
+            image.black_dots(),
+            u64::from((w / 8) * (h / 2)),
+            "mode {mode}"
+        );
         let (sx, sy) = (w / 8, h / 2);
         assert!(image.get(sx, sy));
     }
@@ -390,12 +522,23 @@ fn line_buffer_is_printed_before_images_and_by_feeds() {
     assert!(matches!(&page.items[0], PageItem::Line { runs, .. } if runs[0].0 == "label"));
     assert!(matches!(&page.items[1], PageItem::Image { .. }));
     assert!(matches!(&page.items[2], PageItem::Line { runs, .. } if runs[0].0 == "x"));
-    assert_eq!(page.items[3], PageItem::Feed(60), "ESC d 3: the line and 2 more");
+    assert_eq!(
+        page.items[3],
+        PageItem::Feed(60),
+        "ESC d 3: the line and 2 more"
+    );
     assert!(matches!(&page.items[4], PageItem::Line { runs, .. } if runs[0].0 == "y"));
-    assert_eq!(page.items[5], PageItem::Feed(70), "ESC J 100: 30 for the line, 70 more");
+    assert_eq!(
+        page.items[5],
+        PageItem::Feed(70),
+        "ESC J 100: 30 for the line, 70 more"
+    );
     assert_eq!(page.text(), "label\nx\ny\n\n");
     // Wider line spacing shows as feed after each line.
-    let page = decode(&[ESC, b'3', 50, b'a', b'\n', ESC, b'2', b'b', b'\n'], &options());
+    let page = decode(
+        &[ESC, b'3', 50, b'a', b'\n', ESC, b'2', b'b', b'\n'],
+        &options(),
+    );
     assert_eq!(page.items.len(), 3);
     assert_eq!(page.items[1], PageItem::Feed(20));
 }
@@ -460,7 +603,10 @@ mod render {
         assert_eq!(bitmap.height(), 60, "two 30-dot lines");
         // Line 1: four 24-dot CJK cells from x = 0; line 2: seven 12-dot cells, right-aligned.
         let black = |x0: u32, x1: u32, y0: u32, y1: u32| {
-            (y0..y1).flat_map(|y| (x0..x1).map(move |x| (x, y))).filter(|&(x, y)| bitmap.get(x, y)).count()
+            (y0..y1)
+                .flat_map(|y| (x0..x1).map(move |x| (x, y)))
+                .filter(|&(x, y)| bitmap.get(x, y))
+                .count()
         };
         assert!(black(0, 96, 0, 24) > 100, "CJK glyphs drawn");
         assert_eq!(black(96, 384, 0, 30), 0, "nothing right of the CJK text");
@@ -473,7 +619,12 @@ mod render {
         // 1-bit gray: a 0 bit is black; the first CJK cell's dots are there.
         let stride = 384 / 8;
         let dark_bits: u32 = pixels[..24 * stride].iter().map(|b| b.count_zeros()).sum();
-        assert_eq!(u64::from(dark_bits), (0..24).map(|y| (0..384).filter(|&x| bitmap.get(x, y)).count() as u64).sum::<u64>());
+        assert_eq!(
+            u64::from(dark_bits),
+            (0..24)
+                .map(|y| (0..384).filter(|&x| bitmap.get(x, y)).count() as u64)
+                .sum::<u64>()
+        );
     }
 
     #[test]
@@ -489,7 +640,9 @@ mod render {
         bytes.extend_from_slice(&[ESC, b'a', 1]);
         bytes.extend(raster(0, &image));
         bytes.extend_from_slice(&[GS, b'(', b'k', 3, 0, 49, 67, 4]);
-        bytes.extend_from_slice(&[GS, b'(', b'k', 8, 0, 49, 80, 48, b'h', b'e', b'l', b'l', b'o']);
+        bytes.extend_from_slice(&[
+            GS, b'(', b'k', 8, 0, 49, 80, 48, b'h', b'e', b'l', b'l', b'o',
+        ]);
         bytes.extend_from_slice(&[GS, b'(', b'k', 3, 0, 49, 81, 48]);
         bytes.extend_from_slice(&[GS, b'V', 0]);
         let page = decode(&bytes, &options());
@@ -509,9 +662,11 @@ mod render {
             .flat_map(|y| (0..384).map(move |x| (x, y)))
             .map(|(x, y)| if bitmap.get(x, y) { 0 } else { 255 })
             .collect();
-        let mut prepared = rqrr::PreparedImage::prepare_from_greyscale(384, (qr_bottom - qr_top) as usize, |x, y| {
-            gray[y * 384 + x]
-        });
+        let mut prepared = rqrr::PreparedImage::prepare_from_greyscale(
+            384,
+            (qr_bottom - qr_top) as usize,
+            |x, y| gray[y * 384 + x],
+        );
         let grids = prepared.detect_grids();
         assert_eq!(grids.len(), 1);
         assert_eq!(grids[0].decode().unwrap().1, "hello");

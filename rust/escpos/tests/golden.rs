@@ -9,7 +9,9 @@ use poscore_escpos::document::{QrLevel, Span};
 use poscore_escpos::layout::{display_width, wrap};
 use poscore_escpos::profile::SingleByteCharset;
 use poscore_escpos::qr;
-use poscore_escpos::{Align, Bitmap, Document, Element, Profile, QrMode, TextEncoding, TextStyle, encode};
+use poscore_escpos::{
+    Align, Bitmap, Document, Element, Profile, QrMode, TextEncoding, TextStyle, encode,
+};
 
 /// `ESC @` `FS &`: the prologue of every GB18030/GBK job.
 const GB: [u8; 4] = [0x1B, 0x40, 0x1C, 0x26];
@@ -27,7 +29,10 @@ fn mm80() -> Profile {
 }
 
 fn with_encoding(encoding: TextEncoding) -> Profile {
-    Profile { encoding, ..Profile::mm58() }
+    Profile {
+        encoding,
+        ..Profile::mm58()
+    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -35,19 +40,34 @@ fn with_encoding(encoding: TextEncoding) -> Profile {
 
 #[test]
 fn text_plain_line() {
-    assert_eq!(encode(&Document::new().line("Hi"), &mm58()).unwrap(), [0x1B, 0x40, 0x1C, 0x26, 0x48, 0x69, 0x0A]);
+    assert_eq!(
+        encode(&Document::new().line("Hi"), &mm58()).unwrap(),
+        [0x1B, 0x40, 0x1C, 0x26, 0x48, 0x69, 0x0A]
+    );
 }
 
 #[test]
 fn text_chinese_gb18030() {
     // 中 = D6 D0, 文 = CE C4 (GB2312 row 54/46).
-    assert_eq!(encode(&Document::new().line("中文"), &mm58()).unwrap(), gb(&[0xD6, 0xD0, 0xCE, 0xC4, 0x0A]));
+    assert_eq!(
+        encode(&Document::new().line("中文"), &mm58()).unwrap(),
+        gb(&[0xD6, 0xD0, 0xCE, 0xC4, 0x0A])
+    );
 }
 
 #[test]
 fn text_styles_and_alignment_then_reset() {
-    let style = TextStyle { bold: true, underline: true, double_width: true, double_height: true };
-    let bytes = encode(&Document::new().text("Total", style, Align::Center), &mm58()).unwrap();
+    let style = TextStyle {
+        bold: true,
+        underline: true,
+        double_width: true,
+        double_height: true,
+    };
+    let bytes = encode(
+        &Document::new().text("Total", style, Align::Center),
+        &mm58(),
+    )
+    .unwrap();
     assert_eq!(
         bytes,
         gb(&[
@@ -64,20 +84,31 @@ fn text_styles_and_alignment_then_reset() {
 
 #[test]
 fn text_double_height_only_and_right() {
-    let style = TextStyle { double_height: true, ..TextStyle::default() };
+    let style = TextStyle {
+        double_height: true,
+        ..TextStyle::default()
+    };
     let bytes = encode(&Document::new().text("A", style, Align::Right), &mm80()).unwrap();
-    assert_eq!(bytes, gb(&[0x1B, 0x61, 0x02, 0x1D, 0x21, 0x01, b'A', 0x0A, 0x1D, 0x21, 0x00, 0x1B, 0x61, 0x00]));
+    assert_eq!(
+        bytes,
+        gb(&[
+            0x1B, 0x61, 0x02, 0x1D, 0x21, 0x01, b'A', 0x0A, 0x1D, 0x21, 0x00, 0x1B, 0x61, 0x00
+        ])
+    );
 }
 
 #[test]
 fn text_styles_sent_only_on_change() {
-    let doc =
-        Document::new().text("a", TextStyle::BOLD, Align::Center).text("b", TextStyle::BOLD, Align::Center).line("c");
+    let doc = Document::new()
+        .text("a", TextStyle::BOLD, Align::Center)
+        .text("b", TextStyle::BOLD, Align::Center)
+        .line("c");
     let bytes = encode(&doc, &mm58()).unwrap();
     assert_eq!(
         bytes,
         gb(&[
-            0x1B, 0x61, 0x01, 0x1B, 0x45, 0x01, b'a', 0x0A, b'b', 0x0A, 0x1B, 0x61, 0x00, 0x1B, 0x45, 0x00, b'c', 0x0A
+            0x1B, 0x61, 0x01, 0x1B, 0x45, 0x01, b'a', 0x0A, b'b', 0x0A, 0x1B, 0x61, 0x00, 0x1B,
+            0x45, 0x00, b'c', 0x0A
         ])
     );
 }
@@ -86,13 +117,24 @@ fn text_styles_sent_only_on_change() {
 fn text_mixed_spans_in_one_line() {
     let doc = Document::new().push(Element::Text {
         spans: vec![
-            Span { text: "Pay ".into(), style: TextStyle::default() },
-            Span { text: "12".into(), style: TextStyle::BOLD },
+            Span {
+                text: "Pay ".into(),
+                style: TextStyle::default(),
+            },
+            Span {
+                text: "12".into(),
+                style: TextStyle::BOLD,
+            },
         ],
         align: Align::Left,
     });
     let bytes = encode(&doc, &mm58()).unwrap();
-    assert_eq!(bytes, gb(&[b'P', b'a', b'y', b' ', 0x1B, 0x45, 0x01, b'1', b'2', 0x0A, 0x1B, 0x45, 0x00]));
+    assert_eq!(
+        bytes,
+        gb(&[
+            b'P', b'a', b'y', b' ', 0x1B, 0x45, 0x01, b'1', b'2', 0x0A, 0x1B, 0x45, 0x00
+        ])
+    );
 }
 
 #[test]
@@ -117,14 +159,24 @@ fn text_cjk_wraps_at_16_characters_on_58mm() {
         expected.extend_from_slice(&[0xD6, 0xD0]);
     }
     expected.extend_from_slice(&[0x0A, 0xD6, 0xD0, 0x0A]);
-    assert_eq!(encode(&Document::new().line(&text), &mm58()).unwrap(), expected);
+    assert_eq!(
+        encode(&Document::new().line(&text), &mm58()).unwrap(),
+        expected
+    );
 }
 
 #[test]
 fn text_double_width_halves_the_columns() {
     // 58 mm, double width: 16 columns, so 9 × 中 (18 columns) wrap after 8.
-    let style = TextStyle { double_width: true, ..TextStyle::default() };
-    let bytes = encode(&Document::new().text(&"中".repeat(9), style, Align::Left), &mm58()).unwrap();
+    let style = TextStyle {
+        double_width: true,
+        ..TextStyle::default()
+    };
+    let bytes = encode(
+        &Document::new().text(&"中".repeat(9), style, Align::Left),
+        &mm58(),
+    )
+    .unwrap();
     let mut expected = gb(&[0x1D, 0x21, 0x10]);
     for _ in 0..8 {
         expected.extend_from_slice(&[0xD6, 0xD0]);
@@ -140,37 +192,67 @@ fn text_double_width_halves_the_columns() {
 fn encoding_gbk_has_no_four_byte_codes() {
     // ¥ (U+00A5) is 81 30 84 36 in GB18030 and absent from GBK.
     let doc = Document::new().line("中¥");
-    assert_eq!(encode(&doc, &mm58()).unwrap(), gb(&[0xD6, 0xD0, 0x81, 0x30, 0x84, 0x36, 0x0A]));
-    assert_eq!(encode(&doc, &with_encoding(TextEncoding::Gbk)).unwrap(), gb(&[0xD6, 0xD0, b'?', 0x0A]));
+    assert_eq!(
+        encode(&doc, &mm58()).unwrap(),
+        gb(&[0xD6, 0xD0, 0x81, 0x30, 0x84, 0x36, 0x0A])
+    );
+    assert_eq!(
+        encode(&doc, &with_encoding(TextEncoding::Gbk)).unwrap(),
+        gb(&[0xD6, 0xD0, b'?', 0x0A])
+    );
 }
 
 #[test]
 fn encoding_utf8_cancels_chinese_mode() {
-    let bytes = encode(&Document::new().line("中é"), &with_encoding(TextEncoding::Utf8)).unwrap();
-    assert_eq!(bytes, [0x1B, 0x40, 0x1C, 0x2E, 0xE4, 0xB8, 0xAD, 0xC3, 0xA9, 0x0A]);
+    let bytes = encode(
+        &Document::new().line("中é"),
+        &with_encoding(TextEncoding::Utf8),
+    )
+    .unwrap();
+    assert_eq!(
+        bytes,
+        [0x1B, 0x40, 0x1C, 0x2E, 0xE4, 0xB8, 0xAD, 0xC3, 0xA9, 0x0A]
+    );
 }
 
 #[test]
 fn encoding_single_byte_pc437() {
-    let profile = with_encoding(TextEncoding::SingleByte { code_page: 0, charset: SingleByteCharset::Pc437 });
+    let profile = with_encoding(TextEncoding::SingleByte {
+        code_page: 0,
+        charset: SingleByteCharset::Pc437,
+    });
     let bytes = encode(&Document::new().line("café 中"), &profile).unwrap();
-    assert_eq!(bytes, [0x1B, 0x40, 0x1C, 0x2E, 0x1B, 0x74, 0x00, b'c', b'a', b'f', b'?', b' ', b'?', 0x0A]);
+    assert_eq!(
+        bytes,
+        [
+            0x1B, 0x40, 0x1C, 0x2E, 0x1B, 0x74, 0x00, b'c', b'a', b'f', b'?', b' ', b'?', 0x0A
+        ]
+    );
 }
 
 #[test]
 fn encoding_single_byte_windows1252() {
-    let profile = with_encoding(TextEncoding::SingleByte { code_page: 16, charset: SingleByteCharset::Windows1252 });
+    let profile = with_encoding(TextEncoding::SingleByte {
+        code_page: 16,
+        charset: SingleByteCharset::Windows1252,
+    });
     let bytes = encode(&Document::new().line("café €5 中"), &profile).unwrap();
     assert_eq!(
         bytes,
-        [0x1B, 0x40, 0x1C, 0x2E, 0x1B, 0x74, 0x10, b'c', b'a', b'f', 0xE9, b' ', 0x80, b'5', b' ', b'?', 0x0A]
+        [
+            0x1B, 0x40, 0x1C, 0x2E, 0x1B, 0x74, 0x10, b'c', b'a', b'f', 0xE9, b' ', 0x80, b'5',
+            b' ', b'?', 0x0A
+        ]
     );
 }
 
 #[test]
 fn encoding_single_byte_counts_one_column_per_character() {
     // In a single-byte page 中 prints as one '?': 40 of them wrap at 32, not 16.
-    let profile = with_encoding(TextEncoding::SingleByte { code_page: 0, charset: SingleByteCharset::Pc437 });
+    let profile = with_encoding(TextEncoding::SingleByte {
+        code_page: 0,
+        charset: SingleByteCharset::Pc437,
+    });
     let bytes = encode(&Document::new().line(&"中".repeat(40)), &profile).unwrap();
     let mut expected = vec![0x1B, 0x40, 0x1C, 0x2E, 0x1B, 0x74, 0x00];
     expected.extend_from_slice(&[b'?'; 32]);
@@ -220,7 +302,11 @@ fn row_value_on_its_own_line_when_both_do_not_fit() {
 
 #[test]
 fn row_big_style_uses_half_the_columns() {
-    let doc = Document::new().push(Element::Row { label: "Sum".into(), value: "9".into(), style: TextStyle::BIG });
+    let doc = Document::new().push(Element::Row {
+        label: "Sum".into(),
+        value: "9".into(),
+        style: TextStyle::BIG,
+    });
     let bytes = encode(&doc, &mm58()).unwrap();
     // 16 columns: "Sum" + 12 spaces + "9".
     let mut expected = gb(&[0x1B, 0x45, 0x01, 0x1D, 0x21, 0x11]);
@@ -239,11 +325,17 @@ fn separator_fills_the_line() {
     let mut expected = GB.to_vec();
     expected.extend_from_slice(&[b'-'; 32]);
     expected.push(0x0A);
-    assert_eq!(encode(&Document::new().separator('-'), &mm58()).unwrap(), expected);
+    assert_eq!(
+        encode(&Document::new().separator('-'), &mm58()).unwrap(),
+        expected
+    );
     let mut expected = GB.to_vec();
     expected.extend_from_slice(&[b'='; 48]);
     expected.push(0x0A);
-    assert_eq!(encode(&Document::new().separator('='), &mm80()).unwrap(), expected);
+    assert_eq!(
+        encode(&Document::new().separator('='), &mm80()).unwrap(),
+        expected
+    );
 }
 
 #[test]
@@ -254,15 +346,27 @@ fn separator_of_a_double_byte_character() {
         expected.extend_from_slice(&[0xA1, 0xAA]);
     }
     expected.push(0x0A);
-    assert_eq!(encode(&Document::new().separator('—'), &mm58()).unwrap(), expected);
+    assert_eq!(
+        encode(&Document::new().separator('—'), &mm58()).unwrap(),
+        expected
+    );
 }
 
 #[test]
 fn feed_and_cut() {
-    assert_eq!(encode(&Document::new().feed(2), &mm58()).unwrap(), gb(&[0x1B, 0x64, 0x02]));
-    assert_eq!(encode(&Document::new().cut(), &mm58()).unwrap(), gb(&[0x1B, 0x64, 0x03, 0x1D, 0x56, 0x00]));
+    assert_eq!(
+        encode(&Document::new().feed(2), &mm58()).unwrap(),
+        gb(&[0x1B, 0x64, 0x02])
+    );
+    assert_eq!(
+        encode(&Document::new().cut(), &mm58()).unwrap(),
+        gb(&[0x1B, 0x64, 0x03, 0x1D, 0x56, 0x00])
+    );
     let partial = Document::new().push(Element::Cut { partial: true });
-    assert_eq!(encode(&partial, &mm80()).unwrap(), gb(&[0x1B, 0x64, 0x03, 0x1D, 0x56, 0x01]));
+    assert_eq!(
+        encode(&partial, &mm80()).unwrap(),
+        gb(&[0x1B, 0x64, 0x03, 0x1D, 0x56, 0x01])
+    );
 }
 
 // ---------------------------------------------------------------------------------------
@@ -283,20 +387,30 @@ fn ten_by_three() -> Bitmap {
 fn raster_10x3_header_and_bytes() {
     // Width 2 bytes (xL xH = 02 00), height 3 dots (yL yH = 03 00), MSB leftmost:
     // row 0: 1000_0000 0100_0000; row 1: 0111_1111 1000_0000; row 2: zeros.
-    let expected = [0x1D, 0x76, 0x30, 0x00, 0x02, 0x00, 0x03, 0x00, 0x80, 0x40, 0x7F, 0x80, 0x00, 0x00];
-    assert_eq!(commands::raster(&ten_by_three(), RasterMode::Normal).unwrap(), expected);
+    let expected = [
+        0x1D, 0x76, 0x30, 0x00, 0x02, 0x00, 0x03, 0x00, 0x80, 0x40, 0x7F, 0x80, 0x00, 0x00,
+    ];
+    assert_eq!(
+        commands::raster(&ten_by_three(), RasterMode::Normal).unwrap(),
+        expected
+    );
     let quad = commands::raster(&ten_by_three(), RasterMode::Quadruple).unwrap();
     assert_eq!(&quad[..4], [0x1D, 0x76, 0x30, 0x03]);
 }
 
 #[test]
 fn image_element_centered() {
-    let bytes = encode(&Document::new().image(ten_by_three(), Align::Center), &mm58()).unwrap();
+    let bytes = encode(
+        &Document::new().image(ten_by_three(), Align::Center),
+        &mm58(),
+    )
+    .unwrap();
     assert_eq!(
         bytes,
         gb(&[
             0x1B, 0x61, 0x01, //
-            0x1D, 0x76, 0x30, 0x00, 0x02, 0x00, 0x03, 0x00, 0x80, 0x40, 0x7F, 0x80, 0x00, 0x00, //
+            0x1D, 0x76, 0x30, 0x00, 0x02, 0x00, 0x03, 0x00, 0x80, 0x40, 0x7F, 0x80, 0x00,
+            0x00, //
             0x1B, 0x61, 0x00,
         ])
     );
@@ -307,7 +421,10 @@ fn image_full_width_on_each_paper() {
     for (profile, bytes_across) in [(mm58(), 48u8), (mm80(), 72u8)] {
         let bitmap = Bitmap::new(profile.paper.dots(), 1);
         let out = encode(&Document::new().image(bitmap, Align::Left), &profile).unwrap();
-        assert_eq!(&out[4..12], [0x1D, 0x76, 0x30, 0x00, bytes_across, 0x00, 0x01, 0x00]);
+        assert_eq!(
+            &out[4..12],
+            [0x1D, 0x76, 0x30, 0x00, bytes_across, 0x00, 0x01, 0x00]
+        );
         assert_eq!(out.len(), 12 + usize::from(bytes_across));
     }
 }
@@ -334,25 +451,54 @@ fn qr_native_sequence() {
 
 #[test]
 fn qr_native_levels_and_long_data() {
-    for (level, byte) in [(QrLevel::L, 0x30), (QrLevel::M, 0x31), (QrLevel::Q, 0x32), (QrLevel::H, 0x33)] {
+    for (level, byte) in [
+        (QrLevel::L, 0x30),
+        (QrLevel::M, 0x31),
+        (QrLevel::Q, 0x32),
+        (QrLevel::H, 0x33),
+    ] {
         let data = "9".repeat(300);
-        let doc = Document::new().push(Element::Qr { data: data.clone(), module_size: 3, level, align: Align::Left });
+        let doc = Document::new().push(Element::Qr {
+            data: data.clone(),
+            module_size: 3,
+            level,
+            align: Align::Left,
+        });
         let bytes = encode(&doc, &mm80()).unwrap();
         let body = &bytes[4..];
-        assert_eq!(&body[9..17], [0x1D, 0x28, 0x6B, 0x03, 0x00, 0x31, 0x43, 0x03]);
-        assert_eq!(&body[17..25], [0x1D, 0x28, 0x6B, 0x03, 0x00, 0x31, 0x45, byte]);
+        assert_eq!(
+            &body[9..17],
+            [0x1D, 0x28, 0x6B, 0x03, 0x00, 0x31, 0x43, 0x03]
+        );
+        assert_eq!(
+            &body[17..25],
+            [0x1D, 0x28, 0x6B, 0x03, 0x00, 0x31, 0x45, byte]
+        );
         // 300 + 3 = 303 = 0x012F: pL = 2F, pH = 01.
-        assert_eq!(&body[25..33], [0x1D, 0x28, 0x6B, 0x2F, 0x01, 0x31, 0x50, 0x30]);
+        assert_eq!(
+            &body[25..33],
+            [0x1D, 0x28, 0x6B, 0x2F, 0x01, 0x31, 0x50, 0x30]
+        );
         assert_eq!(&body[33..333], data.as_bytes());
-        assert_eq!(&body[333..], [0x1D, 0x28, 0x6B, 0x03, 0x00, 0x31, 0x51, 0x30]);
+        assert_eq!(
+            &body[333..],
+            [0x1D, 0x28, 0x6B, 0x03, 0x00, 0x31, 0x51, 0x30]
+        );
     }
 }
 
 #[test]
 fn qr_raster_is_a_scaled_gs_v_0() {
-    let profile = Profile { qr: QrMode::Raster, ..mm58() };
-    let doc =
-        Document::new().push(Element::Qr { data: "ABC".into(), module_size: 2, level: QrLevel::M, align: Align::Left });
+    let profile = Profile {
+        qr: QrMode::Raster,
+        ..mm58()
+    };
+    let doc = Document::new().push(Element::Qr {
+        data: "ABC".into(),
+        module_size: 2,
+        level: QrLevel::M,
+        align: Align::Left,
+    });
     let bytes = encode(&doc, &profile).unwrap();
     let body = &bytes[4..];
     // Version 1: 21 modules × 2 dots = 42 dots: 6 bytes across, 42 rows.
@@ -381,12 +527,18 @@ fn qr_raster_is_a_scaled_gs_v_0() {
 
 #[test]
 fn qr_raster_centered_on_80mm() {
-    let profile = Profile { qr: QrMode::Raster, ..mm80() };
+    let profile = Profile {
+        qr: QrMode::Raster,
+        ..mm80()
+    };
     let bytes = encode(&Document::new().qr("https://example.com/r/1"), &profile).unwrap();
     // Version 2 at M: 25 modules × 6 dots = 150 dots = 19 bytes across.
     assert_eq!(
         &bytes[..15],
-        [0x1B, 0x40, 0x1C, 0x26, 0x1B, 0x61, 0x01, 0x1D, 0x76, 0x30, 0x00, 0x13, 0x00, 0x96, 0x00]
+        [
+            0x1B, 0x40, 0x1C, 0x26, 0x1B, 0x61, 0x01, 0x1D, 0x76, 0x30, 0x00, 0x13, 0x00, 0x96,
+            0x00
+        ]
     );
     assert!(bytes.ends_with(&[0x1B, 0x61, 0x00]));
 }
@@ -394,10 +546,17 @@ fn qr_raster_centered_on_80mm() {
 /// Decodes a module bitmap with rqrr after drawing it with a 4-module quiet zone.
 fn decode_modules(modules: &Bitmap) -> String {
     let image = qr::scale(modules, 4, 4);
-    let mut prepared =
-        rqrr::PreparedImage::prepare_from_greyscale(image.width() as usize, image.height() as usize, |x, y| {
-            if image.get(x as u32, y as u32) { 0 } else { 255 }
-        });
+    let mut prepared = rqrr::PreparedImage::prepare_from_greyscale(
+        image.width() as usize,
+        image.height() as usize,
+        |x, y| {
+            if image.get(x as u32, y as u32) {
+                0
+            } else {
+                255
+            }
+        },
+    );
     let grids = prepared.detect_grids();
     assert_eq!(grids.len(), 1, "one QR code expected");
     grids[0].decode().unwrap().1
@@ -420,15 +579,27 @@ fn qr_modules_decode_back() {
 
 #[test]
 fn qr_raster_from_the_encoder_decodes() {
-    let profile = Profile { qr: QrMode::Raster, ..mm58() };
+    let profile = Profile {
+        qr: QrMode::Raster,
+        ..mm58()
+    };
     let data = "poscore 测试 https://example.com";
-    let doc =
-        Document::new().push(Element::Qr { data: data.into(), module_size: 4, level: QrLevel::Q, align: Align::Left });
+    let doc = Document::new().push(Element::Qr {
+        data: data.into(),
+        module_size: 4,
+        level: QrLevel::Q,
+        align: Align::Left,
+    });
     let bytes = encode(&doc, &profile).unwrap();
     let body = &bytes[4..];
     let stride = usize::from(u16::from_le_bytes([body[4], body[5]]));
     let height = u16::from_le_bytes([body[6], body[7]]) as u32;
-    let image = Bitmap::from_packed(stride as u32 * 8, height, body[8..8 + stride * height as usize].to_vec()).unwrap();
+    let image = Bitmap::from_packed(
+        stride as u32 * 8,
+        height,
+        body[8..8 + stride * height as usize].to_vec(),
+    )
+    .unwrap();
     // Back to modules (4 dots each), then decode.
     let side = height / 4;
     let mut modules = Bitmap::new(side, side);
@@ -461,8 +632,12 @@ fn barcode_digits_use_code_set_c() {
 
 #[test]
 fn barcode_text_uses_code_set_b_and_escapes_braces() {
-    let doc =
-        Document::new().push(Element::Barcode128 { data: "A{1".into(), height: 40, hri: false, align: Align::Left });
+    let doc = Document::new().push(Element::Barcode128 {
+        data: "A{1".into(),
+        height: 40,
+        hri: false,
+        align: Align::Left,
+    });
     let bytes = encode(&doc, &mm80()).unwrap();
     assert_eq!(
         bytes,
@@ -477,7 +652,10 @@ fn barcode_text_uses_code_set_b_and_escapes_braces() {
 fn barcode_modules_and_text_of_the_payload() {
     // {C 12 34: START C (105), 12, 34, checksum (105 + 12 + 68) % 103 = 82, STOP.
     let payload = barcode::code128_payload("1234").unwrap();
-    assert_eq!(barcode::code128_values(&payload).unwrap(), [105, 12, 34, 82, 106]);
+    assert_eq!(
+        barcode::code128_values(&payload).unwrap(),
+        [105, 12, 34, 82, 106]
+    );
     let modules = barcode::code128_modules(&payload).unwrap();
     let expected: Vec<bool> = concat!(
         "11010011100",   // START C 211232
@@ -503,9 +681,14 @@ fn status_and_confirmation_commands() {
     assert_eq!(commands::auto_status_back(0xFF), [0x1D, 0x61, 0xFF]);
     assert_eq!(
         commands::process_id_request(*b"0001").unwrap(),
-        [0x1D, 0x28, 0x48, 0x06, 0x00, 0x30, 0x30, 0x30, 0x30, 0x30, 0x31]
+        [
+            0x1D, 0x28, 0x48, 0x06, 0x00, 0x30, 0x30, 0x30, 0x30, 0x30, 0x31
+        ]
     );
-    assert_eq!(commands::process_id_reply(*b"0001").unwrap(), [0x37, 0x22, 0x30, 0x30, 0x30, 0x31, 0x00]);
+    assert_eq!(
+        commands::process_id_reply(*b"0001").unwrap(),
+        [0x37, 0x22, 0x30, 0x30, 0x30, 0x31, 0x00]
+    );
     assert!(commands::process_id_request([b'A', b'B', 0x0A, b'C']).is_err());
 }
 
@@ -514,7 +697,11 @@ fn status_and_confirmation_commands() {
 
 #[test]
 fn whole_slip_on_both_papers() {
-    let doc = Document::new().text("收银小票", TextStyle::BIG, Align::Center).separator('-').row("商户", "Shop").cut();
+    let doc = Document::new()
+        .text("收银小票", TextStyle::BIG, Align::Center)
+        .separator('-')
+        .row("商户", "Shop")
+        .cut();
     let mut expected = gb(&[0x1B, 0x61, 0x01, 0x1B, 0x45, 0x01, 0x1D, 0x21, 0x11]);
     // 收银小票 = CA D5 D2 F8 D0 A1 C6 B1.
     expected.extend_from_slice(&[0xCA, 0xD5, 0xD2, 0xF8, 0xD0, 0xA1, 0xC6, 0xB1, 0x0A]);
@@ -604,12 +791,22 @@ fn wrapping_never_splits_characters_nor_exceeds_the_columns() {
         let columns = 2 + (round % 47);
         let lines = wrap(&text, columns);
         for line in &lines {
-            assert!(display_width(line) <= columns, "{line:?} wider than {columns} in {text:?}");
-            assert!(!line.starts_with('\u{301}'), "combining mark split from its base in {text:?}");
+            assert!(
+                display_width(line) <= columns,
+                "{line:?} wider than {columns} in {text:?}"
+            );
+            assert!(
+                !line.starts_with('\u{301}'),
+                "combining mark split from its base in {text:?}"
+            );
             assert!(!line.contains('\n'));
         }
         // Only spaces and line breaks are dropped; every other character survives in order.
-        assert_eq!(without_breaks(&lines.concat()), without_breaks(&text), "columns {columns}: {text:?}");
+        assert_eq!(
+            without_breaks(&lines.concat()),
+            without_breaks(&text),
+            "columns {columns}: {text:?}"
+        );
     }
 }
 
@@ -649,5 +846,8 @@ fn validate_matches_encode() {
     let good = Document::new().line("ok").qr("data").barcode128("42");
     assert!(good.validate(&mm58()).is_ok());
     let bad = Document::new().image(Bitmap::new(577, 2), Align::Left);
-    assert_eq!(bad.validate(&mm80()).unwrap_err(), encode(&bad, &mm80()).unwrap_err());
+    assert_eq!(
+        bad.validate(&mm80()).unwrap_err(),
+        encode(&bad, &mm80()).unwrap_err()
+    );
 }

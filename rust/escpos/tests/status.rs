@@ -72,12 +72,20 @@ fn dle_eot_2_bits() {
     let s = apply(2, 0x12 | 0x40);
     assert_eq!(s, PrinterStatus::READY);
     // Bit 6 clear clears the error causes, bit 5 clear clears a paper-out.
-    let mut s = PrinterStatus { recoverable_error: true, cutter_error: true, paper: Paper::Out, ..PrinterStatus::READY };
+    let mut s = PrinterStatus {
+        recoverable_error: true,
+        cutter_error: true,
+        paper: Paper::Out,
+        ..PrinterStatus::READY
+    };
     s.apply_realtime(2, 0x12).unwrap();
     assert!(!s.recoverable_error && !s.cutter_error);
     assert_eq!(s.paper, Paper::Ok);
     // … but not a near-end it cannot see.
-    let mut s = PrinterStatus { paper: Paper::NearEnd, ..PrinterStatus::READY };
+    let mut s = PrinterStatus {
+        paper: Paper::NearEnd,
+        ..PrinterStatus::READY
+    };
     s.apply_realtime(2, 0x12).unwrap();
     assert_eq!(s.paper, Paper::NearEnd);
 }
@@ -85,12 +93,41 @@ fn dle_eot_2_bits() {
 #[test]
 fn dle_eot_3_bits() {
     assert_eq!(apply(3, 0x12), PrinterStatus::READY);
-    assert_eq!(apply(3, 0x12 | 0x04), PrinterStatus { mechanical_error: true, ..PrinterStatus::READY });
-    assert_eq!(apply(3, 0x12 | 0x08), PrinterStatus { cutter_error: true, ..PrinterStatus::READY });
-    assert_eq!(apply(3, 0x12 | 0x20), PrinterStatus { unrecoverable_error: true, ..PrinterStatus::READY });
-    assert_eq!(apply(3, 0x12 | 0x40), PrinterStatus { recoverable_error: true, ..PrinterStatus::READY });
+    assert_eq!(
+        apply(3, 0x12 | 0x04),
+        PrinterStatus {
+            mechanical_error: true,
+            ..PrinterStatus::READY
+        }
+    );
+    assert_eq!(
+        apply(3, 0x12 | 0x08),
+        PrinterStatus {
+            cutter_error: true,
+            ..PrinterStatus::READY
+        }
+    );
+    assert_eq!(
+        apply(3, 0x12 | 0x20),
+        PrinterStatus {
+            unrecoverable_error: true,
+            ..PrinterStatus::READY
+        }
+    );
+    assert_eq!(
+        apply(3, 0x12 | 0x40),
+        PrinterStatus {
+            recoverable_error: true,
+            ..PrinterStatus::READY
+        }
+    );
     let all = apply(3, 0x7E);
-    assert!(all.mechanical_error && all.cutter_error && all.unrecoverable_error && all.recoverable_error);
+    assert!(
+        all.mechanical_error
+            && all.cutter_error
+            && all.unrecoverable_error
+            && all.recoverable_error
+    );
 }
 
 #[test]
@@ -110,13 +147,26 @@ fn fixed_bits_and_n_are_checked() {
     for bad in [0x00u8, 0x10, 0x02, 0x13, 0x92, 0x16 | 0x01, 0xFF] {
         for n in 1..=4 {
             let err = s.apply_realtime(n, bad).unwrap_err();
-            assert!(matches!(err, StatusError::UnexpectedByte { byte, .. } if byte == bad), "{bad:02X}");
+            assert!(
+                matches!(err, StatusError::UnexpectedByte { byte, .. } if byte == bad),
+                "{bad:02X}"
+            );
         }
     }
-    assert_eq!(s.apply_realtime(0, 0x12), Err(StatusError::NoSuchStatus { n: 0 }));
-    assert_eq!(s.apply_realtime(5, 0x12), Err(StatusError::NoSuchStatus { n: 5 }));
+    assert_eq!(
+        s.apply_realtime(0, 0x12),
+        Err(StatusError::NoSuchStatus { n: 0 })
+    );
+    assert_eq!(
+        s.apply_realtime(5, 0x12),
+        Err(StatusError::NoSuchStatus { n: 5 })
+    );
     assert_eq!(s, PrinterStatus::READY, "errors change nothing");
-    let message = StatusError::UnexpectedByte { byte: 0xFF, context: "x" }.to_string();
+    let message = StatusError::UnexpectedByte {
+        byte: 0xFF,
+        context: "x",
+    }
+    .to_string();
     assert!(message.contains("0xFF"), "{message}");
 }
 
@@ -124,19 +174,55 @@ fn fixed_bits_and_n_are_checked() {
 fn asb_bits() {
     let ready = PrinterStatus::from_asb([0x10, 0, 0, 0]).unwrap();
     assert_eq!(ready, PrinterStatus::READY);
-    assert!(PrinterStatus::from_asb([0x14, 0, 0, 0]).unwrap().drawer_pin3);
+    assert!(
+        PrinterStatus::from_asb([0x14, 0, 0, 0])
+            .unwrap()
+            .drawer_pin3
+    );
     assert!(!PrinterStatus::from_asb([0x18, 0, 0, 0]).unwrap().online);
     assert!(PrinterStatus::from_asb([0x30, 0, 0, 0]).unwrap().cover_open);
-    assert!(PrinterStatus::from_asb([0x50, 0, 0, 0]).unwrap().feed_button);
-    assert!(PrinterStatus::from_asb([0x10, 0x04, 0, 0]).unwrap().mechanical_error);
-    assert!(PrinterStatus::from_asb([0x10, 0x08, 0, 0]).unwrap().cutter_error);
-    assert!(PrinterStatus::from_asb([0x10, 0x20, 0, 0]).unwrap().unrecoverable_error);
-    assert!(PrinterStatus::from_asb([0x10, 0x40, 0, 0]).unwrap().recoverable_error);
-    assert_eq!(PrinterStatus::from_asb([0x10, 0, 0x03, 0]).unwrap().paper, Paper::NearEnd);
-    assert_eq!(PrinterStatus::from_asb([0x10, 0, 0x0C, 0]).unwrap().paper, Paper::Out);
-    assert_eq!(PrinterStatus::from_asb([0x10, 0, 0x0F, 0]).unwrap().paper, Paper::Out);
+    assert!(
+        PrinterStatus::from_asb([0x50, 0, 0, 0])
+            .unwrap()
+            .feed_button
+    );
+    assert!(
+        PrinterStatus::from_asb([0x10, 0x04, 0, 0])
+            .unwrap()
+            .mechanical_error
+    );
+    assert!(
+        PrinterStatus::from_asb([0x10, 0x08, 0, 0])
+            .unwrap()
+            .cutter_error
+    );
+    assert!(
+        PrinterStatus::from_asb([0x10, 0x20, 0, 0])
+            .unwrap()
+            .unrecoverable_error
+    );
+    assert!(
+        PrinterStatus::from_asb([0x10, 0x40, 0, 0])
+            .unwrap()
+            .recoverable_error
+    );
+    assert_eq!(
+        PrinterStatus::from_asb([0x10, 0, 0x03, 0]).unwrap().paper,
+        Paper::NearEnd
+    );
+    assert_eq!(
+        PrinterStatus::from_asb([0x10, 0, 0x0C, 0]).unwrap().paper,
+        Paper::Out
+    );
+    assert_eq!(
+        PrinterStatus::from_asb([0x10, 0, 0x0F, 0]).unwrap().paper,
+        Paper::Out
+    );
     // Byte 4 is ignored.
-    assert_eq!(PrinterStatus::from_asb([0x10, 0, 0, 0xFF]).unwrap(), PrinterStatus::READY);
+    assert_eq!(
+        PrinterStatus::from_asb([0x10, 0, 0, 0xFF]).unwrap(),
+        PrinterStatus::READY
+    );
     for bad in [0x00u8, 0x12, 0x11, 0x90, 0x20] {
         assert!(matches!(
             PrinterStatus::from_asb([bad, 0, 0, 0]),
@@ -187,23 +273,48 @@ fn all_states() -> Vec<PrinterStatus> {
 
 #[test]
 fn settled_takes_faults_offline() {
-    let s = PrinterStatus { paper: Paper::Out, ..PrinterStatus::READY }.settled();
+    let s = PrinterStatus {
+        paper: Paper::Out,
+        ..PrinterStatus::READY
+    }
+    .settled();
     assert!(!s.online);
-    let s = PrinterStatus { cover_open: true, ..PrinterStatus::READY }.settled();
+    let s = PrinterStatus {
+        cover_open: true,
+        ..PrinterStatus::READY
+    }
+    .settled();
     assert!(!s.online);
-    let s = PrinterStatus { recoverable_error: true, ..PrinterStatus::READY }.settled();
+    let s = PrinterStatus {
+        recoverable_error: true,
+        ..PrinterStatus::READY
+    }
+    .settled();
     assert!(!s.online);
-    let s = PrinterStatus { paper: Paper::NearEnd, ..PrinterStatus::READY }.settled();
+    let s = PrinterStatus {
+        paper: Paper::NearEnd,
+        ..PrinterStatus::READY
+    }
+    .settled();
     assert!(s.online);
     // The builders report the settled view even of an unsettled state.
-    let raw = PrinterStatus { paper: Paper::Out, ..PrinterStatus::READY };
+    let raw = PrinterStatus {
+        paper: Paper::Out,
+        ..PrinterStatus::READY
+    };
     assert_eq!(raw.realtime_reply(1) & 0x08, 0x08);
     assert_eq!(raw.realtime_reply(2) & 0x20, 0x20);
-    let hot = PrinterStatus { recoverable_error: true, ..PrinterStatus::READY };
+    let hot = PrinterStatus {
+        recoverable_error: true,
+        ..PrinterStatus::READY
+    };
     assert_eq!(hot.realtime_reply(3) & 0x40, 0x40);
     assert_eq!(hot.realtime_reply(2) & 0x40, 0x40);
     assert_eq!(hot.realtime_reply(1) & 0x08, 0x08);
-    let open = PrinterStatus { cover_open: true, ..PrinterStatus::READY };
+    let open = PrinterStatus {
+        cover_open: true,
+        ..PrinterStatus::READY
+    };
     assert_eq!(open.realtime_reply(2) & 0x04, 0x04);
     assert_eq!(open.realtime_reply(1) & 0x08, 0x08);
 }
@@ -234,9 +345,15 @@ fn asb_and_gs_r_round_trip_for_every_state() {
         let mut parser = ReplyParser::new();
         let replies = parser.feed(&asb);
         assert_eq!(replies, vec![Ok(Reply::Asb(asb))]);
-        assert_eq!(parser.feed(&[s.realtime_reply(1)]), vec![Ok(Reply::Realtime(s.realtime_reply(1)))]);
+        assert_eq!(
+            parser.feed(&[s.realtime_reply(1)]),
+            vec![Ok(Reply::Realtime(s.realtime_reply(1)))]
+        );
         let sensor = s.paper_sensor_reply();
-        assert_eq!(parser.feed(&[sensor]), vec![Ok(Reply::TransmitStatus(sensor))]);
+        assert_eq!(
+            parser.feed(&[sensor]),
+            vec![Ok(Reply::TransmitStatus(sensor))]
+        );
     }
 }
 
@@ -270,20 +387,33 @@ fn python_escpos_reads_our_replies() {
         assert_eq!(paper_status(s.realtime_reply(4)), expected, "{s:?}");
     }
     assert_eq!(PrinterStatus::READY.realtime_reply(4), 0x12);
-    assert_eq!(PrinterStatus { paper: Paper::NearEnd, ..PrinterStatus::READY }.realtime_reply(4), 0x1E);
+    assert_eq!(
+        PrinterStatus {
+            paper: Paper::NearEnd,
+            ..PrinterStatus::READY
+        }
+        .realtime_reply(4),
+        0x1E
+    );
 }
 
 #[test]
 fn process_id_replies() {
     let mut parser = ReplyParser::new();
-    assert_eq!(parser.feed(&[0x37, 0x22, b'J', b'0', b'0', b'7', 0x00]), vec![Ok(Reply::ProcessId(*b"J007"))]);
+    assert_eq!(
+        parser.feed(&[0x37, 0x22, b'J', b'0', b'0', b'7', 0x00]),
+        vec![Ok(Reply::ProcessId(*b"J007"))]
+    );
     // Split anywhere: nothing until the last byte.
     let bytes = [0x37, 0x22, b'A', b'B', b'C', b'D', 0x00];
     for split in 1..bytes.len() {
         let mut parser = ReplyParser::new();
         assert!(parser.feed(&bytes[..split]).is_empty());
         assert_eq!(parser.pending().len(), split);
-        assert_eq!(parser.feed(&bytes[split..]), vec![Ok(Reply::ProcessId(*b"ABCD"))]);
+        assert_eq!(
+            parser.feed(&bytes[split..]),
+            vec![Ok(Reply::ProcessId(*b"ABCD"))]
+        );
         assert!(parser.pending().is_empty());
     }
 }
@@ -302,7 +432,9 @@ fn malformed_process_id_is_an_error_and_parsing_resumes() {
     assert_eq!(out[1], Ok(Reply::TransmitStatus(0x05)));
     // 0x37 followed by something else than 0x22.
     let out = parser.feed(&[0x37, 0x1A]);
-    assert!(matches!(&out[0], Err(StatusError::BadProcessId { bytes }) if bytes == &vec![0x37, 0x1A]));
+    assert!(
+        matches!(&out[0], Err(StatusError::BadProcessId { bytes }) if bytes == &vec![0x37, 0x1A])
+    );
     assert_eq!(out[1], Ok(Reply::Realtime(0x1A)));
 }
 
@@ -325,7 +457,10 @@ fn classification_of_a_mixed_stream() {
         Ok(Reply::TransmitStatus(0x0C)),
         Ok(Reply::Xoff),
         Ok(Reply::ProcessId(*b"1234")),
-        Err(StatusError::UnexpectedByte { byte: 0x80, context: "reply stream" }),
+        Err(StatusError::UnexpectedByte {
+            byte: 0x80,
+            context: "reply stream",
+        }),
         Ok(Reply::Realtime(0x1A)),
     ];
     let mut parser = ReplyParser::new();
@@ -357,7 +492,13 @@ fn every_byte_classifies_without_panic() {
             b if b & 0x93 == 0x12 => assert_eq!(out, vec![Ok(Reply::Realtime(b))]),
             b if b & 0x93 == 0x10 => assert!(out.is_empty() && held, "ASB start {b:02X} waits"),
             b if b & 0x90 == 0x00 => assert_eq!(out, vec![Ok(Reply::TransmitStatus(b))]),
-            b => assert_eq!(out, vec![Err(StatusError::UnexpectedByte { byte: b, context: "reply stream" })]),
+            b => assert_eq!(
+                out,
+                vec![Err(StatusError::UnexpectedByte {
+                    byte: b,
+                    context: "reply stream"
+                })]
+            ),
         }
     }
 }

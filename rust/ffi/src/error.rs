@@ -86,17 +86,29 @@ impl PosError {
 
     /// A bad input, from any bilingual error.
     pub fn invalid(error: &dyn Bilingual) -> PosError {
-        PosError::InvalidInput { code: error.code().into(), message_zh: error.zh(), message_en: error.en() }
+        PosError::InvalidInput {
+            code: error.code().into(),
+            message_zh: error.zh(),
+            message_en: error.en(),
+        }
     }
 
     /// A refusal, from any bilingual error.
     pub fn refused(error: &dyn Bilingual) -> PosError {
-        PosError::Refused { code: error.code().into(), message_zh: error.zh(), message_en: error.en() }
+        PosError::Refused {
+            code: error.code().into(),
+            message_zh: error.zh(),
+            message_en: error.en(),
+        }
     }
 
     /// A storage failure, from any bilingual error.
     pub fn storage(error: &dyn Bilingual) -> PosError {
-        PosError::Storage { code: error.code().into(), message_zh: error.zh(), message_en: error.en() }
+        PosError::Storage {
+            code: error.code().into(),
+            message_zh: error.zh(),
+            message_en: error.en(),
+        }
     }
 
     /// The terminal was closed.
@@ -110,7 +122,11 @@ impl PosError {
 
     /// A device on the Kotlin side failed.
     pub fn device(code: &str, zh: String, en: String) -> PosError {
-        PosError::Device { code: code.into(), message_zh: zh, message_en: en }
+        PosError::Device {
+            code: code.into(),
+            message_zh: zh,
+            message_en: en,
+        }
     }
 
     /// A caught panic.
@@ -118,7 +134,9 @@ impl PosError {
         PosError::Internal {
             code: "INTERNAL".into(),
             message_zh: format!("内部错误（{what}）：交易日志未受影响，请重启应用并联系客服"),
-            message_en: format!("internal error ({what}); the journal is unaffected, restart the app and call support"),
+            message_en: format!(
+                "internal error ({what}); the journal is unaffected, restart the app and call support"
+            ),
         }
     }
 }
@@ -127,7 +145,9 @@ impl From<poscore::CommandError> for PosError {
     fn from(error: poscore::CommandError) -> PosError {
         use poscore::CommandError as E;
         match &error {
-            E::Amount(_) | E::Card(_) | E::Id(_) | E::CurrencyMismatch { .. } => PosError::invalid(&error),
+            E::Amount(_) | E::Card(_) | E::Id(_) | E::CurrencyMismatch { .. } => {
+                PosError::invalid(&error)
+            }
             E::Journal(_) => PosError::storage(&error),
             _ => PosError::refused(&error),
         }

@@ -63,9 +63,16 @@ impl EscPosProfile {
                 PrinterEncoding::Gb18030 => TextEncoding::Gb18030,
                 PrinterEncoding::Gbk => TextEncoding::Gbk,
                 PrinterEncoding::Utf8 => TextEncoding::Utf8,
-                PrinterEncoding::Pc437 => TextEncoding::SingleByte { code_page: 0, charset: SingleByteCharset::Pc437 },
+                PrinterEncoding::Pc437 => TextEncoding::SingleByte {
+                    code_page: 0,
+                    charset: SingleByteCharset::Pc437,
+                },
             },
-            qr: if self.raster_qr { QrMode::Raster } else { QrMode::Native },
+            qr: if self.raster_qr {
+                QrMode::Raster
+            } else {
+                QrMode::Native
+            },
             process_id: self.process_id,
         }
     }
@@ -74,7 +81,12 @@ impl EscPosProfile {
 /// 58 mm, GB18030, native QR, `GS ( H`: the usual Chinese receipt printer.
 #[uniffi::export]
 pub fn default_escpos_profile() -> EscPosProfile {
-    EscPosProfile { paper: PaperSize::Mm58, encoding: PrinterEncoding::Gb18030, raster_qr: false, process_id: true }
+    EscPosProfile {
+        paper: PaperSize::Mm58,
+        encoding: PrinterEncoding::Gb18030,
+        raster_qr: false,
+        process_id: true,
+    }
 }
 
 /// The paper sensor.
@@ -156,34 +168,68 @@ fn bad_address(error: impl std::fmt::Display) -> PosError {
 fn printer_error(error: PrintError) -> PosError {
     let condition = error.condition();
     let (zh, _) = condition.remedy();
-    PosError::device(&format!("PRINTER_{}", condition.code().to_uppercase()), zh.to_string(), error.to_string())
+    PosError::device(
+        &format!("PRINTER_{}", condition.code().to_uppercase()),
+        zh.to_string(),
+        error.to_string(),
+    )
 }
 
-fn driver(address: &str, profile: &EscPosProfile, timeout_ms: u64) -> Result<EscPosPrinter, PosError> {
+fn driver(
+    address: &str,
+    profile: &EscPosProfile,
+    timeout_ms: u64,
+) -> Result<EscPosPrinter, PosError> {
     let address: PrinterAddress = address.parse().map_err(bad_address)?;
     let timeout = Duration::from_millis(timeout_ms.max(1));
-    let config = JobConfig { confirm_timeout: timeout, status_timeout: timeout, ..JobConfig::default() };
-    Ok(EscPosPrinter::new(Arc::new(address), profile.to_profile(), config))
+    let config = JobConfig {
+        confirm_timeout: timeout,
+        status_timeout: timeout,
+        ..JobConfig::default()
+    };
+    Ok(EscPosPrinter::new(
+        Arc::new(address),
+        profile.to_profile(),
+        config,
+    ))
 }
 
 /// Reads an ESC/POS printer's status. `address`: `HOST:PORT`, `tcp:HOST`,
 /// `/dev/ttyS1?baud=9600`, `/dev/usb/lp0`. Each reply is awaited `timeout_ms`.
 #[uniffi::export]
-pub async fn escpos_printer_status(address: String, profile: EscPosProfile, timeout_ms: u64) -> Result<EscPosStatus, PosError> {
+pub async fn escpos_printer_status(
+    address: String,
+    profile: EscPosProfile,
+    timeout_ms: u64,
+) -> Result<EscPosStatus, PosError> {
     let driver = driver(&address, &profile, timeout_ms)?;
-    run(async move { driver.status().await.map(EscPosStatus::from).map_err(printer_error) }).await
+    run(async move {
+        driver
+            .status()
+            .await
+            .map(EscPosStatus::from)
+            .map_err(printer_error)
+    })
+    .await
 }
 
 /// Prints the self-test page (paper width, encoding, Chinese and English, ruler, QR) and
 /// waits up to `timeout_ms` for the printer's confirmation. A fault is a
 /// `PosException.Device` whose code names it (`PRINTER_PAPER_OUT`, …).
 #[uniffi::export]
-pub async fn escpos_print_self_test(address: String, profile: EscPosProfile, timeout_ms: u64) -> Result<SelfTestReport, PosError> {
+pub async fn escpos_print_self_test(
+    address: String,
+    profile: EscPosProfile,
+    timeout_ms: u64,
+) -> Result<SelfTestReport, PosError> {
     let driver = driver(&address, &profile, timeout_ms)?;
     let page = selftest::document(&profile.to_profile());
     run(async move {
         let receipt = driver.print(&page).await.map_err(printer_error)?;
-        Ok(SelfTestReport { bytes_sent: receipt.bytes_sent as u64, elapsed_ms: receipt.elapsed.as_millis() as u64 })
+        Ok(SelfTestReport {
+            bytes_sent: receipt.bytes_sent as u64,
+            elapsed_ms: receipt.elapsed.as_millis() as u64,
+        })
     })
     .await
 }
@@ -192,5 +238,6 @@ pub async fn escpos_print_self_test(address: String, profile: EscPosProfile, tim
 #[uniffi::export]
 pub fn self_test_escpos_bytes(profile: EscPosProfile) -> Result<Vec<u8>, PosError> {
     let profile = profile.to_profile();
-    poscore_escpos::encode(&selftest::document(&profile), &profile).map_err(|e| printer_error(PrintError::Document(e)))
+    poscore_escpos::encode(&selftest::document(&profile), &profile)
+        .map_err(|e| printer_error(PrintError::Document(e)))
 }

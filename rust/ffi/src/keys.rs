@@ -37,14 +37,24 @@ impl SoftwareKeyProvider {
     /// Keys from bytes: a PAN-hash key of at least 16 bytes and a single-length (8-byte) MAK.
     #[uniffi::constructor]
     pub fn new(pan_hash_key: Vec<u8>, mak: Vec<u8>) -> Result<Arc<SoftwareKeyProvider>, PosError> {
-        let bad = |what: &str, zh: &str| {
-            PosError::InvalidInput { code: "KEY_LENGTH".into(), message_zh: zh.into(), message_en: what.into() }
+        let bad = |what: &str, zh: &str| PosError::InvalidInput {
+            code: "KEY_LENGTH".into(),
+            message_zh: zh.into(),
+            message_en: what.into(),
         };
         if pan_hash_key.len() < 16 {
-            return Err(bad("the PAN-hash key needs at least 16 bytes", "卡号摘要密钥至少需要 16 字节"));
+            return Err(bad(
+                "the PAN-hash key needs at least 16 bytes",
+                "卡号摘要密钥至少需要 16 字节",
+            ));
         }
-        let mak: [u8; 8] = mak.try_into().map_err(|_| bad("the MAC key must be 8 bytes", "MAC 密钥必须为 8 字节"))?;
-        Ok(Arc::new(SoftwareKeyProvider { pan_key: pan_hash_key, mak }))
+        let mak: [u8; 8] = mak
+            .try_into()
+            .map_err(|_| bad("the MAC key must be 8 bytes", "MAC 密钥必须为 8 字节"))?;
+        Ok(Arc::new(SoftwareKeyProvider {
+            pan_key: pan_hash_key,
+            mak,
+        }))
     }
 }
 
@@ -60,7 +70,10 @@ impl KeyProvider for SoftwareKeyProvider {
 }
 
 fn hex_upper(bytes: &[u8]) -> Vec<u8> {
-    bytes.iter().flat_map(|b| format!("{b:02X}").into_bytes()).collect()
+    bytes
+        .iter()
+        .flat_map(|b| format!("{b:02X}").into_bytes())
+        .collect()
 }
 
 fn des_encrypt(key: &[u8; 8], block: &mut [u8; 8]) {
@@ -85,7 +98,9 @@ pub fn cup_ecb_mac(mak: &[u8; 8], data: &[u8]) -> [u8; 8] {
         *b ^= e;
     }
     des_encrypt(mak, &mut block);
-    hex_upper(&block)[..8].try_into().expect("16 hex characters")
+    hex_upper(&block)[..8]
+        .try_into()
+        .expect("16 hex characters")
 }
 
 #[cfg(test)]

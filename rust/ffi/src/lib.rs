@@ -37,18 +37,18 @@ mod terminal;
 
 pub use error::PosError;
 pub use escpos::{
-    EscPosProfile, EscPosStatus, PaperSize, PaperState, PrinterEncoding, SelfTestReport, default_escpos_profile,
-    escpos_print_self_test, escpos_printer_status, self_test_escpos_bytes,
+    EscPosProfile, EscPosStatus, PaperSize, PaperState, PrinterEncoding, SelfTestReport,
+    default_escpos_profile, escpos_print_self_test, escpos_printer_status, self_test_escpos_bytes,
 };
 pub use keys::{KeyProvider, SoftwareKeyProvider, cup_ecb_mac};
 pub use printer::{
-    DeviceStatus, HoldRemedy, PrinterCondition, PrinterDevice, PrinterStatusInfo, PrinterVendor, Slip, SoftwarePrinter, condition_of,
-    describe_hold, describe_printer_status,
+    DeviceStatus, HoldRemedy, PrinterCondition, PrinterDevice, PrinterStatusInfo, PrinterVendor,
+    Slip, SoftwarePrinter, condition_of, describe_hold, describe_printer_status,
 };
 pub use records::{
-    Delivery, Diagnosis, EReceipt, FaultCount, Finding, Point, PrintJobInfo, PrintJobState, PrinterHealth, RecoveryInfo, Reversal,
-    ReversalState, Settlement, SlipDiagnosis, Stroke, TerminalConfig, TerminalEvent, TimelineEntry, Transaction, TxnKind, TxnState,
-    default_config,
+    Delivery, Diagnosis, EReceipt, FaultCount, Finding, Point, PrintJobInfo, PrintJobState,
+    PrinterHealth, RecoveryInfo, Reversal, ReversalState, Settlement, SlipDiagnosis, Stroke,
+    TerminalConfig, TerminalEvent, TimelineEntry, Transaction, TxnKind, TxnState, default_config,
 };
 pub use terminal::{EventListener, PosTerminal, live_terminal_count};
 

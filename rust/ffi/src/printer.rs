@@ -130,10 +130,22 @@ pub(crate) fn explain(vendor: PrinterVendor, raw_code: i32) -> (Condition, Strin
 fn explain_software(raw_code: i32) -> (Condition, String) {
     match raw_code {
         0 => (Condition::Ready, "OK".into()),
-        NO_CONFIRMATION => (Condition::CommunicationError, "no confirmation from the printer".into()),
-        1002 => (Condition::Unknown, "the job failed while the printer reads normal".into()),
-        STATUS_UNREADABLE => (Condition::CommunicationError, "the printer's status could not be read".into()),
-        _ => (Condition::HardwareError, format!("software printer fault {raw_code}")),
+        NO_CONFIRMATION => (
+            Condition::CommunicationError,
+            "no confirmation from the printer".into(),
+        ),
+        1002 => (
+            Condition::Unknown,
+            "the job failed while the printer reads normal".into(),
+        ),
+        STATUS_UNREADABLE => (
+            Condition::CommunicationError,
+            "the printer's status could not be read".into(),
+        ),
+        _ => (
+            Condition::HardwareError,
+            format!("software printer fault {raw_code}"),
+        ),
     }
 }
 
@@ -195,8 +207,15 @@ pub fn describe_hold(reason: String) -> HoldRemedy {
             message_en: "tear the slip off, then continue with the next copy".into(),
         };
     }
-    let (zh, en) = Condition::from_code(&reason).unwrap_or(Condition::Unknown).remedy();
-    HoldRemedy { reason, printer_fault: true, message_zh: zh.into(), message_en: en.into() }
+    let (zh, en) = Condition::from_code(&reason)
+        .unwrap_or(Condition::Unknown)
+        .remedy();
+    HoldRemedy {
+        reason,
+        printer_fault: true,
+        message_zh: zh.into(),
+        message_en: en.into(),
+    }
 }
 
 /// One slip to print: as text lines for SDKs that print text, and as the real layout in
@@ -245,7 +264,11 @@ impl Default for SoftwarePrinter {
         SoftwarePrinter {
             printed: Mutex::default(),
             faults: Mutex::default(),
-            status: Mutex::new(DeviceStatus { vendor: PrinterVendor::Software, raw_code: 0, detail: None }),
+            status: Mutex::new(DeviceStatus {
+                vendor: PrinterVendor::Software,
+                raw_code: 0,
+                detail: None,
+            }),
         }
     }
 }
@@ -281,7 +304,11 @@ impl PrinterDevice for SoftwarePrinter {
         let mut faults = self.faults.lock().expect("printer lock");
         if !faults.is_empty() {
             let raw_code = faults.remove(0);
-            return Ok(DeviceStatus { vendor: PrinterVendor::Software, raw_code, detail: Some("injected fault".into()) });
+            return Ok(DeviceStatus {
+                vendor: PrinterVendor::Software,
+                raw_code,
+                detail: Some("injected fault".into()),
+            });
         }
         let status = self.status.lock().expect("printer lock").clone();
         if condition_of(status.vendor, status.raw_code).can_print() {
@@ -348,16 +375,31 @@ impl DevicePrinter {
     /// The status before a job: `None` when it can print, else why not.
     async fn check_before(&self) -> Option<PrintOutcome> {
         let secs = self.watchdog.as_secs();
-        let failed = |condition: Condition, detail: String| Some(PrintOutcome::Failed { condition, detail, may_have_printed: false });
+        let failed = |condition: Condition, detail: String| {
+            Some(PrintOutcome::Failed {
+                condition,
+                detail,
+                may_have_printed: false,
+            })
+        };
         match self.call(|d| d.status()).await {
             Err(CallError::Timeout) => failed(
                 Condition::CommunicationError,
-                format!("打印机状态无应答（{secs} 秒）/ the printer's status did not come in {secs} s"),
+                format!(
+                    "打印机状态无应答（{secs} 秒）/ the printer's status did not come in {secs} s"
+                ),
             ),
-            Err(CallError::Failed(why)) => failed(Condition::CommunicationError, format!("打印机状态回调出错 / the printer's status callback failed: {why}")),
+            Err(CallError::Failed(why)) => failed(
+                Condition::CommunicationError,
+                format!("打印机状态回调出错 / the printer's status callback failed: {why}"),
+            ),
             Ok(status) => {
                 let (condition, _) = explain(status.vendor, status.raw_code);
-                if condition.can_print() { None } else { failed(condition, Self::fault_text(&status)) }
+                if condition.can_print() {
+                    None
+                } else {
+                    failed(condition, Self::fault_text(&status))
+                }
             }
         }
     }
@@ -365,7 +407,8 @@ impl DevicePrinter {
 
 /// Whether a device's status after a job leaves open that the slip came out anyway.
 fn uncertain(status: &DeviceStatus) -> bool {
-    status.vendor == PrinterVendor::Software && matches!(status.raw_code, NO_CONFIRMATION | STATUS_UNREADABLE)
+    status.vendor == PrinterVendor::Software
+        && matches!(status.raw_code, NO_CONFIRMATION | STATUS_UNREADABLE)
 }
 
 #[async_trait::async_trait]
@@ -379,7 +422,10 @@ impl poscore_terminal::Printer for DevicePrinter {
         slip.escpos = match poscore_escpos::encode(&job.document, &self.profile) {
             Ok(bytes) => bytes,
             Err(error) => {
-                log::error!("slip {} cannot be encoded as ESC/POS ({error}); the device gets the text lines only", job.job_id);
+                log::error!(
+                    "slip {} cannot be encoded as ESC/POS ({error}); the device gets the text lines only",
+                    job.job_id
+                );
                 Vec::new()
             }
         };
@@ -388,7 +434,9 @@ impl poscore_terminal::Printer for DevicePrinter {
         match self.call(move |d| d.print(slip)).await {
             Err(CallError::Timeout) => PrintOutcome::Failed {
                 condition: Condition::CommunicationError,
-                detail: format!("打印机无应答（{secs} 秒）/ the printer did not answer in {secs} s"),
+                detail: format!(
+                    "打印机无应答（{secs} 秒）/ the printer did not answer in {secs} s"
+                ),
                 may_have_printed: true,
             },
             Err(CallError::Failed(why)) => PrintOutcome::Failed {
@@ -399,9 +447,15 @@ impl poscore_terminal::Printer for DevicePrinter {
             Ok(status) => {
                 let (condition, _) = explain(status.vendor, status.raw_code);
                 if condition.can_print() {
-                    PrintOutcome::Printed { length_mm: document_mm(&job.document, &self.profile) }
+                    PrintOutcome::Printed {
+                        length_mm: document_mm(&job.document, &self.profile),
+                    }
                 } else {
-                    PrintOutcome::Failed { condition, detail: Self::fault_text(&status), may_have_printed: uncertain(&status) }
+                    PrintOutcome::Failed {
+                        condition,
+                        detail: Self::fault_text(&status),
+                        may_have_printed: uncertain(&status),
+                    }
                 }
             }
         }
@@ -421,33 +475,108 @@ mod tests {
 
     #[test]
     fn vendor_tables() {
-        assert_eq!(condition_of(PrinterVendor::Sunmi, 1), PrinterCondition::Ready);
-        assert_eq!(condition_of(PrinterVendor::Sunmi, 4), PrinterCondition::PaperOut);
-        assert_eq!(condition_of(PrinterVendor::Sunmi, 6), PrinterCondition::CoverOpen);
-        assert_eq!(condition_of(PrinterVendor::Sunmi, 505), PrinterCondition::NotFound);
+        assert_eq!(
+            condition_of(PrinterVendor::Sunmi, 1),
+            PrinterCondition::Ready
+        );
+        assert_eq!(
+            condition_of(PrinterVendor::Sunmi, 4),
+            PrinterCondition::PaperOut
+        );
+        assert_eq!(
+            condition_of(PrinterVendor::Sunmi, 6),
+            PrinterCondition::CoverOpen
+        );
+        assert_eq!(
+            condition_of(PrinterVendor::Sunmi, 505),
+            PrinterCondition::NotFound
+        );
         assert_eq!(condition_of(PrinterVendor::Pax, 0), PrinterCondition::Ready);
-        assert_eq!(condition_of(PrinterVendor::Pax, 2), PrinterCondition::PaperOut);
-        assert_eq!(condition_of(PrinterVendor::Pax, 240), PrinterCondition::Busy);
-        assert_eq!(condition_of(PrinterVendor::Pax, -16), PrinterCondition::Busy);
-        assert_eq!(condition_of(PrinterVendor::Pax, 9), PrinterCondition::LowVoltage);
-        assert_eq!(condition_of(PrinterVendor::Landi, 0xF0), PrinterCondition::PaperOut);
-        assert_eq!(condition_of(PrinterVendor::Landi, 0xF4), PrinterCondition::PaperLow);
+        assert_eq!(
+            condition_of(PrinterVendor::Pax, 2),
+            PrinterCondition::PaperOut
+        );
+        assert_eq!(
+            condition_of(PrinterVendor::Pax, 240),
+            PrinterCondition::Busy
+        );
+        assert_eq!(
+            condition_of(PrinterVendor::Pax, -16),
+            PrinterCondition::Busy
+        );
+        assert_eq!(
+            condition_of(PrinterVendor::Pax, 9),
+            PrinterCondition::LowVoltage
+        );
+        assert_eq!(
+            condition_of(PrinterVendor::Landi, 0xF0),
+            PrinterCondition::PaperOut
+        );
+        assert_eq!(
+            condition_of(PrinterVendor::Landi, 0xF4),
+            PrinterCondition::PaperLow
+        );
         assert!(condition_of(PrinterVendor::Landi, 0xF4).can_print());
-        assert_eq!(condition_of(PrinterVendor::Landi, 0xEE), PrinterCondition::PaperJam);
-        assert_eq!(condition_of(PrinterVendor::Landi, 0xFC), PrinterCondition::HardwareError);
-        assert_eq!(condition_of(PrinterVendor::Sunmi, 999), PrinterCondition::Unknown);
-        assert_eq!(condition_of(PrinterVendor::Lakala, 0xF0), PrinterCondition::PaperOut);
-        let unknown = describe_printer_status(DeviceStatus { vendor: PrinterVendor::Pax, raw_code: 77, detail: None });
-        assert!(!unknown.can_print && unknown.message_en.contains("unknown fault (code 77)"), "{unknown:?}");
-        assert_eq!(condition_of(PrinterVendor::Software, 0), PrinterCondition::Ready);
-        assert_eq!(condition_of(PrinterVendor::Software, NO_CONFIRMATION), PrinterCondition::CommunicationError);
-        assert_eq!(condition_of(PrinterVendor::Software, 1002), PrinterCondition::Unknown);
-        assert_eq!(condition_of(PrinterVendor::Software, 3), PrinterCondition::HardwareError);
+        assert_eq!(
+            condition_of(PrinterVendor::Landi, 0xEE),
+            PrinterCondition::PaperJam
+        );
+        assert_eq!(
+            condition_of(PrinterVendor::Landi, 0xFC),
+            PrinterCondition::HardwareError
+        );
+        assert_eq!(
+            condition_of(PrinterVendor::Sunmi, 999),
+            PrinterCondition::Unknown
+        );
+        assert_eq!(
+            condition_of(PrinterVendor::Lakala, 0xF0),
+            PrinterCondition::PaperOut
+        );
+        let unknown = describe_printer_status(DeviceStatus {
+            vendor: PrinterVendor::Pax,
+            raw_code: 77,
+            detail: None,
+        });
+        assert!(
+            !unknown.can_print && unknown.message_en.contains("unknown fault (code 77)"),
+            "{unknown:?}"
+        );
+        assert_eq!(
+            condition_of(PrinterVendor::Software, 0),
+            PrinterCondition::Ready
+        );
+        assert_eq!(
+            condition_of(PrinterVendor::Software, NO_CONFIRMATION),
+            PrinterCondition::CommunicationError
+        );
+        assert_eq!(
+            condition_of(PrinterVendor::Software, 1002),
+            PrinterCondition::Unknown
+        );
+        assert_eq!(
+            condition_of(PrinterVendor::Software, 3),
+            PrinterCondition::HardwareError
+        );
         let hold = describe_hold("paper_out".into());
-        assert!(hold.printer_fault && hold.message_zh.contains("缺纸"), "{hold:?}");
+        assert!(
+            hold.printer_fault && hold.message_zh.contains("缺纸"),
+            "{hold:?}"
+        );
         let tear = describe_hold("tear_off".into());
-        assert!(!tear.printer_fault && tear.message_en.contains("tear"), "{tear:?}");
-        let info = describe_printer_status(DeviceStatus { vendor: PrinterVendor::Sunmi, raw_code: 4, detail: None });
-        assert!(!info.can_print && info.message_zh.contains("缺纸") && info.message_en.contains("out of paper"));
+        assert!(
+            !tear.printer_fault && tear.message_en.contains("tear"),
+            "{tear:?}"
+        );
+        let info = describe_printer_status(DeviceStatus {
+            vendor: PrinterVendor::Sunmi,
+            raw_code: 4,
+            detail: None,
+        });
+        assert!(
+            !info.can_print
+                && info.message_zh.contains("缺纸")
+                && info.message_en.contains("out of paper")
+        );
     }
 }

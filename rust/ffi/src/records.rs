@@ -1,7 +1,9 @@
 //! The records and enums Kotlin sees, converted from the core's types. They use signed
 //! integers where Kotlin would otherwise get unsigned ones (`Int`, `Long`, not `UInt`).
 
-use poscore::journal::{Diagnosis as CoreDiagnosis, Finding as CoreFinding, LogEntry, PrinterHealth as CoreHealth};
+use poscore::journal::{
+    Diagnosis as CoreDiagnosis, Finding as CoreFinding, LogEntry, PrinterHealth as CoreHealth,
+};
 use poscore::record::{PrintJobRecord, ReversalRecord};
 use poscore::{SettlementSummary, TxnRecord};
 
@@ -187,7 +189,11 @@ pub struct Reversal {
 
 impl From<&ReversalRecord> for Reversal {
     fn from(r: &ReversalRecord) -> Reversal {
-        Reversal { state: r.state.into(), reason: r.reason.as_str().into(), attempts: r.attempts as i32 }
+        Reversal {
+            state: r.state.into(),
+            reason: r.reason.as_str().into(),
+            attempts: r.attempts as i32,
+        }
     }
 }
 
@@ -341,7 +347,11 @@ impl From<&TxnRecord> for Transaction {
             settled: t.settled,
             created_at_ms: t.created_at.as_millis(),
             updated_at_ms: t.updated_at.as_millis(),
-            reversal: t.reversal.as_ref().filter(|r| !matches!(r.state, R::Disarmed | R::Cancelled)).map(Reversal::from),
+            reversal: t
+                .reversal
+                .as_ref()
+                .filter(|r| !matches!(r.state, R::Disarmed | R::Cancelled))
+                .map(Reversal::from),
             print_jobs: t.print_jobs.iter().map(PrintJobInfo::from).collect(),
             training: t.training,
         }
@@ -467,26 +477,50 @@ pub enum TerminalEvent {
 impl From<&poscore::Event> for TerminalEvent {
     fn from(event: &poscore::Event) -> TerminalEvent {
         match event {
-            poscore::Event::Transaction(t) => TerminalEvent::TransactionChanged { transaction: t.into() },
-            poscore::Event::Reversal { trace, reversal, .. } => {
-                TerminalEvent::ReversalChanged { trace: trace.value() as i32, reversal: reversal.into() }
-            }
-            poscore::Event::PrintJob { trace, job } => TerminalEvent::PrintJobChanged { trace: trace.value() as i32, job: job.into() },
-            poscore::Event::SignOnRequired(required) => TerminalEvent::SignOnRequired { required: *required },
-            poscore::Event::Settled(s) => TerminalEvent::Settled { settlement: s.into() },
-            poscore::Event::Printing { trace, copy, kind, number, of } => TerminalEvent::PrintProgress {
+            poscore::Event::Transaction(t) => TerminalEvent::TransactionChanged {
+                transaction: t.into(),
+            },
+            poscore::Event::Reversal {
+                trace, reversal, ..
+            } => TerminalEvent::ReversalChanged {
+                trace: trace.value() as i32,
+                reversal: reversal.into(),
+            },
+            poscore::Event::PrintJob { trace, job } => TerminalEvent::PrintJobChanged {
+                trace: trace.value() as i32,
+                job: job.into(),
+            },
+            poscore::Event::SignOnRequired(required) => TerminalEvent::SignOnRequired {
+                required: *required,
+            },
+            poscore::Event::Settled(s) => TerminalEvent::Settled {
+                settlement: s.into(),
+            },
+            poscore::Event::Printing {
+                trace,
+                copy,
+                kind,
+                number,
+                of,
+            } => TerminalEvent::PrintProgress {
                 trace: trace.value() as i32,
                 copy: copy.as_str().into(),
                 number: *number as i32,
                 of: *of as i32,
                 reprint: *kind == poscore::txn::PrintKind::Reprint,
             },
-            poscore::Event::PrintingHeld { reason, remedy } => {
-                TerminalEvent::PrintingHeld { reason: reason.clone(), message_zh: remedy.0.clone(), message_en: remedy.1.clone() }
-            }
+            poscore::Event::PrintingHeld { reason, remedy } => TerminalEvent::PrintingHeld {
+                reason: reason.clone(),
+                message_zh: remedy.0.clone(),
+                message_en: remedy.1.clone(),
+            },
             poscore::Event::PrintingResumed => TerminalEvent::PrintingResumed,
             poscore::Event::ElectronicReceipt { trace, copy, why } => {
-                TerminalEvent::ElectronicReceipt { trace: trace.value() as i32, copy: copy.as_str().into(), why: why.clone() }
+                TerminalEvent::ElectronicReceipt {
+                    trace: trace.value() as i32,
+                    copy: copy.as_str().into(),
+                    why: why.clone(),
+                }
             }
         }
     }
@@ -509,7 +543,13 @@ pub struct TimelineEntry {
 
 impl From<&LogEntry> for TimelineEntry {
     fn from(e: &LogEntry) -> TimelineEntry {
-        TimelineEntry { at_ms: e.at.as_millis(), entity: e.entity.clone(), from: e.from.clone(), to: e.to.clone(), cause: e.cause.clone() }
+        TimelineEntry {
+            at_ms: e.at.as_millis(),
+            entity: e.entity.clone(),
+            from: e.from.clone(),
+            to: e.to.clone(),
+            cause: e.cause.clone(),
+        }
     }
 }
 
@@ -645,7 +685,14 @@ impl From<&CoreHealth> for PrinterHealth {
             paper_left_mm: n(h.paper_left_mm),
             slips_left: h.slips_left.map(n),
             paper_low: h.paper_low,
-            faults: h.faults.iter().map(|(condition, count)| FaultCount { condition: condition.clone(), count: n(*count) }).collect(),
+            faults: h
+                .faults
+                .iter()
+                .map(|(condition, count)| FaultCount {
+                    condition: condition.clone(),
+                    count: n(*count),
+                })
+                .collect(),
             waiting: n(h.waiting),
             held_reason: h.held_reason.clone(),
         }

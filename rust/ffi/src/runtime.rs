@@ -26,7 +26,9 @@ pub(crate) fn runtime() -> &'static tokio::runtime::Runtime {
 }
 
 /// Runs `work` on the runtime; a panic in it becomes [`PosError::Internal`].
-pub(crate) async fn run<T: Send + 'static>(work: impl Future<Output = Result<T, PosError>> + Send + 'static) -> Result<T, PosError> {
+pub(crate) async fn run<T: Send + 'static>(
+    work: impl Future<Output = Result<T, PosError>> + Send + 'static,
+) -> Result<T, PosError> {
     match runtime().spawn(work).await {
         Ok(result) => result,
         Err(join) if join.is_panic() => Err(PosError::internal("a task panicked")),
@@ -41,11 +43,16 @@ pub(crate) fn init_logging() {
     ONCE.get_or_init(|| {
         #[cfg(target_os = "android")]
         android_logger::init_once(
-            android_logger::Config::default().with_tag("poscore").with_max_level(log::LevelFilter::Info),
+            android_logger::Config::default()
+                .with_tag("poscore")
+                .with_max_level(log::LevelFilter::Info),
         );
         #[cfg(not(target_os = "android"))]
         {
-            let _ = env_logger::Builder::from_env(env_logger::Env::default().filter_or("POSCORE_LOG", "warn")).try_init();
+            let _ = env_logger::Builder::from_env(
+                env_logger::Env::default().filter_or("POSCORE_LOG", "warn"),
+            )
+            .try_init();
         }
         let default_hook = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {

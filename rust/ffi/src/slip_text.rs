@@ -11,14 +11,20 @@ use crate::printer::Slip;
 const WIDTH: usize = 32;
 
 fn columns(text: &str) -> usize {
-    text.chars().map(|c| if (c as u32) >= 0x1100 { 2 } else { 1 }).sum()
+    text.chars()
+        .map(|c| if (c as u32) >= 0x1100 { 2 } else { 1 })
+        .sum()
 }
 
 /// A label on the left and `value` on the right, within the slip's width. The label is
 /// bilingual (`"卡号 CARD NO."`) when it fits, Chinese only when it does not; a value too
 /// long even for that goes on a line of its own.
 fn row(zh: &str, en: &str, value: &str) -> Vec<String> {
-    let bilingual = if en.is_empty() { zh.to_string() } else { format!("{zh} {en}") };
+    let bilingual = if en.is_empty() {
+        zh.to_string()
+    } else {
+        format!("{zh} {en}")
+    };
     for label in [bilingual.as_str(), zh] {
         let used = columns(label) + columns(value);
         if used < WIDTH {
@@ -53,11 +59,19 @@ pub(crate) fn slip(job: &PrintJob, merchant_name: &str) -> Slip {
     lines.extend(row("凭证号", "TRACE", &t.trace.to_string()));
     lines.extend(row("授权码", "AUTH", t.auth_code.as_deref().unwrap_or("")));
     lines.extend(row("参考号", "REF", t.rrn.as_deref().unwrap_or("")));
-    lines.extend(row("日期时间", "DATE", &t.created_at.to_rfc3339()[..19].replace('T', " ")));
+    lines.extend(row(
+        "日期时间",
+        "DATE",
+        &t.created_at.to_rfc3339()[..19].replace('T', " "),
+    ));
     if let Some(original) = t.original_trace {
         lines.extend(row("原凭证号", "ORIG TRACE", &original.to_string()));
     }
-    lines.extend(row("金额", "AMOUNT", &format!("{} {}", t.amount.currency(), t.amount.to_decimal_string())));
+    lines.extend(row(
+        "金额",
+        "AMOUNT",
+        &format!("{} {}", t.amount.currency(), t.amount.to_decimal_string()),
+    ));
     lines.push("-".repeat(WIDTH));
     if job.copy != SlipCopy::Cardholder {
         lines.push("持卡人签名 CARDHOLDER SIGNATURE".into());
@@ -82,7 +96,10 @@ mod tests {
     #[test]
     fn rows_fit_the_width_counting_cjk_as_two() {
         let line = row("批次号", "BATCH", "000001");
-        assert_eq!(line, [format!("批次号 BATCH{}000001", " ".repeat(32 - 12 - 6))]);
+        assert_eq!(
+            line,
+            [format!("批次号 BATCH{}000001", " ".repeat(32 - 12 - 6))]
+        );
         // A 19-digit masked PAN does not fit beside the bilingual label: Chinese only.
         let line = row("卡号", "CARD NO.", "622202*********0128").remove(0);
         assert!(line.starts_with("卡号 ") && !line.contains("CARD"));

@@ -6,12 +6,12 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use poscore::card::{CardInput, PanHashKey};
+use poscore::config::PrintConfig;
 use poscore::ids::{MerchantId, OperatorId, RequestId, TerminalId, TraceNumber};
 use poscore::journal::RecoveryReport;
 use poscore::money::{Currency, Money};
-use poscore::txn::{PrintJobState, ReversalState};
-use poscore::config::PrintConfig;
 use poscore::slip::SlipConfig;
+use poscore::txn::{PrintJobState, ReversalState};
 use poscore::{Command, CommandOutcome, Config, Engine, TxnRecord};
 use poscore_escpos::{PaperWidth, Profile};
 use poscore_terminal::{Clock, DriverConfig, SimHost, SystemClock, Terminal, TerminalHandle};
@@ -20,7 +20,10 @@ use crate::error::PosError;
 use crate::escpos::PaperSize;
 use crate::keys::KeyProvider;
 use crate::printer::{DevicePrinter, PrinterDevice};
-use crate::records::{Diagnosis, EReceipt, PrinterHealth, RecoveryInfo, Settlement, Stroke, TerminalConfig, TerminalEvent, Transaction};
+use crate::records::{
+    Diagnosis, EReceipt, PrinterHealth, RecoveryInfo, Settlement, Stroke, TerminalConfig,
+    TerminalEvent, Transaction,
+};
 use crate::runtime::{self, run};
 use crate::slips::{self, SlipSource};
 
@@ -85,15 +88,24 @@ fn receipt_key(pan_hash_key: &[u8]) -> Vec<u8> {
 fn config_of(config: &TerminalConfig) -> Result<Config, PosError> {
     let id_error = |e: poscore::ids::IdError| PosError::invalid(&e);
     let range = |name: &'static str, value: i64, range: &'static str| {
-        let e = poscore::config::ConfigError { name, value: value.to_string(), range };
+        let e = poscore::config::ConfigError {
+            name,
+            value: value.to_string(),
+            range,
+        };
         PosError::invalid(&e)
     };
     let currency = Currency::from_code(&config.currency).ok_or_else(|| PosError::InvalidInput {
         code: "CONFIG_CURRENCY".into(),
         message_zh: format!("不支持的币种 {}", config.currency),
-        message_en: format!("unknown currency {}; use an ISO 4217 code such as CNY", config.currency),
+        message_en: format!(
+            "unknown currency {}; use an ISO 4217 code such as CNY",
+            config.currency
+        ),
     })?;
-    let small = |name: &'static str, value: i32, allowed: &'static str| u32::try_from(value).map_err(|_| range(name, i64::from(value), allowed));
+    let small = |name: &'static str, value: i32, allowed: &'static str| {
+        u32::try_from(value).map_err(|_| range(name, i64::from(value), allowed))
+    };
     let core = Config {
         identity: poscore::host::TerminalIdentity {
             merchant_id: MerchantId::parse(&config.merchant_id).map_err(id_error)?,
@@ -102,10 +114,19 @@ fn config_of(config: &TerminalConfig) -> Result<Config, PosError> {
         },
         merchant_name: config.merchant_name.clone(),
         currency,
-        slip_copies: u8::try_from(config.slip_copies).map_err(|_| range("slip_copies", i64::from(config.slip_copies), "1 to 3"))?,
-        completion_limit_percent: small("completion_limit_percent", config.completion_limit_percent, "100 to 200")?,
+        slip_copies: u8::try_from(config.slip_copies)
+            .map_err(|_| range("slip_copies", i64::from(config.slip_copies), "1 to 3"))?,
+        completion_limit_percent: small(
+            "completion_limit_percent",
+            config.completion_limit_percent,
+            "100 to 200",
+        )?,
         preauth_valid_days: small("preauth_valid_days", config.preauth_valid_days, "1 to 60")?,
-        reversal_max_attempts: small("reversal_max_attempts", config.reversal_max_attempts, "1 to 3")?,
+        reversal_max_attempts: small(
+            "reversal_max_attempts",
+            config.reversal_max_attempts,
+            "1 to 3",
+        )?,
         training: config.training,
         printing: PrintConfig {
             paper: match config.paper {
@@ -113,8 +134,13 @@ fn config_of(config: &TerminalConfig) -> Result<Config, PosError> {
                 PaperSize::Mm80 => PaperWidth::Mm80,
             },
             tear_prompt: config.tear_prompt,
-            e_receipt_after_ms: u64::try_from(config.e_receipt_after_ms)
-                .map_err(|_| range("e_receipt_after_ms", config.e_receipt_after_ms, "0 (only on request) or more"))?,
+            e_receipt_after_ms: u64::try_from(config.e_receipt_after_ms).map_err(|_| {
+                range(
+                    "e_receipt_after_ms",
+                    config.e_receipt_after_ms,
+                    "0 (only on request) or more",
+                )
+            })?,
             roll_length_mm: small("roll_length_mm", config.roll_length_mm, "1000 to 200000")?,
             ..PrintConfig::default()
         },
@@ -122,10 +148,18 @@ fn config_of(config: &TerminalConfig) -> Result<Config, PosError> {
     };
     core.validate().map_err(|e| PosError::invalid(&e))?;
     if !(1_000..=300_000).contains(&config.host_timeout_ms) {
-        return Err(range("host_timeout_ms", config.host_timeout_ms, "1000 to 300000"));
+        return Err(range(
+            "host_timeout_ms",
+            config.host_timeout_ms,
+            "1000 to 300000",
+        ));
     }
     if !(0..=60_000).contains(&config.sim_host_delay_ms) {
-        return Err(range("sim_host_delay_ms", config.sim_host_delay_ms, "0 to 60000"));
+        return Err(range(
+            "sim_host_delay_ms",
+            config.sim_host_delay_ms,
+            "0 to 60000",
+        ));
     }
     Ok(core)
 }
@@ -134,7 +168,9 @@ fn parse_trace(trace: i32) -> Result<TraceNumber, PosError> {
     u32::try_from(trace)
         .ok()
         .and_then(TraceNumber::new)
-        .ok_or_else(|| PosError::invalid(&TraceNumber::parse(&trace.to_string()).expect_err("out of range")))
+        .ok_or_else(|| {
+            PosError::invalid(&TraceNumber::parse(&trace.to_string()).expect_err("out of range"))
+        })
 }
 
 fn parse_request_id(request_id: &str) -> Result<RequestId, PosError> {
@@ -149,7 +185,10 @@ fn transaction(outcome: CommandOutcome) -> Result<Transaction, PosError> {
 }
 
 /// Forwards the terminal's events to the listener on one thread, in order.
-fn start_event_thread(mut events: tokio::sync::broadcast::Receiver<poscore::Event>, listener: Arc<dyn EventListener>) -> std::thread::JoinHandle<()> {
+fn start_event_thread(
+    mut events: tokio::sync::broadcast::Receiver<poscore::Event>,
+    listener: Arc<dyn EventListener>,
+) -> std::thread::JoinHandle<()> {
     let rt = runtime::runtime().handle().clone();
     std::thread::Builder::new()
         .name(EVENT_THREAD.into())
@@ -199,11 +238,23 @@ impl PosTerminal {
             PaperWidth::Mm58 => Profile::mm58(),
             PaperWidth::Mm80 => Profile::mm80(),
         };
-        let (engine, recovery) = Engine::open(&PathBuf::from(&journal_path), core, pan_key, SystemClock.now()).map_err(|e| PosError::storage(&e))?;
+        let (engine, recovery) = Engine::open(
+            &PathBuf::from(&journal_path),
+            core,
+            pan_key,
+            SystemClock.now(),
+        )
+        .map_err(|e| PosError::storage(&e))?;
         let rt = runtime::runtime();
         let _entered = rt.enter();
-        let host = SimHost::new().with_delay(Duration::from_millis(config.sim_host_delay_ms as u64));
-        let printer = DevicePrinter { device: printer, merchant_name, watchdog: PRINTER_WATCHDOG, profile };
+        let host =
+            SimHost::new().with_delay(Duration::from_millis(config.sim_host_delay_ms as u64));
+        let printer = DevicePrinter {
+            device: printer,
+            merchant_name,
+            watchdog: PRINTER_WATCHDOG,
+            profile,
+        };
         // The driver's own watchdog stays above the device calls' (status, then the job).
         let driver = DriverConfig {
             host_timeout: Duration::from_millis(config.host_timeout_ms as u64),
@@ -212,11 +263,17 @@ impl PosTerminal {
         };
         let mut terminal = Terminal::start(engine, Arc::new(host), Arc::new(printer), driver);
         let handle = terminal.handle();
-        let first_events = terminal.take_first_events().expect("a fresh terminal has its first events");
+        let first_events = terminal
+            .take_first_events()
+            .expect("a fresh terminal has its first events");
         let events = listener.map(|l| start_event_thread(first_events, l));
         LIVE_TERMINALS.fetch_add(1, Ordering::SeqCst);
         Ok(Arc::new(PosTerminal {
-            running: Mutex::new(Some(Running { terminal, handle, events })),
+            running: Mutex::new(Some(Running {
+                terminal,
+                handle,
+                events,
+            })),
             recovery,
             currency,
             slip_config,
@@ -232,35 +289,72 @@ impl PosTerminal {
 
     /// 预授权: holds `amount` (e.g. `"100.00"`) on the card. One `request_id` is one
     /// transaction, however often it is sent.
-    pub async fn preauth(&self, request_id: String, amount: String, pan: String, expiry: String) -> Result<Transaction, PosError> {
+    pub async fn preauth(
+        &self,
+        request_id: String,
+        amount: String,
+        pan: String,
+        expiry: String,
+    ) -> Result<Transaction, PosError> {
         let request_id = parse_request_id(&request_id)?;
         let amount = self.amount(&amount)?;
-        let card = CardInput::parse(&pan, &expiry, SystemClock.now()).map_err(|e| PosError::invalid(&e))?;
-        self.submit(request_id, Command::PreAuth { amount, card }).await.and_then(transaction)
+        let card = CardInput::parse(&pan, &expiry, SystemClock.now())
+            .map_err(|e| PosError::invalid(&e))?;
+        self.submit(request_id, Command::PreAuth { amount, card })
+            .await
+            .and_then(transaction)
     }
 
     /// 预授权完成: completes the pre-auth `trace` for `amount`, online or (`offline`) as an
     /// advice sent later.
-    pub async fn complete(&self, request_id: String, trace: i32, amount: String, offline: bool) -> Result<Transaction, PosError> {
+    pub async fn complete(
+        &self,
+        request_id: String,
+        trace: i32,
+        amount: String,
+        offline: bool,
+    ) -> Result<Transaction, PosError> {
         let request_id = parse_request_id(&request_id)?;
         let original_trace = parse_trace(trace)?;
         let amount = self.amount(&amount)?;
-        let command = if offline { Command::CompleteOffline { original_trace, amount } } else { Command::Complete { original_trace, amount } };
+        let command = if offline {
+            Command::CompleteOffline {
+                original_trace,
+                amount,
+            }
+        } else {
+            Command::Complete {
+                original_trace,
+                amount,
+            }
+        };
         self.submit(request_id, command).await.and_then(transaction)
     }
 
     /// 预授权撤销: voids the pre-auth `trace`.
-    pub async fn void_preauth(&self, request_id: String, trace: i32) -> Result<Transaction, PosError> {
+    pub async fn void_preauth(
+        &self,
+        request_id: String,
+        trace: i32,
+    ) -> Result<Transaction, PosError> {
         let request_id = parse_request_id(&request_id)?;
         let original_trace = parse_trace(trace)?;
-        self.submit(request_id, Command::Void { original_trace }).await.and_then(transaction)
+        self.submit(request_id, Command::Void { original_trace })
+            .await
+            .and_then(transaction)
     }
 
     /// 预授权完成撤销: voids the completion `trace`.
-    pub async fn complete_void(&self, request_id: String, trace: i32) -> Result<Transaction, PosError> {
+    pub async fn complete_void(
+        &self,
+        request_id: String,
+        trace: i32,
+    ) -> Result<Transaction, PosError> {
         let request_id = parse_request_id(&request_id)?;
         let original_trace = parse_trace(trace)?;
-        self.submit(request_id, Command::CompleteVoid { original_trace }).await.and_then(transaction)
+        self.submit(request_id, Command::CompleteVoid { original_trace })
+            .await
+            .and_then(transaction)
     }
 
     /// 批结算: sends pending reversals and advices, then settles the batch.
@@ -273,10 +367,16 @@ impl PosTerminal {
     }
 
     /// Queues a failed reversal again (the operator's retry).
-    pub async fn retry_reversal(&self, request_id: String, trace: i32) -> Result<Transaction, PosError> {
+    pub async fn retry_reversal(
+        &self,
+        request_id: String,
+        trace: i32,
+    ) -> Result<Transaction, PosError> {
         let request_id = parse_request_id(&request_id)?;
         let trace = parse_trace(trace)?;
-        self.submit(request_id, Command::RetryReversal { trace }).await.and_then(transaction)
+        self.submit(request_id, Command::RetryReversal { trace })
+            .await
+            .and_then(transaction)
     }
 
     /// Waits until pending work due now is done (reversals sent, slips printed) and says
@@ -295,7 +395,11 @@ impl PosTerminal {
                             Some(ReversalState::Failed) => failed += 1,
                             _ => {}
                         }
-                        unprinted += t.print_jobs.iter().filter(|j| j.state != PrintJobState::Printed).count() as i32;
+                        unprinted += t
+                            .print_jobs
+                            .iter()
+                            .filter(|j| j.state != PrintJobState::Printed)
+                            .count() as i32;
                         Ok(())
                     })?;
                     Ok::<_, poscore::JournalError>((pending, failed, unprinted))
@@ -344,11 +448,21 @@ impl PosTerminal {
     /// 重打印: prints a slip again, marked REPRINT and counted. `trace: null` is the last slip
     /// printed; `copy: null` the copy last printed of that transaction (`merchant`,
     /// `cardholder` or `bank`). Returns the transaction with the new job queued.
-    pub async fn reprint(&self, request_id: String, trace: Option<i32>, copy: Option<String>) -> Result<Transaction, PosError> {
+    pub async fn reprint(
+        &self,
+        request_id: String,
+        trace: Option<i32>,
+        copy: Option<String>,
+    ) -> Result<Transaction, PosError> {
         let request_id = parse_request_id(&request_id)?;
         let trace = trace.map(parse_trace).transpose()?;
-        let copy = copy.as_deref().map(|c| SlipSource::copy(Some(c))).transpose()?;
-        self.submit(request_id, Command::Reprint { trace, copy }).await.and_then(transaction)
+        let copy = copy
+            .as_deref()
+            .map(|c| SlipSource::copy(Some(c)))
+            .transpose()?;
+        self.submit(request_id, Command::Reprint { trace, copy })
+            .await
+            .and_then(transaction)
     }
 
     /// The operator fixed the printer or tore the paper off: every held slip goes back in
@@ -363,20 +477,45 @@ impl PosTerminal {
 
     /// Delivers the slips of `trace` not yet printed as electronic receipts (`copy: null` =
     /// all of them); a paper copy marked REPRINT still prints when the printer works.
-    pub async fn deliver_electronically(&self, request_id: String, trace: i32, copy: Option<String>) -> Result<Transaction, PosError> {
+    pub async fn deliver_electronically(
+        &self,
+        request_id: String,
+        trace: i32,
+        copy: Option<String>,
+    ) -> Result<Transaction, PosError> {
         let request_id = parse_request_id(&request_id)?;
         let trace = parse_trace(trace)?;
-        let copy = copy.as_deref().map(|c| SlipSource::copy(Some(c))).transpose()?;
-        self.submit(request_id, Command::DeliverElectronically { trace, copy }).await.and_then(transaction)
+        let copy = copy
+            .as_deref()
+            .map(|c| SlipSource::copy(Some(c)))
+            .transpose()?;
+        self.submit(request_id, Command::DeliverElectronically { trace, copy })
+            .await
+            .and_then(transaction)
     }
 
     /// Stores the cardholder's signature for `trace`: the pad's strokes in pad pixels, on a
     /// pad `width` × `height`. Slips printed from now on (merchant and bank copies) carry it.
-    pub async fn save_signature(&self, request_id: String, trace: i32, strokes: Vec<Stroke>, width: i32, height: i32) -> Result<Transaction, PosError> {
+    pub async fn save_signature(
+        &self,
+        request_id: String,
+        trace: i32,
+        strokes: Vec<Stroke>,
+        width: i32,
+        height: i32,
+    ) -> Result<Transaction, PosError> {
         let request_id = parse_request_id(&request_id)?;
         let trace = parse_trace(trace)?;
         let signature = slips::signature(&strokes, width, height)?;
-        let outcome = self.submit(request_id, Command::SaveSignature { trace, signature: signature.to_bytes() }).await?;
+        let outcome = self
+            .submit(
+                request_id,
+                Command::SaveSignature {
+                    trace,
+                    signature: signature.to_bytes(),
+                },
+            )
+            .await?;
         transaction(outcome)
     }
 
@@ -414,10 +553,19 @@ impl PosTerminal {
         let key = Arc::clone(&self.receipt_key);
         run(async move {
             tokio::task::spawn_blocking(move || {
-                let payload = poscore::ereceipt::payload(&source.txn, copy, &config.terminal_id, &key);
-                let document = poscore::ereceipt::with_verification_code(source.document(copy, &config), &payload, config.language);
+                let payload =
+                    poscore::ereceipt::payload(&source.txn, copy, &config.terminal_id, &key);
+                let document = poscore::ereceipt::with_verification_code(
+                    source.document(copy, &config),
+                    &payload,
+                    config.language,
+                );
                 let png = slips::png(&document, &config)?;
-                Ok(EReceipt { png, payload, delivered: source.delivered_electronically(copy) })
+                Ok(EReceipt {
+                    png,
+                    payload,
+                    delivered: source.delivered_electronically(copy),
+                })
             })
             .await
             .map_err(|e| PosError::internal(&format!("drawing the e-receipt: {e}")))?
@@ -433,24 +581,37 @@ impl PosTerminal {
         run(async move {
             let verified = handle
                 .read(move |j| {
-                    poscore::ereceipt::verify(&payload, &key, |batch, trace| j.find_by_trace(trace).ok().flatten().filter(|t| t.batch == batch))
+                    poscore::ereceipt::verify(&payload, &key, |batch, trace| {
+                        j.find_by_trace(trace)
+                            .ok()
+                            .flatten()
+                            .filter(|t| t.batch == batch)
+                    })
                 })
                 .await?;
-            verified.map(|v| Transaction::from(&v.txn)).map_err(|e| PosError::refused(&e))
+            verified
+                .map(|v| Transaction::from(&v.txn))
+                .map_err(|e| PosError::refused(&e))
         })
         .await
     }
 
     /// A preview of `trace`'s `copy` (`null`: the merchant copy) as a PNG, drawn as the
     /// printer prints it now (marked REPRINT when that copy was printed already).
-    pub async fn slip_preview(&self, trace: i32, copy: Option<String>) -> Result<Vec<u8>, PosError> {
+    pub async fn slip_preview(
+        &self,
+        trace: i32,
+        copy: Option<String>,
+    ) -> Result<Vec<u8>, PosError> {
         let copy = SlipSource::copy(copy.as_deref())?;
         let source = self.slip_source(trace).await?;
         let config = Arc::clone(&self.slip_config);
         run(async move {
-            tokio::task::spawn_blocking(move || slips::png(&source.document(copy, &config), &config))
-                .await
-                .map_err(|e| PosError::internal(&format!("drawing the slip: {e}")))?
+            tokio::task::spawn_blocking(move || {
+                slips::png(&source.document(copy, &config), &config)
+            })
+            .await
+            .map_err(|e| PosError::internal(&format!("drawing the slip: {e}")))?
         })
         .await
     }
@@ -478,11 +639,19 @@ impl PosTerminal {
     /// the next open). Later calls fail with `PosException.Closed`. Idempotent.
     pub fn shutdown(&self) {
         let running = self.running.lock().map(|mut r| r.take()).unwrap_or(None);
-        let Some(Running { terminal, handle, events }) = running else { return };
+        let Some(Running {
+            terminal,
+            handle,
+            events,
+        }) = running
+        else {
+            return;
+        };
         drop(handle);
         // Stop the driver on a thread of its own: the caller may be inside the runtime (an
         // event listener closing the terminal), where blocking on it is not allowed.
-        let stopper = std::thread::spawn(move || drop(runtime::runtime().block_on(terminal.shutdown())));
+        let stopper =
+            std::thread::spawn(move || drop(runtime::runtime().block_on(terminal.shutdown())));
         if stopper.join().is_err() {
             log::error!("stopping the terminal panicked; the journal recovers at the next open");
         }
@@ -519,15 +688,27 @@ impl PosTerminal {
         run(async move {
             match handle.read(move |j| SlipSource::read(j, trace)).await?? {
                 Some(source) => Ok(source),
-                None => Err(PosError::from(poscore::CommandError::OriginalNotFound { trace })),
+                None => Err(PosError::from(poscore::CommandError::OriginalNotFound {
+                    trace,
+                })),
             }
         })
         .await
     }
 
-    async fn submit(&self, request_id: RequestId, command: Command) -> Result<CommandOutcome, PosError> {
+    async fn submit(
+        &self,
+        request_id: RequestId,
+        command: Command,
+    ) -> Result<CommandOutcome, PosError> {
         let handle = self.handle()?;
-        run(async move { handle.submit(request_id, command).await.map_err(PosError::from) }).await
+        run(async move {
+            handle
+                .submit(request_id, command)
+                .await
+                .map_err(PosError::from)
+        })
+        .await
     }
 }
 

@@ -17,11 +17,15 @@ pub trait MacKey: Send + Sync {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum KeyError {
     /// A key is neither 8 nor 16 bytes.
-    #[error("a {0}-byte key: DES keys are 8 bytes, double-length 3DES keys 16; check the configuration")]
+    #[error(
+        "a {0}-byte key: DES keys are 8 bytes, double-length 3DES keys 16; check the configuration"
+    )]
     Length(usize),
     /// A decrypted working key does not match its check value: the master key differs from
     /// the host's. Sign on again, or load the right master key.
-    #[error("the working key's check value does not match: the terminal master key is not the host's")]
+    #[error(
+        "the working key's check value does not match: the terminal master key is not the host's"
+    )]
     CheckValue,
 }
 
@@ -34,7 +38,10 @@ pub struct SoftwareMacKey {
 
 impl std::fmt::Debug for SoftwareMacKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SoftwareMacKey").field("algorithm", &self.algorithm).field("key_bytes", &self.key.len()).finish()
+        f.debug_struct("SoftwareMacKey")
+            .field("algorithm", &self.algorithm)
+            .field("key_bytes", &self.key.len())
+            .finish()
     }
 }
 
@@ -42,7 +49,10 @@ impl SoftwareMacKey {
     /// A key for `algorithm`; 8 or 16 bytes.
     pub fn new(algorithm: MacAlgorithm, key: &[u8]) -> Result<SoftwareMacKey, KeyError> {
         match key.len() {
-            8 | 16 => Ok(SoftwareMacKey { algorithm, key: key.to_vec() }),
+            8 | 16 => Ok(SoftwareMacKey {
+                algorithm,
+                key: key.to_vec(),
+            }),
             n => Err(KeyError::Length(n)),
         }
     }
@@ -73,8 +83,12 @@ enum Cipher {
 impl Cipher {
     fn new(key: &[u8]) -> Result<Cipher, KeyError> {
         match key.len() {
-            8 => Des::new_from_slice(key).map(Cipher::Single).map_err(|_| KeyError::Length(8)),
-            16 => TdesEde2::new_from_slice(key).map(Cipher::Double).map_err(|_| KeyError::Length(16)),
+            8 => Des::new_from_slice(key)
+                .map(Cipher::Single)
+                .map_err(|_| KeyError::Length(8)),
+            16 => TdesEde2::new_from_slice(key)
+                .map(Cipher::Double)
+                .map_err(|_| KeyError::Length(16)),
             n => Err(KeyError::Length(n)),
         }
     }
@@ -131,13 +145,22 @@ mod tests {
         assert_ne!(encrypted, mak);
         let check = check_value(&mak).unwrap();
         assert_eq!(decrypt_key(&master, &encrypted, check).unwrap(), mak);
-        assert_eq!(decrypt_key(&[0x22; 16], &encrypted, check), Err(KeyError::CheckValue));
+        assert_eq!(
+            decrypt_key(&[0x22; 16], &encrypted, check),
+            Err(KeyError::CheckValue)
+        );
     }
 
     #[test]
     fn key_lengths_are_checked() {
-        assert_eq!(SoftwareMacKey::cup(&[1; 7]).unwrap_err(), KeyError::Length(7));
+        assert_eq!(
+            SoftwareMacKey::cup(&[1; 7]).unwrap_err(),
+            KeyError::Length(7)
+        );
         let key = SoftwareMacKey::cup(&[1; 8]).unwrap();
-        assert_eq!(key.mac(b"abc"), poscore_iso8583::cup_ecb_mac(&[1; 8], b"abc").unwrap());
+        assert_eq!(
+            key.mac(b"abc"),
+            poscore_iso8583::cup_ecb_mac(&[1; 8], b"abc").unwrap()
+        );
     }
 }

@@ -26,14 +26,19 @@ use async_trait::async_trait;
 use poscore::host::{HostReply, HostRequest};
 use poscore::ids::{BatchNumber, TraceNumber};
 use poscore_iso8583::frame::frame;
-use poscore_iso8583::{FrameReader, Header, MacAlgorithm, Message, ProcessingRequirement, Profile, Tpdu, check_reply_tpdu, decode, mac, unionpay_pos};
+use poscore_iso8583::{
+    FrameReader, Header, MacAlgorithm, Message, ProcessingRequirement, Profile, Tpdu,
+    check_reply_tpdu, decode, mac, unionpay_pos,
+};
 use poscore_terminal::{HostLink, LinkError};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::{Instant, timeout, timeout_at};
 
 use crate::keys::{MacKey, SoftwareMacKey, decrypt_key};
-use crate::mapping::{MappingError, WireContext, WorkingKeys, from_message, to_message, working_keys};
+use crate::mapping::{
+    MappingError, WireContext, WorkingKeys, from_message, to_message, working_keys,
+};
 
 /// How to reach the host and frame messages for it.
 #[derive(Clone)]
@@ -113,7 +118,9 @@ pub struct TcpHostLink {
 
 impl std::fmt::Debug for TcpHostLink {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TcpHostLink").field("config", &self.config).finish_non_exhaustive()
+        f.debug_struct("TcpHostLink")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
     }
 }
 
@@ -145,11 +152,17 @@ impl TcpHostLink {
 
     /// The working keys of the last approved sign-on reply, still encrypted.
     pub fn last_working_keys(&self) -> Option<WorkingKeys> {
-        self.last_keys.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.last_keys
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     fn key(&self) -> Arc<dyn MacKey> {
-        self.mac_key.read().unwrap_or_else(|e| e.into_inner()).clone()
+        self.mac_key
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     fn next_settlement_stan(&self) -> TraceNumber {
@@ -159,8 +172,15 @@ impl TcpHostLink {
 
     /// Builds the framed bytes of `request`, and the message (to match the reply against).
     fn build(&self, request: &HostRequest) -> Result<(Message, Vec<u8>, bool), LinkError> {
-        let settlement_stan = if matches!(request, HostRequest::Settlement(_)) { self.next_settlement_stan() } else { TraceNumber::FIRST };
-        let context = WireContext { settlement_stan, batch: self.config.batch };
+        let settlement_stan = if matches!(request, HostRequest::Settlement(_)) {
+            self.next_settlement_stan()
+        } else {
+            TraceNumber::FIRST
+        };
+        let context = WireContext {
+            settlement_stan,
+            batch: self.config.batch,
+        };
         let message = to_message(request, &context).map_err(not_sent)?;
         let signed = !matches!(request, HostRequest::SignOn { .. });
         let body = if signed {
@@ -174,13 +194,31 @@ impl TcpHostLink {
     }
 
     async fn connect(&self) -> Result<Connection, LinkError> {
-        let stream = match timeout(self.config.connect_timeout, TcpStream::connect(&self.config.address)).await {
+        let stream = match timeout(
+            self.config.connect_timeout,
+            TcpStream::connect(&self.config.address),
+        )
+        .await
+        {
             Ok(Ok(stream)) => stream,
-            Ok(Err(e)) => return Err(not_sent(format!("cannot connect to {}: {e}", self.config.address))),
-            Err(_) => return Err(not_sent(format!("no connection to {} within {:?}", self.config.address, self.config.connect_timeout))),
+            Ok(Err(e)) => {
+                return Err(not_sent(format!(
+                    "cannot connect to {}: {e}",
+                    self.config.address
+                )));
+            }
+            Err(_) => {
+                return Err(not_sent(format!(
+                    "no connection to {} within {:?}",
+                    self.config.address, self.config.connect_timeout
+                )));
+            }
         };
         let _ = stream.set_nodelay(true);
-        Ok(Connection { stream, reader: FrameReader::default() })
+        Ok(Connection {
+            stream,
+            reader: FrameReader::default(),
+        })
     }
 
     /// Whether a kept connection is still usable; bytes waiting on it (late replies) go into
@@ -198,16 +236,27 @@ impl TcpHostLink {
     }
 
     /// Handles one frame: `Some` if it is the reply to `request`.
-    fn accept(&self, frame: poscore_iso8583::Frame, request: &Message, signed: bool) -> Option<Result<HostReply, LinkError>> {
+    fn accept(
+        &self,
+        frame: poscore_iso8583::Frame,
+        request: &Message,
+        signed: bool,
+    ) -> Option<Result<HostReply, LinkError>> {
         let trace = request.get_text(11).unwrap_or("?");
         if let Err(e) = check_reply_tpdu(&self.config.tpdu, &frame.tpdu) {
-            log::warn!("host link: ignoring a frame while waiting for {} {trace}: {e}", request.mti);
+            log::warn!(
+                "host link: ignoring a frame while waiting for {} {trace}: {e}",
+                request.mti
+            );
             return None;
         }
         let reply = match decode(&frame.body, &self.profile) {
             Ok(reply) => reply,
             Err(e) => {
-                log::warn!("host link: ignoring an undecodable frame while waiting for {} {trace}: {e}", request.mti);
+                log::warn!(
+                    "host link: ignoring an undecodable frame while waiting for {} {trace}: {e}",
+                    request.mti
+                );
                 return None;
             }
         };
@@ -223,7 +272,10 @@ impl TcpHostLink {
                 return None;
             }
             Err(e @ MappingError::BadField { .. }) | Err(e @ MappingError::Incomplete { .. }) => {
-                return Some(Err(no_answer(format!("the reply to {} {trace} is unusable: {e}", request.mti))));
+                return Some(Err(no_answer(format!(
+                    "the reply to {} {trace} is unusable: {e}",
+                    request.mti
+                ))));
             }
             Err(e) => return Some(Err(no_answer(e))),
         };
@@ -231,7 +283,10 @@ impl TcpHostLink {
             let key = self.key();
             answer.mac_valid = mac::verify(&frame.body, |data| Ok(key.mac(data))).is_ok();
             if !answer.mac_valid {
-                log::warn!("host link: the reply to {} {trace} has a bad or missing MAC", request.mti);
+                log::warn!(
+                    "host link: the reply to {} {trace} has a bad or missing MAC",
+                    request.mti
+                );
             }
         }
         answer.sign_on_requested = frame.header.requires_sign_on();
@@ -277,7 +332,12 @@ impl HostLink for TcpHostLink {
         let Some(connection) = slot.as_mut() else {
             return Err(not_sent("no connection"));
         };
-        log::info!("host link: → {} ({} {})", request.describe(), message.mti, message.get_text(11).unwrap_or("?"));
+        log::info!(
+            "host link: → {} ({} {})",
+            request.describe(),
+            message.mti,
+            message.get_text(11).unwrap_or("?")
+        );
         let deadline = Instant::now() + self.config.read_timeout;
         let written = timeout_at(deadline, connection.stream.write_all(&bytes)).await;
         if !matches!(written, Ok(Ok(()))) {
@@ -299,22 +359,34 @@ impl HostLink for TcpHostLink {
                 Ok(None) => {}
                 Err(e) => {
                     *slot = None;
-                    return Err(no_answer(format!("the host's byte stream is out of step: {e}")));
+                    return Err(no_answer(format!(
+                        "the host's byte stream is out of step: {e}"
+                    )));
                 }
             }
             match timeout_at(deadline, connection.stream.read(&mut buf)).await {
                 Ok(Ok(0)) => {
                     *slot = None;
-                    return Err(no_answer(format!("the host closed the connection before answering {}", request.describe())));
+                    return Err(no_answer(format!(
+                        "the host closed the connection before answering {}",
+                        request.describe()
+                    )));
                 }
                 Ok(Ok(n)) => connection.reader.push(&buf[..n]),
                 Ok(Err(e)) => {
                     *slot = None;
-                    return Err(no_answer(format!("reading the answer to {} failed: {e}", request.describe())));
+                    return Err(no_answer(format!(
+                        "reading the answer to {} failed: {e}",
+                        request.describe()
+                    )));
                 }
                 Err(_) => {
                     // Keep the connection: a late reply will be recognized and ignored.
-                    return Err(no_answer(format!("no answer to {} within {:?}", request.describe(), self.config.read_timeout)));
+                    return Err(no_answer(format!(
+                        "no answer to {} within {:?}",
+                        request.describe(),
+                        self.config.read_timeout
+                    )));
                 }
             }
         }

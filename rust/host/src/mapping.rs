@@ -23,8 +23,8 @@
 
 use poscore::card::CardInput;
 use poscore::host::{
-    AdviceRequest, BatchTotals, FinancialRequest, HostReply, HostRequest, OriginalRef, ResponseCode, ReversalRequest,
-    SettlementRequest, TerminalIdentity,
+    AdviceRequest, BatchTotals, FinancialRequest, HostReply, HostRequest, OriginalRef,
+    ResponseCode, ReversalRequest, SettlementRequest, TerminalIdentity,
 };
 use poscore::ids::{BatchNumber, TraceNumber};
 use poscore::money::Money;
@@ -56,7 +56,9 @@ pub enum MappingError {
         missing: &'static str,
     },
     /// The reply's MTI is not the request's + 10: a reply to another message. Ignore it.
-    #[error("reply MTI {actual} does not answer a {request} (expected {expected}); ignore the reply")]
+    #[error(
+        "reply MTI {actual} does not answer a {request} (expected {expected}); ignore the reply"
+    )]
     UnexpectedMti {
         /// The request's MTI.
         request: String,
@@ -67,7 +69,9 @@ pub enum MappingError {
     },
     /// A field that must echo the request's (F11, F41, F42) differs: a late reply to an
     /// earlier exchange or a reply meant for another terminal. Ignore it.
-    #[error("reply field {field} is {actual:?}, the request's is {expected:?}: a late or foreign reply; ignore it")]
+    #[error(
+        "reply field {field} is {actual:?}, the request's is {expected:?}: a late or foreign reply; ignore it"
+    )]
     Mismatch {
         /// The field number.
         field: u8,
@@ -90,7 +94,10 @@ impl MappingError {
     /// Whether this is a reply to something else (late, duplicate or foreign): the link logs it
     /// and keeps waiting for its own reply.
     pub fn is_foreign_reply(&self) -> bool {
-        matches!(self, MappingError::UnexpectedMti { .. } | MappingError::Mismatch { .. })
+        matches!(
+            self,
+            MappingError::UnexpectedMti { .. } | MappingError::Mismatch { .. }
+        )
     }
 }
 
@@ -110,7 +117,10 @@ pub struct WireContext {
 
 impl Default for WireContext {
     fn default() -> Self {
-        WireContext { settlement_stan: TraceNumber::FIRST, batch: BatchNumber::FIRST }
+        WireContext {
+            settlement_stan: TraceNumber::FIRST,
+            batch: BatchNumber::FIRST,
+        }
     }
 }
 
@@ -136,11 +146,16 @@ pub fn kind_of(message: &Message) -> Option<TxnKind> {
 }
 
 fn identity_fields(m: &mut Message, identity: &TerminalIdentity) {
-    m.set_text(41, identity.terminal_id.as_str()).set_text(42, identity.merchant_id.as_str());
+    m.set_text(41, identity.terminal_id.as_str())
+        .set_text(42, identity.merchant_id.as_str());
 }
 
 fn amount_fields(m: &mut Message, amount: &Money) {
-    m.set_number(4, amount.minor_units(), 12).set_number(49, u64::from(amount.currency().numeric()), 3);
+    m.set_number(4, amount.minor_units(), 12).set_number(
+        49,
+        u64::from(amount.currency().numeric()),
+        3,
+    );
 }
 
 fn f60(kind_code: &str, batch: BatchNumber, network: &str) -> String {
@@ -154,7 +169,8 @@ pub fn f61(original: &OriginalRef) -> String {
 }
 
 fn card_fields(m: &mut Message, card: &CardInput) {
-    m.set_numeric(2, card.pan.expose_digits()).set_numeric(14, &card.expiry.as_yymm());
+    m.set_numeric(2, card.pan.expose_digits())
+        .set_numeric(14, &card.expiry.as_yymm());
 }
 
 fn original_fields(m: &mut Message, original: &OriginalRef, with_rrn: bool) {
@@ -170,20 +186,29 @@ fn original_fields(m: &mut Message, original: &OriginalRef, with_rrn: bool) {
 fn financial(r: &FinancialRequest) -> Result<Message, MappingError> {
     let (mti_digits, f3, f60_1) = kind_codes(r.kind);
     let mut m = Message::new(mti(mti_digits));
-    m.set_numeric(3, f3).set_number(11, u64::from(r.trace.value()), 6).set_numeric(22, ENTRY_MODE_KEYED).set_numeric(25, CONDITION_PREAUTH);
+    m.set_numeric(3, f3)
+        .set_number(11, u64::from(r.trace.value()), 6)
+        .set_numeric(22, ENTRY_MODE_KEYED)
+        .set_numeric(25, CONDITION_PREAUTH);
     amount_fields(&mut m, &r.amount);
     identity_fields(&mut m, &r.identity);
     m.set_numeric(60, &f60(f60_1, r.batch, ""));
     match r.kind {
         TxnKind::PreAuth => {
-            let card = r.card.as_ref().ok_or(MappingError::Incomplete { what: "pre-auth", missing: "the card" })?;
+            let card = r.card.as_ref().ok_or(MappingError::Incomplete {
+                what: "pre-auth",
+                missing: "the card",
+            })?;
             card_fields(&mut m, card);
         }
         kind => {
             if let Some(card) = &r.card {
                 card_fields(&mut m, card);
             }
-            let original = r.original.as_ref().ok_or(MappingError::Incomplete { what: "void or completion", missing: "the original" })?;
+            let original = r.original.as_ref().ok_or(MappingError::Incomplete {
+                what: "void or completion",
+                missing: "the original",
+            })?;
             let with_rrn = matches!(kind, TxnKind::PreAuthVoid | TxnKind::CompletionVoid);
             original_fields(&mut m, original, with_rrn);
         }
@@ -194,7 +219,10 @@ fn financial(r: &FinancialRequest) -> Result<Message, MappingError> {
 fn advice(r: &AdviceRequest) -> Message {
     let (mti_digits, f3, f60_1) = kind_codes(TxnKind::CompletionAdvice);
     let mut m = Message::new(mti(mti_digits));
-    m.set_numeric(3, f3).set_number(11, u64::from(r.trace.value()), 6).set_numeric(22, ENTRY_MODE_KEYED).set_numeric(25, CONDITION_PREAUTH);
+    m.set_numeric(3, f3)
+        .set_number(11, u64::from(r.trace.value()), 6)
+        .set_numeric(22, ENTRY_MODE_KEYED)
+        .set_numeric(25, CONDITION_PREAUTH);
     amount_fields(&mut m, &r.amount);
     identity_fields(&mut m, &r.identity);
     m.set_numeric(60, &f60(f60_1, r.batch, ""));
@@ -205,7 +233,10 @@ fn advice(r: &AdviceRequest) -> Message {
 fn reversal(r: &ReversalRequest) -> Message {
     let (_, f3, f60_1) = kind_codes(r.original_kind);
     let mut m = Message::new(mti("0400"));
-    m.set_numeric(3, f3).set_number(11, u64::from(r.original_trace.value()), 6).set_numeric(22, ENTRY_MODE_KEYED).set_numeric(25, CONDITION_PREAUTH);
+    m.set_numeric(3, f3)
+        .set_number(11, u64::from(r.original_trace.value()), 6)
+        .set_numeric(22, ENTRY_MODE_KEYED)
+        .set_numeric(25, CONDITION_PREAUTH);
     amount_fields(&mut m, &r.amount);
     m.set_text(39, r.reason.as_str());
     identity_fields(&mut m, &r.identity);
@@ -220,7 +251,10 @@ fn reversal(r: &ReversalRequest) -> Message {
 /// F48 of a settlement: domestic debit amount n12, count n3, credit amount n12, count n3,
 /// reconciliation code n1, then the same five for foreign cards (all zero here).
 pub fn settlement_f48(totals: &BatchTotals, reconciliation: char) -> String {
-    format!("{:012}{:03}{:012}{:03}{reconciliation}{:012}{:03}{:012}{:03}0", totals.amount_minor, totals.count, 0, 0, 0, 0, 0, 0)
+    format!(
+        "{:012}{:03}{:012}{:03}{reconciliation}{:012}{:03}{:012}{:03}0",
+        totals.amount_minor, totals.count, 0, 0, 0, 0, 0, 0
+    )
 }
 
 /// Reads the domestic totals and reconciliation code back from a settlement F48.
@@ -231,7 +265,13 @@ pub fn parse_settlement_f48(f48: &str) -> Option<(BatchTotals, char)> {
     let amount_minor = f48.get(..12)?.parse().ok()?;
     let count = f48.get(12..15)?.parse().ok()?;
     let code = f48.as_bytes()[30] as char;
-    Some((BatchTotals { count, amount_minor }, code))
+    Some((
+        BatchTotals {
+            count,
+            amount_minor,
+        },
+        code,
+    ))
 }
 
 fn settlement(r: &SettlementRequest, stan: TraceNumber) -> Message {
@@ -250,7 +290,8 @@ pub fn sign_on(trace: TraceNumber, identity: &TerminalIdentity, batch: BatchNumb
     let mut m = Message::new(mti("0800"));
     m.set_number(11, u64::from(trace.value()), 6);
     identity_fields(&mut m, identity);
-    m.set_numeric(60, &f60("00", batch, SIGN_ON_DOUBLE_LENGTH)).set_text(63, &format!("{} ", identity.operator_id));
+    m.set_numeric(60, &f60("00", batch, SIGN_ON_DOUBLE_LENGTH))
+        .set_text(63, &format!("{} ", identity.operator_id));
     m
 }
 
@@ -281,10 +322,16 @@ pub struct BatchUploadRecord {
 }
 
 /// A batch-upload record (0320, F60 `00 batch 201`, F3 as the transaction's).
-pub fn batch_upload(record: &BatchUploadRecord, batch: BatchNumber, identity: &TerminalIdentity) -> Message {
+pub fn batch_upload(
+    record: &BatchUploadRecord,
+    batch: BatchNumber,
+    identity: &TerminalIdentity,
+) -> Message {
     let (_, f3, _) = kind_codes(record.kind);
     let mut m = Message::new(mti("0320"));
-    m.set_numeric(3, f3).set_number(11, u64::from(record.trace.value()), 6).set_numeric(25, CONDITION_PREAUTH);
+    m.set_numeric(3, f3)
+        .set_number(11, u64::from(record.trace.value()), 6)
+        .set_numeric(25, CONDITION_PREAUTH);
     amount_fields(&mut m, &record.amount);
     if let Some(rrn) = &record.rrn {
         m.set_text(37, rrn);
@@ -298,11 +345,17 @@ pub fn batch_upload(record: &BatchUploadRecord, batch: BatchNumber, identity: &T
 }
 
 /// The batch-upload end message (0320, F48 = the record count n4, 60.3 [`BATCH_UPLOAD_END_CODE`]).
-pub fn batch_upload_end(stan: TraceNumber, count: u16, batch: BatchNumber, identity: &TerminalIdentity) -> Message {
+pub fn batch_upload_end(
+    stan: TraceNumber,
+    count: u16,
+    batch: BatchNumber,
+    identity: &TerminalIdentity,
+) -> Message {
     let mut m = Message::new(mti("0320"));
     m.set_number(11, u64::from(stan.value()), 6);
     identity_fields(&mut m, identity);
-    m.set_number(48, u64::from(count), 4).set_numeric(60, &f60("00", batch, BATCH_UPLOAD_END_CODE));
+    m.set_number(48, u64::from(count), 4)
+        .set_numeric(60, &f60("00", batch, BATCH_UPLOAD_END_CODE));
     m
 }
 
@@ -312,7 +365,11 @@ fn echo(request: &Message, reply: &Message, field: u8) -> Result<(), MappingErro
     if expected == actual {
         Ok(())
     } else {
-        Err(MappingError::Mismatch { field, expected: expected.to_string(), actual: actual.to_string() })
+        Err(MappingError::Mismatch {
+            field,
+            expected: expected.to_string(),
+            actual: actual.to_string(),
+        })
     }
 }
 
@@ -333,11 +390,26 @@ pub fn from_message(reply: &Message, request: &Message) -> Result<HostReply, Map
     for field in [11, 41, 42] {
         echo(request, reply, field)?;
     }
-    let code = reply.get_text(39).ok_or(MappingError::BadField { field: 39, why: "no response code" })?;
-    let response_code = ResponseCode::new(code).ok_or(MappingError::BadField { field: 39, why: "not two letters or digits" })?;
-    let text = |field| reply.get_text(field).map(str::trim).filter(|t| !t.is_empty()).map(str::to_string);
+    let code = reply.get_text(39).ok_or(MappingError::BadField {
+        field: 39,
+        why: "no response code",
+    })?;
+    let response_code = ResponseCode::new(code).ok_or(MappingError::BadField {
+        field: 39,
+        why: "not two letters or digits",
+    })?;
+    let text = |field| {
+        reply
+            .get_text(field)
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(str::to_string)
+    };
     let settlement_balanced = if request.mti.as_str() == "0500" {
-        reply.get_text(48).and_then(parse_settlement_f48).map(|(_, code)| code == '1')
+        reply
+            .get_text(48)
+            .and_then(parse_settlement_f48)
+            .map(|(_, code)| code == '1')
     } else {
         None
     };
@@ -369,7 +441,10 @@ pub struct WorkingKeys {
 
 impl std::fmt::Debug for WorkingKeys {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("WorkingKeys").field("pin_check", &self.pin_check).field("mac_check", &self.mac_check).finish_non_exhaustive()
+        f.debug_struct("WorkingKeys")
+            .field("pin_check", &self.pin_check)
+            .field("mac_check", &self.mac_check)
+            .finish_non_exhaustive()
     }
 }
 
@@ -385,13 +460,22 @@ impl WorkingKeys {
         let part = |i: usize| -> Option<(Vec<u8>, [u8; 4])> {
             let start = i * (key_len + 4);
             let key = f62.get(start..start + key_len)?.to_vec();
-            let check = f62.get(start + key_len..start + key_len + 4)?.try_into().ok()?;
+            let check = f62
+                .get(start + key_len..start + key_len + 4)?
+                .try_into()
+                .ok()?;
             Some((key, check))
         };
         let (pin_key, pin_check) = part(0)?;
         let (mac_key, mac_check) = part(1)?;
         let track_key = if f62.len() == 60 { part(2) } else { None };
-        Some(WorkingKeys { pin_key, pin_check, mac_key, mac_check, track_key })
+        Some(WorkingKeys {
+            pin_key,
+            pin_check,
+            mac_key,
+            mac_check,
+            track_key,
+        })
     }
 
     /// The F62 bytes.
@@ -456,9 +540,17 @@ mod tests {
     }
 
     fn financial_request(kind: TxnKind) -> HostRequest {
-        let card = (kind == TxnKind::PreAuth)
-            .then(|| CardInput::parse("6222021234567890128", "3012", Timestamp::from_civil(2026, 11, 26, 0, 0, 0)).unwrap());
-        let masked = poscore::card::Pan::parse("6222021234567890128").unwrap().masked();
+        let card = (kind == TxnKind::PreAuth).then(|| {
+            CardInput::parse(
+                "6222021234567890128",
+                "3012",
+                Timestamp::from_civil(2026, 11, 26, 0, 0, 0),
+            )
+            .unwrap()
+        });
+        let masked = poscore::card::Pan::parse("6222021234567890128")
+            .unwrap()
+            .masked();
         HostRequest::Financial(FinancialRequest {
             kind,
             trace: trace(13),
@@ -473,7 +565,14 @@ mod tests {
 
     /// Maps, then checks the message survives the codec unchanged.
     fn map(request: &HostRequest) -> Message {
-        let m = to_message(request, &WireContext { settlement_stan: trace(99), batch: batch() }).unwrap();
+        let m = to_message(
+            request,
+            &WireContext {
+                settlement_stan: trace(99),
+                batch: batch(),
+            },
+        )
+        .unwrap();
         let profile = unionpay_pos();
         assert_eq!(decode(&encode(&m, &profile).unwrap(), &profile).unwrap(), m);
         m
@@ -485,7 +584,10 @@ mod tests {
 
     #[test]
     fn sign_on_0800() {
-        let m = map(&HostRequest::SignOn { trace: trace(5), identity: identity() });
+        let m = map(&HostRequest::SignOn {
+            trace: trace(5),
+            identity: identity(),
+        });
         assert_eq!(m.mti.as_str(), "0800");
         assert_eq!(fields(&m), [11, 41, 42, 60, 63]);
         assert_eq!(m.get_text(11), Some("000005"));
@@ -513,10 +615,21 @@ mod tests {
 
     #[test]
     fn a_pre_auth_without_a_card_is_refused() {
-        let HostRequest::Financial(mut r) = financial_request(TxnKind::PreAuth) else { unreachable!() };
+        let HostRequest::Financial(mut r) = financial_request(TxnKind::PreAuth) else {
+            unreachable!()
+        };
         r.card = None;
         let err = to_message(&HostRequest::Financial(r), &WireContext::default()).unwrap_err();
-        assert!(matches!(err, MappingError::Incomplete { what: "pre-auth", .. }), "{err}");
+        assert!(
+            matches!(
+                err,
+                MappingError::Incomplete {
+                    what: "pre-auth",
+                    ..
+                }
+            ),
+            "{err}"
+        );
     }
 
     #[test]
@@ -597,7 +710,10 @@ mod tests {
     fn settlement_0500_with_f48_totals() {
         let m = map(&HostRequest::Settlement(SettlementRequest {
             batch: batch(),
-            totals: BatchTotals { count: 3, amount_minor: 45_600 },
+            totals: BatchTotals {
+                count: 3,
+                amount_minor: 45_600,
+            },
             identity: identity(),
         }));
         assert_eq!(m.mti.as_str(), "0500");
@@ -606,7 +722,16 @@ mod tests {
         let f48 = m.get_text(48).unwrap();
         assert_eq!(f48.len(), 62);
         assert_eq!(&f48[..31], "0000000456000030000000000000000");
-        assert_eq!(parse_settlement_f48(f48), Some((BatchTotals { count: 3, amount_minor: 45_600 }, '0')));
+        assert_eq!(
+            parse_settlement_f48(f48),
+            Some((
+                BatchTotals {
+                    count: 3,
+                    amount_minor: 45_600
+                },
+                '0'
+            ))
+        );
         assert_eq!(m.get_text(60), Some("00000007201"));
     }
 
@@ -637,7 +762,9 @@ mod tests {
         for f in [11, 41, 42] {
             r.set_text(f, request.get_text(f).unwrap());
         }
-        r.set_text(39, "00").set_text(38, "654321").set_text(37, "000000000077");
+        r.set_text(39, "00")
+            .set_text(38, "654321")
+            .set_text(37, "000000000077");
         r
     }
 
@@ -661,25 +788,49 @@ mod tests {
             let err = from_message(&reply, &request).unwrap_err();
             assert!(err.is_foreign_reply(), "{err}");
             if field != 0 {
-                assert!(matches!(err, MappingError::Mismatch { field: f, .. } if f == field), "{err}");
+                assert!(
+                    matches!(err, MappingError::Mismatch { field: f, .. } if f == field),
+                    "{err}"
+                );
             }
         }
         let mut no_code = reply_to(&request);
         no_code.remove(39);
-        assert_eq!(from_message(&no_code, &request).unwrap_err(), MappingError::BadField { field: 39, why: "no response code" });
+        assert_eq!(
+            from_message(&no_code, &request).unwrap_err(),
+            MappingError::BadField {
+                field: 39,
+                why: "no response code"
+            }
+        );
     }
 
     #[test]
     fn settlement_reply_reports_balance() {
         let request = map(&HostRequest::Settlement(SettlementRequest {
             batch: batch(),
-            totals: BatchTotals { count: 1, amount_minor: 100 },
+            totals: BatchTotals {
+                count: 1,
+                amount_minor: 100,
+            },
             identity: identity(),
         }));
         for (code, balanced) in [('1', Some(true)), ('2', Some(false)), ('3', Some(false))] {
             let mut reply = reply_to(&request);
-            reply.set_numeric(48, &settlement_f48(&BatchTotals { count: 1, amount_minor: 100 }, code));
-            assert_eq!(from_message(&reply, &request).unwrap().settlement_balanced, balanced);
+            reply.set_numeric(
+                48,
+                &settlement_f48(
+                    &BatchTotals {
+                        count: 1,
+                        amount_minor: 100,
+                    },
+                    code,
+                ),
+            );
+            assert_eq!(
+                from_message(&reply, &request).unwrap().settlement_balanced,
+                balanced
+            );
         }
     }
 

@@ -35,7 +35,9 @@ use std::time::Duration;
 use poscore::ids::{BatchNumber, TraceNumber};
 use poscore::txn::TxnKind;
 use poscore_iso8583::frame::frame;
-use poscore_iso8583::{FrameReader, Header, Message, ProcessingRequirement, Profile, decode, encode, mac, unionpay_pos};
+use poscore_iso8583::{
+    FrameReader, Header, Message, ProcessingRequirement, Profile, decode, encode, mac, unionpay_pos,
+};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream, ToSocketAddrs};
 
@@ -60,7 +62,10 @@ impl std::fmt::Debug for SimConfig {
 /// Test keys: a fixed 16-byte MAK and TMK. For tests and demos only.
 impl Default for SimConfig {
     fn default() -> Self {
-        SimConfig { mac_key: b"\x01\x23\x45\x67\x89\xAB\xCD\xEF\xFE\xDC\xBA\x98\x76\x54\x32\x10".to_vec(), master_key: vec![0x11; 16] }
+        SimConfig {
+            mac_key: b"\x01\x23\x45\x67\x89\xAB\xCD\xEF\xFE\xDC\xBA\x98\x76\x54\x32\x10".to_vec(),
+            master_key: vec![0x11; 16],
+        }
     }
 }
 
@@ -135,7 +140,11 @@ impl HostSim {
                 working_keys,
                 profile: unionpay_pos(),
                 switches: Mutex::new(Switches::default()),
-                ledger: Mutex::new(Ledger { next_auth: 1, next_rrn: 1, ..Ledger::default() }),
+                ledger: Mutex::new(Ledger {
+                    next_auth: 1,
+                    next_rrn: 1,
+                    ..Ledger::default()
+                }),
             }),
         })
     }
@@ -147,12 +156,28 @@ impl HostSim {
         let existing = std::fs::read_to_string(path).ok();
         {
             let mut ledger = lock(&self.shared.ledger);
-            for entry in existing.iter().flat_map(|t| t.lines()).filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok()) {
-                let field = |k: &str| entry.get(k).and_then(|v| v.as_str()).unwrap_or("").to_string();
-                let (Ok(batch), Ok(trace)) = (BatchNumber::parse(&field("batch")), TraceNumber::parse(&field("trace"))) else {
+            for entry in existing
+                .iter()
+                .flat_map(|t| t.lines())
+                .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            {
+                let field = |k: &str| {
+                    entry
+                        .get(k)
+                        .and_then(|v| v.as_str())
+                        .unwrap_or("")
+                        .to_string()
+                };
+                let (Ok(batch), Ok(trace)) = (
+                    BatchNumber::parse(&field("batch")),
+                    TraceNumber::parse(&field("trace")),
+                ) else {
                     continue;
                 };
-                let amount = entry.get("amount_minor").and_then(|v| v.as_u64()).unwrap_or(0);
+                let amount = entry
+                    .get("amount_minor")
+                    .and_then(|v| v.as_u64())
+                    .unwrap_or(0);
                 match field("event").as_str() {
                     "approved" => {
                         ledger.approved.insert((batch, trace), amount);
@@ -238,7 +263,9 @@ impl HostSim {
 
     /// Whether the host holds an approval for (batch, trace) that was not reversed.
     pub fn holds(&self, batch: BatchNumber, trace: TraceNumber) -> bool {
-        lock(&self.shared.ledger).approved.contains_key(&(batch, trace))
+        lock(&self.shared.ledger)
+            .approved
+            .contains_key(&(batch, trace))
     }
 
     /// How many approvals the host holds.
@@ -279,19 +306,37 @@ impl HostSim {
                         continue;
                     }
                 };
-                let mac_ok = request.mti.as_str() == "0800" || mac::verify(&frame.body, |d| Ok(self.shared.mac_key.mac(d))).is_ok();
+                let mac_ok = request.mti.as_str() == "0800"
+                    || mac::verify(&frame.body, |d| Ok(self.shared.mac_key.mac(d))).is_ok();
                 let answer = self.answer(&request, mac_ok);
-                let Answer::Reply { message, bad_mac } = answer else { continue };
+                let Answer::Reply { message, bad_mac } = answer else {
+                    continue;
+                };
                 let switches = std::mem::take(&mut *lock(&self.shared.switches));
                 lock(&self.shared.switches).settlement_unbalanced = switches.settlement_unbalanced;
                 if switches.drop_next {
-                    log::info!("host-sim: dropping the reply {} {}", message.mti, message.get_text(11).unwrap_or("?"));
+                    log::info!(
+                        "host-sim: dropping the reply {} {}",
+                        message.mti,
+                        message.get_text(11).unwrap_or("?")
+                    );
                     continue;
                 }
-                let requirement = if switches.sign_on_next { ProcessingRequirement::SignOnAgain } else { ProcessingRequirement::None };
+                let requirement = if switches.sign_on_next {
+                    ProcessingRequirement::SignOnAgain
+                } else {
+                    ProcessingRequirement::None
+                };
                 let h = frame.header;
-                let header = Header::new(h.application(), h.0[1], 0, requirement, [h.0[3], h.0[4], h.0[5]]);
-                let body = self.reply_body(&message, request.has(64), bad_mac || switches.bad_mac_next);
+                let header = Header::new(
+                    h.application(),
+                    h.0[1],
+                    0,
+                    requirement,
+                    [h.0[3], h.0[4], h.0[5]],
+                );
+                let body =
+                    self.reply_body(&message, request.has(64), bad_mac || switches.bad_mac_next);
                 let bytes = frame_bytes(&frame.tpdu.swapped(), &header, &body)?;
                 if let Some(delay) = switches.delay_next {
                     tokio::time::sleep(delay).await;
@@ -311,7 +356,9 @@ impl HostSim {
 
     fn reply_body(&self, message: &Message, signed: bool, bad_mac: bool) -> Vec<u8> {
         let body = if signed {
-            mac::sign(message, &self.shared.profile, |d| Ok(self.shared.mac_key.mac(d)))
+            mac::sign(message, &self.shared.profile, |d| {
+                Ok(self.shared.mac_key.mac(d))
+            })
         } else {
             encode(message, &self.shared.profile).map_err(Into::into)
         };
@@ -327,7 +374,9 @@ impl HostSim {
 
     /// Decides and records the answer to `request`.
     fn answer(&self, request: &Message, mac_ok: bool) -> Answer {
-        let Some(mti) = request.mti.response() else { return Answer::Silent };
+        let Some(mti) = request.mti.response() else {
+            return Answer::Silent;
+        };
         let mut reply = Message::new(mti);
         for field in [3, 4, 11, 25, 41, 42, 49, 60, 61] {
             if let Some(v) = request.fields.get(&field) {
@@ -337,22 +386,39 @@ impl HostSim {
         let mut ledger = lock(&self.shared.ledger);
         ledger.requests_seen += 1;
         if !mac_ok {
-            log::warn!("host-sim: request {} {} has a bad MAC: A0", request.mti, request.get_text(11).unwrap_or("?"));
+            log::warn!(
+                "host-sim: request {} {} has a bad MAC: A0",
+                request.mti,
+                request.get_text(11).unwrap_or("?")
+            );
             reply.set_text(39, "A0");
-            return Answer::Reply { message: reply, bad_mac: false };
+            return Answer::Reply {
+                message: reply,
+                bad_mac: false,
+            };
         }
-        let batch = request.get_text(60).and_then(|t| t.get(2..8)).and_then(|t| BatchNumber::parse(t).ok());
-        let trace = request.get_text(11).and_then(|t| TraceNumber::parse(t).ok());
+        let batch = request
+            .get_text(60)
+            .and_then(|t| t.get(2..8))
+            .and_then(|t| BatchNumber::parse(t).ok());
+        let trace = request
+            .get_text(11)
+            .and_then(|t| TraceNumber::parse(t).ok());
         let amount = request.get_numeric(4).unwrap_or(0);
         let mut bad_mac = false;
         match request.mti.as_str() {
             "0800" => {
-                reply.set_text(39, "00").set_binary(62, &self.shared.working_keys.to_bytes());
+                reply
+                    .set_text(39, "00")
+                    .set_binary(62, &self.shared.working_keys.to_bytes());
             }
             "0100" | "0200" => {
                 let (Some(batch), Some(trace)) = (batch, trace) else {
                     reply.set_text(39, "30");
-                    return Answer::Reply { message: reply, bad_mac };
+                    return Answer::Reply {
+                        message: reply,
+                        bad_mac,
+                    };
                 };
                 let kind = kind_of(request).unwrap_or(TxnKind::PreAuth);
                 match amount % 100 {
@@ -365,7 +431,10 @@ impl HostSim {
                     68 => return Answer::Silent,
                     cents => {
                         let (auth, rrn) = approve(&mut ledger, kind, batch, trace, amount);
-                        reply.set_text(39, "00").set_text(38, &auth).set_text(37, &rrn);
+                        reply
+                            .set_text(39, "00")
+                            .set_text(38, &auth)
+                            .set_text(37, &rrn);
                         if cents == 98 {
                             return Answer::Silent;
                         }
@@ -392,22 +461,42 @@ impl HostSim {
             }
             "0500" => {
                 let unbalanced = lock(&self.shared.switches).settlement_unbalanced;
-                let totals = request.get_text(48).and_then(parse_settlement_f48).map(|(t, _)| t).unwrap_or_default();
-                reply.set_text(39, "00").set_numeric(48, &settlement_f48(&totals, if unbalanced { '2' } else { '1' }));
+                let totals = request
+                    .get_text(48)
+                    .and_then(parse_settlement_f48)
+                    .map(|(t, _)| t)
+                    .unwrap_or_default();
+                reply.set_text(39, "00").set_numeric(
+                    48,
+                    &settlement_f48(&totals, if unbalanced { '2' } else { '1' }),
+                );
             }
             _ => {
                 reply.set_text(39, "12");
             }
         }
-        Answer::Reply { message: reply, bad_mac }
+        Answer::Reply {
+            message: reply,
+            bad_mac,
+        }
     }
 }
 
-fn frame_bytes(tpdu: &poscore_iso8583::Tpdu, header: &Header, body: &[u8]) -> std::io::Result<Vec<u8>> {
+fn frame_bytes(
+    tpdu: &poscore_iso8583::Tpdu,
+    header: &Header,
+    body: &[u8],
+) -> std::io::Result<Vec<u8>> {
     frame(tpdu, header, body).map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
 }
 
-fn approve(ledger: &mut Ledger, kind: TxnKind, batch: BatchNumber, trace: TraceNumber, amount: u64) -> (String, String) {
+fn approve(
+    ledger: &mut Ledger,
+    kind: TxnKind,
+    batch: BatchNumber,
+    trace: TraceNumber,
+    amount: u64,
+) -> (String, String) {
     let auth = format!("{:06}", ledger.next_auth % 1_000_000);
     let rrn = format!("{:012}", ledger.next_rrn);
     ledger.next_auth += 1;
@@ -417,10 +506,19 @@ fn approve(ledger: &mut Ledger, kind: TxnKind, batch: BatchNumber, trace: TraceN
     (auth, rrn)
 }
 
-fn record(ledger: &mut Ledger, event: &str, kind: TxnKind, batch: BatchNumber, trace: TraceNumber, amount_minor: u64) {
+fn record(
+    ledger: &mut Ledger,
+    event: &str,
+    kind: TxnKind,
+    batch: BatchNumber,
+    trace: TraceNumber,
+    amount_minor: u64,
+) {
     if let Some(file) = ledger.file.as_mut() {
         let line = serde_json::json!({"event": event, "kind": kind.as_str(), "batch": batch.to_string(), "trace": trace.to_string(), "amount_minor": amount_minor});
-        let written = file.write_all(format!("{line}\n").as_bytes()).and_then(|()| file.sync_data());
+        let written = file
+            .write_all(format!("{line}\n").as_bytes())
+            .and_then(|()| file.sync_data());
         if let Err(e) = written {
             log::error!("host-sim could not write its ledger: {e}");
         }

@@ -25,7 +25,10 @@ fn money(text: &str) -> Money {
 }
 
 fn preauth(amount: &str) -> Command {
-    Command::PreAuth { amount: money(amount), card: CardInput::parse("6222021234567890128", "3012", SystemClock.now()).unwrap() }
+    Command::PreAuth {
+        amount: money(amount),
+        card: CardInput::parse("6222021234567890128", "3012", SystemClock.now()).unwrap(),
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -33,29 +36,68 @@ async fn the_engine_over_real_tcp_and_8583() {
     let sim = HostSim::new(SimConfig::default()).unwrap();
     let addr = sim.serve("127.0.0.1:0").await.unwrap();
     let link = TcpHostLink::new(
-        LinkConfig { read_timeout: Duration::from_millis(800), master_key: Some(SimConfig::default().master_key), ..LinkConfig::new(addr.to_string()) },
+        LinkConfig {
+            read_timeout: Duration::from_millis(800),
+            master_key: Some(SimConfig::default().master_key),
+            ..LinkConfig::new(addr.to_string())
+        },
         Arc::new(SoftwareMacKey::cup(&SimConfig::default().mac_key).unwrap()),
     );
     let dir = tempfile::tempdir().unwrap();
     let key = PanHashKey::new(vec![9; 32]).unwrap();
-    let (engine, _) = Engine::open(&dir.path().join("journal.db"), Config::default(), key, SystemClock.now()).unwrap();
-    let config = DriverConfig { host_timeout: Duration::from_secs(5), tick_interval: Duration::from_millis(20), print_watchdog: Duration::from_secs(5) };
-    let terminal = Terminal::start(engine, Arc::new(link), Arc::new(MemoryPrinter::new()), config);
+    let (engine, _) = Engine::open(
+        &dir.path().join("journal.db"),
+        Config::default(),
+        key,
+        SystemClock.now(),
+    )
+    .unwrap();
+    let config = DriverConfig {
+        host_timeout: Duration::from_secs(5),
+        tick_interval: Duration::from_millis(20),
+        print_watchdog: Duration::from_secs(5),
+    };
+    let terminal = Terminal::start(
+        engine,
+        Arc::new(link),
+        Arc::new(MemoryPrinter::new()),
+        config,
+    );
     let handle = terminal.handle();
     let id = |t: &str| RequestId::parse(t).unwrap();
 
     let signed_on = handle.submit(id("sign-on"), Command::SignOn).await.unwrap();
-    assert!(matches!(signed_on, CommandOutcome::SignedOn), "{signed_on:?}");
+    assert!(
+        matches!(signed_on, CommandOutcome::SignedOn),
+        "{signed_on:?}"
+    );
 
     let held = txn(handle.submit(id("a"), preauth("100.00")).await.unwrap());
     assert_eq!(held.state, TxnState::Approved);
     assert!(sim.holds(held.batch, held.trace));
-    let completion = txn(handle.submit(id("a-done"), Command::Complete { original_trace: held.trace, amount: money("80.00") }).await.unwrap());
+    let completion = txn(handle
+        .submit(
+            id("a-done"),
+            Command::Complete {
+                original_trace: held.trace,
+                amount: money("80.00"),
+            },
+        )
+        .await
+        .unwrap());
     assert_eq!(completion.state, TxnState::Approved, "{completion:?}");
     assert!(completion.rrn.is_some());
 
     let voided = txn(handle.submit(id("b"), preauth("50.00")).await.unwrap());
-    let void = txn(handle.submit(id("b-void"), Command::Void { original_trace: voided.trace }).await.unwrap());
+    let void = txn(handle
+        .submit(
+            id("b-void"),
+            Command::Void {
+                original_trace: voided.trace,
+            },
+        )
+        .await
+        .unwrap());
     assert_eq!(void.state, TxnState::Approved, "{void:?}");
 
     sim.drop_next_reply();
@@ -67,20 +109,37 @@ async fn the_engine_over_real_tcp_and_8583() {
 
     let next = txn(handle.submit(id("e"), preauth("20.00")).await.unwrap());
     assert_eq!(next.state, TxnState::Approved);
-    let reversed = handle.read(move |j| j.find_by_trace(lost.trace).unwrap().unwrap()).await.unwrap();
+    let reversed = handle
+        .read(move |j| j.find_by_trace(lost.trace).unwrap().unwrap())
+        .await
+        .unwrap();
     assert_eq!(reversed.state, TxnState::Reversed);
-    assert!(!sim.holds(lost.batch, lost.trace), "the reversal released the hold before the next pre-auth");
-    assert_eq!(sim.reversals(), reversals_before + 1, "the host held the lost approval, and the reversal released it");
+    assert!(
+        !sim.holds(lost.batch, lost.trace),
+        "the reversal released the hold before the next pre-auth"
+    );
+    assert_eq!(
+        sim.reversals(),
+        reversals_before + 1,
+        "the host held the lost approval, and the reversal released it"
+    );
 
     let settled = handle.submit(id("settle"), Command::Settle).await.unwrap();
-    let CommandOutcome::Settled(summary) = settled else { panic!("expected a settlement, got {settled:?}") };
+    let CommandOutcome::Settled(summary) = settled else {
+        panic!("expected a settlement, got {settled:?}")
+    };
     assert!(summary.balanced);
     assert_eq!(summary.totals.count, 1);
     assert_eq!(summary.totals.amount_minor, 8_000);
     assert_eq!(summary.next_batch, summary.batch.next());
 
     let (original, voided_after) = handle
-        .read(move |j| (j.find_by_trace(held.trace).unwrap().unwrap(), j.find_by_trace(voided.trace).unwrap().unwrap()))
+        .read(move |j| {
+            (
+                j.find_by_trace(held.trace).unwrap().unwrap(),
+                j.find_by_trace(voided.trace).unwrap().unwrap(),
+            )
+        })
         .await
         .unwrap();
     assert_eq!(original.state, TxnState::Completed);

@@ -6,7 +6,10 @@ use std::time::Duration;
 
 use poscore::Timestamp;
 use poscore::card::{CardInput, Pan};
-use poscore::host::{BatchTotals, FinancialRequest, HostRequest, ReversalRequest, SettlementRequest, TerminalIdentity};
+use poscore::host::{
+    BatchTotals, FinancialRequest, HostRequest, ReversalRequest, SettlementRequest,
+    TerminalIdentity,
+};
 use poscore::ids::{BatchNumber, MerchantId, OperatorId, TerminalId, TraceNumber};
 use poscore::money::{Currency, Money};
 use poscore::txn::{ReversalReason, TxnKind};
@@ -56,7 +59,14 @@ fn reversal_of(n: u32, minor: u64) -> HostRequest {
 }
 
 fn settlement(count: u32, amount_minor: u64) -> HostRequest {
-    HostRequest::Settlement(SettlementRequest { batch: batch(), totals: BatchTotals { count, amount_minor }, identity: identity() })
+    HostRequest::Settlement(SettlementRequest {
+        batch: batch(),
+        totals: BatchTotals {
+            count,
+            amount_minor,
+        },
+        identity: identity(),
+    })
 }
 
 fn config(address: String, read_timeout: Duration) -> LinkConfig {
@@ -73,7 +83,10 @@ async fn setup(read_timeout: Duration) -> (HostSim, TcpHostLink) {
     let sim = HostSim::new(SimConfig::default()).unwrap();
     let addr = sim.serve("127.0.0.1:0").await.unwrap();
     let key = SoftwareMacKey::cup(&SimConfig::default().mac_key).unwrap();
-    (sim, TcpHostLink::new(config(addr.to_string(), read_timeout), Arc::new(key)))
+    (
+        sim,
+        TcpHostLink::new(config(addr.to_string(), read_timeout), Arc::new(key)),
+    )
 }
 
 #[tokio::test]
@@ -82,13 +95,25 @@ async fn sign_on_installs_the_hosts_mac_key() {
     let addr = sim.serve("127.0.0.1:0").await.unwrap();
     // The link starts with a key the host does not know: the host refuses with A0.
     let wrong = SoftwareMacKey::cup(&[0x33; 16]).unwrap();
-    let link = TcpHostLink::new(config(addr.to_string(), Duration::from_secs(2)), Arc::new(wrong));
+    let link = TcpHostLink::new(
+        config(addr.to_string(), Duration::from_secs(2)),
+        Arc::new(wrong),
+    );
     let refused = link.exchange(&pre_auth(1, 10_000)).await.unwrap();
     assert_eq!(refused.response_code.as_str(), "A0");
-    assert!(!refused.mac_valid, "the host's reply is MACed with its key, not ours");
+    assert!(
+        !refused.mac_valid,
+        "the host's reply is MACed with its key, not ours"
+    );
     assert!(!sim.holds(batch(), trace(1)));
 
-    let signed_on = link.exchange(&HostRequest::SignOn { trace: trace(2), identity: identity() }).await.unwrap();
+    let signed_on = link
+        .exchange(&HostRequest::SignOn {
+            trace: trace(2),
+            identity: identity(),
+        })
+        .await
+        .unwrap();
     assert!(signed_on.response_code.is_approved());
     assert!(signed_on.mac_valid);
     let keys = link.last_working_keys().expect("working keys kept");
@@ -134,19 +159,39 @@ async fn a_dropped_reply_is_no_answer_and_the_reversal_releases_the_hold() {
     assert!(!sim.holds(batch(), trace(1)));
     assert_eq!(sim.reversals(), 1);
     // Reversing again: the host no longer knows it.
-    assert_eq!(link.exchange(&reversal_of(1, 10_000)).await.unwrap().response_code.as_str(), "25");
+    assert_eq!(
+        link.exchange(&reversal_of(1, 10_000))
+            .await
+            .unwrap()
+            .response_code
+            .as_str(),
+        "25"
+    );
 }
 
 #[tokio::test]
 async fn magic_amounts_lost_and_unprocessed() {
     let (sim, link) = setup(Duration::from_millis(300)).await;
     // .98: approved by the host, answer lost.
-    assert!(matches!(link.exchange(&pre_auth(1, 10_098)).await, Err(LinkError::NoAnswer(_))));
+    assert!(matches!(
+        link.exchange(&pre_auth(1, 10_098)).await,
+        Err(LinkError::NoAnswer(_))
+    ));
     assert!(sim.holds(batch(), trace(1)));
     // .68: never processed.
-    assert!(matches!(link.exchange(&pre_auth(2, 10_068)).await, Err(LinkError::NoAnswer(_))));
+    assert!(matches!(
+        link.exchange(&pre_auth(2, 10_068)).await,
+        Err(LinkError::NoAnswer(_))
+    ));
     assert!(!sim.holds(batch(), trace(2)));
-    assert_eq!(link.exchange(&reversal_of(2, 10_068)).await.unwrap().response_code.as_str(), "25");
+    assert_eq!(
+        link.exchange(&reversal_of(2, 10_068))
+            .await
+            .unwrap()
+            .response_code
+            .as_str(),
+        "25"
+    );
     // .63: approved, bad MAC.
     let bad = link.exchange(&pre_auth(3, 10_063)).await.unwrap();
     assert!(bad.response_code.is_approved());
@@ -163,7 +208,11 @@ async fn a_late_reply_is_ignored_by_the_next_exchange() {
     // The late 0110 for trace 1 arrives during this exchange and must not be taken as its answer.
     let second = link.exchange(&pre_auth(2, 20_000)).await.unwrap();
     assert!(second.response_code.is_approved());
-    assert_eq!(second.auth_code.as_deref(), Some("000002"), "the answer is trace 2's, not the late one");
+    assert_eq!(
+        second.auth_code.as_deref(),
+        Some("000002"),
+        "the answer is trace 2's, not the late one"
+    );
     assert_eq!(second.rrn.as_deref(), Some("000000000002"));
 
     // Nor as the answer to a reversal with the same F11 (the late 0110 is not an 0410).
@@ -192,7 +241,11 @@ async fn a_duplicate_reply_is_ignored() {
     let first = link.exchange(&pre_auth(1, 10_000)).await.unwrap();
     assert_eq!(first.auth_code.as_deref(), Some("000001"));
     let second = link.exchange(&pre_auth(2, 10_000)).await.unwrap();
-    assert_eq!(second.auth_code.as_deref(), Some("000002"), "the duplicate of trace 1's answer was skipped");
+    assert_eq!(
+        second.auth_code.as_deref(),
+        Some("000002"),
+        "the duplicate of trace 1's answer was skipped"
+    );
     assert_eq!(sim.approvals_held(), 2, "no double authorization");
 }
 
@@ -212,7 +265,10 @@ async fn connection_refused_is_not_sent() {
     let addr = listener.local_addr().unwrap();
     drop(listener);
     let key = SoftwareMacKey::cup(&SimConfig::default().mac_key).unwrap();
-    let link = TcpHostLink::new(config(addr.to_string(), Duration::from_secs(1)), Arc::new(key));
+    let link = TcpHostLink::new(
+        config(addr.to_string(), Duration::from_secs(1)),
+        Arc::new(key),
+    );
     let err = link.exchange(&pre_auth(1, 10_000)).await.unwrap_err();
     assert!(matches!(err, LinkError::NotSent(_)), "{err}");
 }
@@ -224,7 +280,13 @@ async fn the_host_asks_for_a_new_sign_on() {
     let reply = link.exchange(&pre_auth(1, 10_000)).await.unwrap();
     assert!(reply.sign_on_requested);
     assert!(reply.mac_valid);
-    assert!(!link.exchange(&pre_auth(2, 10_000)).await.unwrap().sign_on_requested);
+    assert!(
+        !link
+            .exchange(&pre_auth(2, 10_000))
+            .await
+            .unwrap()
+            .sign_on_requested
+    );
 }
 
 #[tokio::test]
@@ -235,30 +297,61 @@ async fn settlement_balanced_and_unbalanced() {
     assert_eq!(balanced.settlement_balanced, Some(true));
     sim.set_settlement_unbalanced(true);
     for _ in 0..2 {
-        assert_eq!(link.exchange(&settlement(2, 30_000)).await.unwrap().settlement_balanced, Some(false));
+        assert_eq!(
+            link.exchange(&settlement(2, 30_000))
+                .await
+                .unwrap()
+                .settlement_balanced,
+            Some(false)
+        );
     }
     sim.set_settlement_unbalanced(false);
-    assert_eq!(link.exchange(&settlement(2, 30_000)).await.unwrap().settlement_balanced, Some(true));
+    assert_eq!(
+        link.exchange(&settlement(2, 30_000))
+            .await
+            .unwrap()
+            .settlement_balanced,
+        Some(true)
+    );
 }
 
 #[tokio::test]
 async fn the_ledger_survives_a_restart() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("ledger.jsonl");
-    let sim = HostSim::new(SimConfig::default()).unwrap().with_ledger(&path).unwrap();
+    let sim = HostSim::new(SimConfig::default())
+        .unwrap()
+        .with_ledger(&path)
+        .unwrap();
     let addr = sim.serve("127.0.0.1:0").await.unwrap();
     let key = SoftwareMacKey::cup(&SimConfig::default().mac_key).unwrap();
-    let link = TcpHostLink::new(config(addr.to_string(), Duration::from_secs(2)), Arc::new(key.clone()));
+    let link = TcpHostLink::new(
+        config(addr.to_string(), Duration::from_secs(2)),
+        Arc::new(key.clone()),
+    );
     link.exchange(&pre_auth(1, 10_000)).await.unwrap();
     link.exchange(&pre_auth(2, 20_000)).await.unwrap();
     link.exchange(&reversal_of(2, 20_000)).await.unwrap();
     let text = std::fs::read_to_string(&path).unwrap();
     assert_eq!(text.lines().count(), 3, "{text}");
 
-    let restarted = HostSim::new(SimConfig::default()).unwrap().with_ledger(&path).unwrap();
+    let restarted = HostSim::new(SimConfig::default())
+        .unwrap()
+        .with_ledger(&path)
+        .unwrap();
     assert!(restarted.holds(batch(), trace(1)));
     assert!(!restarted.holds(batch(), trace(2)));
     let addr = restarted.serve("127.0.0.1:0").await.unwrap();
-    let link = TcpHostLink::new(config(addr.to_string(), Duration::from_secs(2)), Arc::new(key));
-    assert_eq!(link.exchange(&reversal_of(1, 10_000)).await.unwrap().response_code.as_str(), "00");
+    let link = TcpHostLink::new(
+        config(addr.to_string(), Duration::from_secs(2)),
+        Arc::new(key),
+    );
+    assert_eq!(
+        link.exchange(&reversal_of(1, 10_000))
+            .await
+            .unwrap()
+            .response_code
+            .as_str(),
+        "00"
+    );
 }

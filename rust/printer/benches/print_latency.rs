@@ -43,7 +43,9 @@ use poscore::{Command, CommandOutcome, Config, Engine, Input, Output, Ticket};
 use poscore_escpos::Profile;
 use poscore_printer::virtual_printer::{VirtualPrinter, VirtualPrinterConfig};
 use poscore_printer::{BoxLink, EscPosPrinter, FnConnector, JobConfig, SlipPrinter};
-use poscore_terminal::{Clock, DriverConfig, HostLink, LinkError, SimHost, SystemClock, Terminal, TerminalHandle};
+use poscore_terminal::{
+    Clock, DriverConfig, HostLink, LinkError, SimHost, SystemClock, Terminal, TerminalHandle,
+};
 use tokio::io::{AsyncRead, AsyncWrite, DuplexStream, ReadBuf};
 
 const PAN: &str = "6222021234567890128";
@@ -78,13 +80,21 @@ struct Stamped {
 }
 
 impl AsyncRead for Stamped {
-    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
         Pin::new(&mut self.get_mut().inner).poll_read(cx, buf)
     }
 }
 
 impl AsyncWrite for Stamped {
-    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
         let at = Instant::now();
         let result = Pin::new(&mut this.inner).poll_write(cx, buf);
@@ -118,7 +128,12 @@ fn key() -> PanHashKey {
 }
 
 /// The whole path: one approval through the terminal; returns (t1 - t0, t2 - t0).
-async fn path_round(handle: &TerminalHandle, host: &TimedHost, probe: &Probe, n: usize) -> (Duration, Duration) {
+async fn path_round(
+    handle: &TerminalHandle,
+    host: &TimedHost,
+    probe: &Probe,
+    n: usize,
+) -> (Duration, Duration) {
     *host.answered.lock().unwrap() = None;
     probe.writes.lock().unwrap().clear();
     let (request_id, command) = preauth(n);
@@ -130,9 +145,15 @@ async fn path_round(handle: &TerminalHandle, host: &TimedHost, probe: &Probe, n:
     handle.idle().await.unwrap();
     let t0 = host.answered.lock().unwrap().expect("the host answered");
     let writes = probe.writes.lock().unwrap().clone();
-    let first = writes.iter().find(|(at, _, _)| *at >= t0).expect("a byte reached the printer");
+    let first = writes
+        .iter()
+        .find(|(at, _, _)| *at >= t0)
+        .expect("a byte reached the printer");
     // The print data starts with GS a (Automatic Status Back on), after the status requests.
-    let data = writes.iter().find(|(at, byte, _)| *at >= t0 && *byte == 0x1D).expect("print data reached the printer");
+    let data = writes
+        .iter()
+        .find(|(at, byte, _)| *at >= t0 && *byte == 0x1D)
+        .expect("print data reached the printer");
     (first.0 - t0, data.0 - t0)
 }
 
@@ -148,8 +169,19 @@ struct Direct {
 impl Direct {
     fn open(answer_prints: bool) -> Direct {
         let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
-        let (engine, _) = Engine::open(&dir.path().join("journal.db"), Config::default(), key(), SystemClock.now()).unwrap();
-        let mut direct = Direct { engine, ticket: 0, answer_prints, _dir: dir };
+        let (engine, _) = Engine::open(
+            &dir.path().join("journal.db"),
+            Config::default(),
+            key(),
+            SystemClock.now(),
+        )
+        .unwrap();
+        let mut direct = Direct {
+            engine,
+            ticket: 0,
+            answer_prints,
+            _dir: dir,
+        };
         // Sign on and print (or leave the printer busy with) a first pre-auth's slip.
         direct.round(usize::MAX / 2);
         direct
@@ -159,8 +191,14 @@ impl Direct {
     fn settle(&mut self, mut outputs: Vec<Output>) {
         while let Some(output) = outputs.pop() {
             let input = match output {
-                Output::Send { exchange, .. } => Input::HostReply { exchange, reply: HostReply::approved("123456", &format!("{:012}", self.ticket)) },
-                Output::Print(job) if self.answer_prints => Input::PrintResult { job_id: job.job_id, outcome: PrintOutcome::Printed { length_mm: 80 } },
+                Output::Send { exchange, .. } => Input::HostReply {
+                    exchange,
+                    reply: HostReply::approved("123456", &format!("{:012}", self.ticket)),
+                },
+                Output::Print(job) if self.answer_prints => Input::PrintResult {
+                    job_id: job.job_id,
+                    outcome: PrintOutcome::Printed { length_mm: 80 },
+                },
                 _ => continue,
             };
             outputs.extend(self.engine.handle(SystemClock.now(), input).unwrap());
@@ -171,24 +209,52 @@ impl Direct {
     fn round(&mut self, n: usize) -> Duration {
         self.ticket += 1;
         let (request_id, command) = preauth(n);
-        let mut outputs = self.engine.handle(SystemClock.now(), Input::Command { ticket: Ticket(self.ticket), request_id, command }).unwrap();
+        let mut outputs = self
+            .engine
+            .handle(
+                SystemClock.now(),
+                Input::Command {
+                    ticket: Ticket(self.ticket),
+                    request_id,
+                    command,
+                },
+            )
+            .unwrap();
         // A sign-on first, on a fresh journal.
         loop {
-            let sends: Vec<_> = outputs.iter().filter_map(|o| match o { Output::Send { exchange, request } => Some((*exchange, request.clone())), _ => None }).collect();
+            let sends: Vec<_> = outputs
+                .iter()
+                .filter_map(|o| match o {
+                    Output::Send { exchange, request } => Some((*exchange, request.clone())),
+                    _ => None,
+                })
+                .collect();
             assert_eq!(sends.len(), 1, "one request out at a time");
             let (exchange, request) = sends[0].clone();
             let reply = HostReply::approved("123456", &format!("{:012}", self.ticket));
             if matches!(request, HostRequest::SignOn { .. }) {
-                outputs = self.engine.handle(SystemClock.now(), Input::HostReply { exchange, reply }).unwrap();
+                outputs = self
+                    .engine
+                    .handle(SystemClock.now(), Input::HostReply { exchange, reply })
+                    .unwrap();
                 continue;
             }
             let started = Instant::now();
-            let after = self.engine.handle(SystemClock.now(), Input::HostReply { exchange, reply }).unwrap();
+            let after = self
+                .engine
+                .handle(SystemClock.now(), Input::HostReply { exchange, reply })
+                .unwrap();
             let elapsed = started.elapsed();
             let printing = after.iter().any(|o| matches!(o, Output::Print(_)));
-            assert!(after.iter().any(|o| matches!(o, Output::Done(_))), "the approval is answered");
+            assert!(
+                after.iter().any(|o| matches!(o, Output::Done(_))),
+                "the approval is answered"
+            );
             if n != usize::MAX / 2 {
-                assert_eq!(printing, self.answer_prints, "a print starts exactly when the printer is idle");
+                assert_eq!(
+                    printing, self.answer_prints,
+                    "a print starts exactly when the printer is idle"
+                );
             }
             self.settle(after);
             return elapsed;
@@ -208,7 +274,12 @@ fn stats(samples: &[Duration]) -> Stats {
     sorted.sort();
     let at = |q: f64| sorted[((sorted.len() as f64 - 1.0) * q).round() as usize];
     let mean = sorted.iter().sum::<Duration>() / sorted.len() as u32;
-    Stats { p50: at(0.50), p99: at(0.99), mean, max: *sorted.last().unwrap() }
+    Stats {
+        p50: at(0.50),
+        p99: at(0.99),
+        mean,
+        max: *sorted.last().unwrap(),
+    }
 }
 
 fn ms(d: Duration) -> String {
@@ -217,29 +288,55 @@ fn ms(d: Duration) -> String {
 
 fn main() {
     // `cargo test --benches` runs this too: a few rounds, nothing reported as a result.
-    let test_mode = std::env::args().any(|a| a == "--test") || !std::env::args().any(|a| a == "--bench");
-    let n: usize = std::env::var("POSCORE_BENCH_N").ok().and_then(|v| v.parse().ok()).unwrap_or(if test_mode { 10 } else { 500 });
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let test_mode =
+        std::env::args().any(|a| a == "--test") || !std::env::args().any(|a| a == "--bench");
+    let n: usize = std::env::var("POSCORE_BENCH_N")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(if test_mode { 10 } else { 500 });
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
 
     let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
-    let (engine, _) = Engine::open(&dir.path().join("journal.db"), Config::default(), key(), SystemClock.now()).unwrap();
-    let host = Arc::new(TimedHost { inner: SimHost::new(), answered: Mutex::new(None) });
+    let (engine, _) = Engine::open(
+        &dir.path().join("journal.db"),
+        Config::default(),
+        key(),
+        SystemClock.now(),
+    )
+    .unwrap();
+    let host = Arc::new(TimedHost {
+        inner: SimHost::new(),
+        answered: Mutex::new(None),
+    });
     let probe = Arc::new(Probe::default());
     let (terminal, handle) = runtime.block_on(async {
         let printer = VirtualPrinter::new(VirtualPrinterConfig::default());
         let link_probe = Arc::clone(&probe);
         let connector = FnConnector::new("virtual printer (in process, stamped)", move || {
-            Ok(Box::new(Stamped { inner: printer.connect(), probe: Arc::clone(&link_probe) }) as BoxLink)
+            Ok(Box::new(Stamped {
+                inner: printer.connect(),
+                probe: Arc::clone(&link_probe),
+            }) as BoxLink)
         });
         let escpos = EscPosPrinter::new(Arc::new(connector), Profile::mm58(), JobConfig::default());
-        let terminal = Terminal::start(engine, host.clone(), Arc::new(SlipPrinter::new(Arc::new(escpos))), DriverConfig::default());
+        let terminal = Terminal::start(
+            engine,
+            host.clone(),
+            Arc::new(SlipPrinter::new(Arc::new(escpos))),
+            DriverConfig::default(),
+        );
         let handle = terminal.handle();
         (terminal, handle)
     });
     let mut busy = Direct::open(false);
     let mut idle = Direct::open(true);
 
-    let (mut path, mut data, mut commit, mut engine) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut path, mut data, mut commit, mut engine) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let started = Instant::now();
     for round in 0..WARM_UP + n {
         let (to_first, to_data) = runtime.block_on(path_round(&handle, &host, &probe, round));
@@ -256,15 +353,33 @@ fn main() {
     runtime.block_on(terminal.shutdown());
 
     let (p, d, c, e) = (stats(&path), stats(&data), stats(&commit), stats(&engine));
-    println!("print latency: {n} approvals (+{WARM_UP} warm-up), {elapsed:.1?}; journal files under {}", env!("CARGO_TARGET_TMPDIR"));
-    println!("{:<58} {:>10} {:>10} {:>10} {:>10}", "", "p50", "p99", "mean", "max");
+    println!(
+        "print latency: {n} approvals (+{WARM_UP} warm-up), {elapsed:.1?}; journal files under {}",
+        env!("CARGO_TARGET_TMPDIR")
+    );
+    println!(
+        "{:<58} {:>10} {:>10} {:>10} {:>10}",
+        "", "p50", "p99", "mean", "max"
+    );
     for (name, s) in [
-        ("path: host answer -> first byte at the printer (t1 - t0)", &p),
+        (
+            "path: host answer -> first byte at the printer (t1 - t0)",
+            &p,
+        ),
         ("path: host answer -> first print data byte (t2 - t0)", &d),
         ("commit: the approval commit alone (Engine::handle)", &c),
-        ("engine: approval commit with the slip started + rendering", &e),
+        (
+            "engine: approval commit with the slip started + rendering",
+            &e,
+        ),
     ] {
-        println!("{name:<58} {:>10} {:>10} {:>10} {:>10}", ms(s.p50), ms(s.p99), ms(s.mean), ms(s.max));
+        println!(
+            "{name:<58} {:>10} {:>10} {:>10} {:>10}",
+            ms(s.p50),
+            ms(s.p99),
+            ms(s.mean),
+            ms(s.max)
+        );
     }
     let over = |a: Duration, b: Duration| a.saturating_sub(b);
     println!(
@@ -273,6 +388,14 @@ fn main() {
         ms(over(d.p50, c.p50)),
         ms(over(p.p99, c.p99)),
         ms(over(d.p99, c.p99)),
-        if over(p.p50, c.p50) < Duration::from_millis(2) && over(p.p99, c.p99) < Duration::from_millis(2) { "met at p50 and p99" } else if over(p.p50, c.p50) < Duration::from_millis(2) { "met at p50 only" } else { "missed" }
+        if over(p.p50, c.p50) < Duration::from_millis(2)
+            && over(p.p99, c.p99) < Duration::from_millis(2)
+        {
+            "met at p50 and p99"
+        } else if over(p.p50, c.p50) < Duration::from_millis(2) {
+            "met at p50 only"
+        } else {
+            "missed"
+        }
     );
 }

@@ -40,7 +40,10 @@ pub struct VendorConfig {
 
 impl Default for VendorConfig {
     fn default() -> Self {
-        VendorConfig { watchdog: Duration::from_secs(60), status_timeout: Duration::from_secs(5) }
+        VendorConfig {
+            watchdog: Duration::from_secs(60),
+            status_timeout: Duration::from_secs(5),
+        }
     }
 }
 
@@ -54,7 +57,11 @@ pub struct VendorPrinter<D: VendorDevice> {
 impl<D: VendorDevice> VendorPrinter<D> {
     /// A printer over `device`, reading its codes with `tables`.
     pub fn new(device: Arc<D>, tables: VendorTables, config: VendorConfig) -> VendorPrinter<D> {
-        VendorPrinter { device, tables, config }
+        VendorPrinter {
+            device,
+            tables,
+            config,
+        }
     }
 
     /// The device.
@@ -66,7 +73,14 @@ impl<D: VendorDevice> VendorPrinter<D> {
     /// `Err` only when the status could not be read.
     pub async fn status(&self) -> Result<VendorCode, PrintError> {
         let device = Arc::clone(&self.device);
-        let code = self.call(self.config.status_timeout, Stage::BeforeSend, "status", move || device.status()).await?;
+        let code = self
+            .call(
+                self.config.status_timeout,
+                Stage::BeforeSend,
+                "status",
+                move || device.status(),
+            )
+            .await?;
         Ok(self.tables.explain(self.device.vendor(), code))
     }
 
@@ -78,9 +92,16 @@ impl<D: VendorDevice> VendorPrinter<D> {
             return Err(PrintError::Refused(before.condition));
         }
         let device = Arc::clone(&self.device);
-        let code = match self.call(self.config.watchdog, Stage::Sending, "print", move || device.print(job)).await {
+        let code = match self
+            .call(self.config.watchdog, Stage::Sending, "print", move || {
+                device.print(job)
+            })
+            .await
+        {
             Err(PrintError::NotConfirmed { waited }) => {
-                log::warn!("vendor print call did not return within {waited:?} (its callback never came)");
+                log::warn!(
+                    "vendor print call did not return within {waited:?} (its callback never came)"
+                );
                 return Err(PrintError::NotConfirmed { waited });
             }
             other => other?,
@@ -98,7 +119,13 @@ impl<D: VendorDevice> VendorPrinter<D> {
     }
 
     /// Runs an SDK call on a blocking thread, bounded by `limit`.
-    async fn call<F>(&self, limit: Duration, stage: Stage, what: &str, f: F) -> Result<i32, PrintError>
+    async fn call<F>(
+        &self,
+        limit: Duration,
+        stage: Stage,
+        what: &str,
+        f: F,
+    ) -> Result<i32, PrintError>
     where
         F: FnOnce() -> Result<i32, String> + Send + 'static,
     {
@@ -142,7 +169,11 @@ mod tests {
     }
 
     impl Fake {
-        fn new(vendor: Vendor, status: Vec<Result<i32, String>>, print: Vec<Result<i32, String>>) -> Arc<Fake> {
+        fn new(
+            vendor: Vendor,
+            status: Vec<Result<i32, String>>,
+            print: Vec<Result<i32, String>>,
+        ) -> Arc<Fake> {
             Arc::new(Fake {
                 vendor,
                 status: Mutex::new(status),
@@ -177,7 +208,10 @@ mod tests {
     }
 
     fn printer(device: &Arc<Fake>) -> VendorPrinter<Fake> {
-        let config = VendorConfig { watchdog: Duration::from_millis(200), status_timeout: Duration::from_millis(200) };
+        let config = VendorConfig {
+            watchdog: Duration::from_millis(200),
+            status_timeout: Duration::from_millis(200),
+        };
         VendorPrinter::new(Arc::clone(device), VendorTables::new(), config)
     }
 
@@ -207,7 +241,10 @@ mod tests {
         let device = Fake::new(Vendor::Pax, vec![Ok(0)], vec![Ok(77)]);
         let error = printer(&device).print("slip".into()).await.unwrap_err();
         assert_eq!(error.condition(), Condition::Unknown);
-        assert!(error.to_string().contains("unknown fault (code 77)"), "{error}");
+        assert!(
+            error.to_string().contains("unknown fault (code 77)"),
+            "{error}"
+        );
     }
 
     #[tokio::test]
@@ -216,7 +253,11 @@ mod tests {
         let error = printer(&device).print("slip".into()).await.unwrap_err();
         assert_eq!(error.condition(), Condition::CommunicationError);
         assert_eq!(error.stage(), Stage::BeforeSend);
-        let device = Fake::new(Vendor::Sunmi, vec![Ok(1)], vec![Err("remote exception".into())]);
+        let device = Fake::new(
+            Vendor::Sunmi,
+            vec![Ok(1)],
+            vec![Err("remote exception".into())],
+        );
         let error = printer(&device).print("slip".into()).await.unwrap_err();
         assert_eq!(error.condition(), Condition::CommunicationError);
         assert!(error.to_string().contains("remote exception"));
@@ -229,7 +270,12 @@ mod tests {
         *device.block.lock().unwrap() = Some(blocked);
         let started = std::time::Instant::now();
         let error = printer(&device).print("slip".into()).await.unwrap_err();
-        assert_eq!(error, PrintError::NotConfirmed { waited: Duration::from_millis(200) });
+        assert_eq!(
+            error,
+            PrintError::NotConfirmed {
+                waited: Duration::from_millis(200)
+            }
+        );
         assert!(started.elapsed() < Duration::from_secs(2));
         // The status afterwards tells why (here: out of paper).
         let status = printer(&device).status().await.unwrap();

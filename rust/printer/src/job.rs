@@ -156,7 +156,9 @@ impl PrintError {
         match self {
             PrintError::Refused(_) | PrintError::Document(_) => Stage::BeforeSend,
             PrintError::Failed { stage, .. } => *stage,
-            PrintError::NotConfirmed { .. } | PrintError::Unconfirmable { .. } => Stage::AwaitingConfirmation,
+            PrintError::NotConfirmed { .. } | PrintError::Unconfirmable { .. } => {
+                Stage::AwaitingConfirmation
+            }
         }
     }
 }
@@ -196,7 +198,11 @@ impl Connection {
         let (reader, writer) = tokio::io::split(link);
         let (tx, events) = mpsc::unbounded_channel();
         let reader = tokio::spawn(read_replies(reader, tx));
-        Connection { writer, events, reader }
+        Connection {
+            writer,
+            events,
+            reader,
+        }
     }
 
     async fn write(&mut self, bytes: &[u8]) -> std::io::Result<()> {
@@ -216,7 +222,9 @@ async fn read_replies(mut reader: ReadHalf<BoxLink>, tx: mpsc::UnboundedSender<E
             }
             Ok(n) => n,
             Err(e) => {
-                let _ = tx.send(Event::Closed(format!("reading from the printer failed: {e}")));
+                let _ = tx.send(Event::Closed(format!(
+                    "reading from the printer failed: {e}"
+                )));
                 return;
             }
         };
@@ -235,7 +243,11 @@ async fn read_replies(mut reader: ReadHalf<BoxLink>, tx: mpsc::UnboundedSender<E
 
 /// A failure inside the protocol, before it is given its stage.
 fn failed(condition: Condition, stage: Stage, detail: impl Into<String>) -> PrintError {
-    PrintError::Failed { condition, stage, detail: detail.into() }
+    PrintError::Failed {
+        condition,
+        stage,
+        detail: detail.into(),
+    }
 }
 
 fn link_failed(stage: Stage, detail: impl Into<String>) -> PrintError {
@@ -243,23 +255,40 @@ fn link_failed(stage: Stage, detail: impl Into<String>) -> PrintError {
 }
 
 /// Asks `DLE EOT 1`–`4` one at a time and merges the replies.
-async fn query_status(conn: &mut Connection, wait: Duration, stage: Stage) -> Result<PrinterStatus, PrintError> {
+async fn query_status(
+    conn: &mut Connection,
+    wait: Duration,
+    stage: Stage,
+) -> Result<PrinterStatus, PrintError> {
     let mut status = PrinterStatus::READY;
     for n in 1..=4u8 {
-        conn.write(&commands::realtime_status(n)).await.map_err(|e| link_failed(stage, format!("sending DLE EOT {n}: {e}")))?;
+        conn.write(&commands::realtime_status(n))
+            .await
+            .map_err(|e| link_failed(stage, format!("sending DLE EOT {n}: {e}")))?;
         let deadline = tokio::time::Instant::now() + wait;
         let byte = loop {
             match tokio::time::timeout_at(deadline, conn.events.recv()).await {
-                Err(_) => return Err(link_failed(stage, format!("no answer to DLE EOT {n} within {wait:?}"))),
+                Err(_) => {
+                    return Err(link_failed(
+                        stage,
+                        format!("no answer to DLE EOT {n} within {wait:?}"),
+                    ));
+                }
                 Ok(None) => return Err(link_failed(stage, "the reply reader stopped")),
                 Ok(Some(Event::Closed(why))) => return Err(link_failed(stage, why)),
                 Ok(Some(Event::Reply(Reply::Realtime(byte)))) => break byte,
-                Ok(Some(Event::Reply(other))) => log::debug!("while asking DLE EOT {n}: {other:?} ignored"),
+                Ok(Some(Event::Reply(other))) => {
+                    log::debug!("while asking DLE EOT {n}: {other:?} ignored")
+                }
             }
         };
-        status
-            .apply_realtime(n, byte)
-            .map_err(|e| failed(Condition::CommunicationError, stage, format!("DLE EOT {n}: {e}")))?;
+        status.apply_realtime(n, byte).map_err(|e| {
+            failed(
+                Condition::CommunicationError,
+                stage,
+                format!("DLE EOT {n}: {e}"),
+            )
+        })?;
     }
     Ok(status)
 }
@@ -317,14 +346,24 @@ enum Wait {
 
 impl EscPosPrinter {
     /// A printer reached through `connector`, of model `profile`.
-    pub fn new(connector: Arc<dyn Connector>, profile: Profile, config: JobConfig) -> EscPosPrinter {
+    pub fn new(
+        connector: Arc<dyn Connector>,
+        profile: Profile,
+        config: JobConfig,
+    ) -> EscPosPrinter {
         // Start the process-ID counter somewhere new at each start, so that IDs of a
         // previous run are not reused soon.
         let seed = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.subsec_nanos() ^ (d.as_secs() as u32))
             .unwrap_or(0);
-        EscPosPrinter { connector, profile, config, connection: Mutex::new(None), next_id: AtomicU32::new(seed % ID_SPACE) }
+        EscPosPrinter {
+            connector,
+            profile,
+            config,
+            connection: Mutex::new(None),
+            next_id: AtomicU32::new(seed % ID_SPACE),
+        }
     }
 
     /// The printer's model.
@@ -347,7 +386,13 @@ impl EscPosPrinter {
     pub async fn status(&self) -> Result<PrinterStatus, PrintError> {
         let mut slot = self.connection.lock().await;
         if !self.connector.confirms() {
-            return Err(link_failed(Stage::BeforeSend, format!("{} cannot answer status requests", self.connector.describe())));
+            return Err(link_failed(
+                Stage::BeforeSend,
+                format!(
+                    "{} cannot answer status requests",
+                    self.connector.describe()
+                ),
+            ));
         }
         let result = match tokio::time::timeout(self.config.watchdog, async {
             let conn = self.connection(&mut slot).await?;
@@ -356,7 +401,10 @@ impl EscPosPrinter {
         .await
         {
             Ok(result) => result,
-            Err(_) => Err(link_failed(Stage::BeforeSend, format!("watchdog: no status within {:?}", self.config.watchdog))),
+            Err(_) => Err(link_failed(
+                Stage::BeforeSend,
+                format!("watchdog: no status within {:?}", self.config.watchdog),
+            )),
         };
         if result.is_err() {
             *slot = None;
@@ -375,13 +423,21 @@ impl EscPosPrinter {
         let mut slot = self.connection.lock().await;
         let started = Instant::now();
         let progress = Progress(AtomicU8::new(Stage::BeforeSend as u8));
-        let result = match tokio::time::timeout(self.config.watchdog, self.run(&mut slot, data, &progress, started)).await {
+        let result = match tokio::time::timeout(
+            self.config.watchdog,
+            self.run(&mut slot, data, &progress, started),
+        )
+        .await
+        {
             Ok(result) => result,
             Err(_) => match progress.get() {
-                Stage::BeforeSend => {
-                    Err(link_failed(Stage::BeforeSend, format!("watchdog: nothing sent within {:?}", self.config.watchdog)))
-                }
-                _ => Err(PrintError::NotConfirmed { waited: started.elapsed() }),
+                Stage::BeforeSend => Err(link_failed(
+                    Stage::BeforeSend,
+                    format!("watchdog: nothing sent within {:?}", self.config.watchdog),
+                )),
+                _ => Err(PrintError::NotConfirmed {
+                    waited: started.elapsed(),
+                }),
             },
         };
         match &result {
@@ -397,7 +453,10 @@ impl EscPosPrinter {
     }
 
     /// The live connection, or a new one.
-    async fn connection<'a>(&self, slot: &'a mut Option<Connection>) -> Result<&'a mut Connection, PrintError> {
+    async fn connection<'a>(
+        &self,
+        slot: &'a mut Option<Connection>,
+    ) -> Result<&'a mut Connection, PrintError> {
         if let Some(conn) = slot.as_mut() {
             // Replies left from the last job (ASBs, late status) are stale; a hang-up means
             // the link is gone.
@@ -413,18 +472,25 @@ impl EscPosPrinter {
             }
         }
         if slot.is_none() {
-            let link = self
-                .connector
-                .connect()
-                .await
-                .map_err(|e| link_failed(Stage::BeforeSend, format!("cannot connect to {}: {e}", self.connector.describe())))?;
+            let link = self.connector.connect().await.map_err(|e| {
+                link_failed(
+                    Stage::BeforeSend,
+                    format!("cannot connect to {}: {e}", self.connector.describe()),
+                )
+            })?;
             *slot = Some(Connection::new(link));
         }
-        slot.as_mut().ok_or_else(|| link_failed(Stage::BeforeSend, "no connection"))
+        slot.as_mut()
+            .ok_or_else(|| link_failed(Stage::BeforeSend, "no connection"))
     }
 
     fn confirm_wait(&self, bytes: usize) -> Duration {
-        let transfer = self.config.baud.or(self.connector.baud()).map(|baud| transfer_time(bytes, baud)).unwrap_or_default();
+        let transfer = self
+            .config
+            .baud
+            .or(self.connector.baud())
+            .map(|baud| transfer_time(bytes, baud))
+            .unwrap_or_default();
         self.config.confirm_timeout + transfer
     }
 
@@ -445,14 +511,22 @@ impl EscPosPrinter {
             return Err(PrintError::Refused(condition));
         }
 
-        let id = self.profile.process_id.then(|| process_id(self.next_id.fetch_add(1, Ordering::SeqCst)));
+        let id = self
+            .profile
+            .process_id
+            .then(|| process_id(self.next_id.fetch_add(1, Ordering::SeqCst)));
         let mut payload = Vec::with_capacity(data.len() + 16);
         payload.extend_from_slice(&commands::auto_status_back(0xFF));
         payload.extend_from_slice(data);
         match id {
             Some(id) => {
-                let request = commands::process_id_request(id)
-                    .map_err(|e| failed(Condition::DataError, Stage::BeforeSend, format!("process ID {id:02X?}: {e}")))?;
+                let request = commands::process_id_request(id).map_err(|e| {
+                    failed(
+                        Condition::DataError,
+                        Stage::BeforeSend,
+                        format!("process ID {id:02X?}: {e}"),
+                    )
+                })?;
                 payload.extend_from_slice(&request);
             }
             None => payload.extend_from_slice(&commands::transmit_status(1)),
@@ -462,7 +536,11 @@ impl EscPosPrinter {
         progress.set(Stage::Sending);
         let outcome = send_and_confirm(conn, &payload, id, wait, progress).await?;
         match outcome {
-            Wait::Confirmed(process_id) => Ok(PrintReceipt { process_id, bytes_sent: payload.len(), elapsed: started.elapsed() }),
+            Wait::Confirmed(process_id) => Ok(PrintReceipt {
+                process_id,
+                bytes_sent: payload.len(),
+                elapsed: started.elapsed(),
+            }),
             Wait::TimedOut(stage) => {
                 // Ask the printer why: paper out, cover open, overheat…
                 let status = query_status(conn, self.config.status_timeout, stage).await?;
@@ -470,18 +548,38 @@ impl EscPosPrinter {
                 if condition.can_print() {
                     Err(PrintError::NotConfirmed { waited: wait })
                 } else {
-                    Err(failed(condition, stage, format!("no confirmation within {wait:?}; the printer reports {}", condition.code())))
+                    Err(failed(
+                        condition,
+                        stage,
+                        format!(
+                            "no confirmation within {wait:?}; the printer reports {}",
+                            condition.code()
+                        ),
+                    ))
                 }
             }
         }
     }
 
-    async fn write_unconfirmed(&self, slot: &mut Option<Connection>, data: &[u8], progress: &Progress) -> Result<PrintReceipt, PrintError> {
+    async fn write_unconfirmed(
+        &self,
+        slot: &mut Option<Connection>,
+        data: &[u8],
+        progress: &Progress,
+    ) -> Result<PrintReceipt, PrintError> {
         let conn = self.connection(slot).await?;
         progress.set(Stage::Sending);
-        conn.write(data).await.map_err(|e| link_failed(Stage::Sending, format!("writing to {}: {e}", self.connector.describe())))?;
+        conn.write(data).await.map_err(|e| {
+            link_failed(
+                Stage::Sending,
+                format!("writing to {}: {e}", self.connector.describe()),
+            )
+        })?;
         progress.set(Stage::AwaitingConfirmation);
-        Err(PrintError::Unconfirmable { bytes: data.len(), target: self.connector.describe() })
+        Err(PrintError::Unconfirmable {
+            bytes: data.len(),
+            target: self.connector.describe(),
+        })
     }
 }
 
@@ -529,11 +627,18 @@ async fn send_and_confirm(
 
 /// What one reply means while a job is sent or awaits its confirmation: `Some` ends the
 /// wait, `None` goes on waiting.
-fn on_event(event: Option<Event>, id: Option<[u8; 4]>, written: bool, stage: Stage) -> Result<Option<Wait>, PrintError> {
+fn on_event(
+    event: Option<Event>,
+    id: Option<[u8; 4]>,
+    written: bool,
+    stage: Stage,
+) -> Result<Option<Wait>, PrintError> {
     match event {
         None => Err(link_failed(stage, "the reply reader stopped")),
         Some(Event::Closed(why)) => Err(link_failed(stage, why)),
-        Some(Event::Reply(Reply::ProcessId(got))) if Some(got) == id => Ok(Some(Wait::Confirmed(id))),
+        Some(Event::Reply(Reply::ProcessId(got))) if Some(got) == id => {
+            Ok(Some(Wait::Confirmed(id)))
+        }
         Some(Event::Reply(Reply::ProcessId(got))) => {
             log::info!("process ID {got:02X?} of an earlier attempt ignored");
             Ok(None)
@@ -550,7 +655,14 @@ fn on_event(event: Option<Event>, id: Option<[u8; 4]>, written: bool, stage: Sta
                 if condition.can_print() {
                     Ok(None)
                 } else {
-                    Err(failed(condition, stage, format!("the printer reported {} (automatic status back)", condition.code())))
+                    Err(failed(
+                        condition,
+                        stage,
+                        format!(
+                            "the printer reported {} (automatic status back)",
+                            condition.code()
+                        ),
+                    ))
                 }
             }
             Err(e) => {
@@ -571,7 +683,9 @@ mod tests {
 
     #[test]
     fn process_ids_are_printable_and_distinct() {
-        let ids: Vec<[u8; 4]> = (0..2000u32).map(|n| process_id(n.wrapping_mul(7919))).collect();
+        let ids: Vec<[u8; 4]> = (0..2000u32)
+            .map(|n| process_id(n.wrapping_mul(7919)))
+            .collect();
         for id in &ids {
             assert!(id.iter().all(|b| (0x20..=0x7E).contains(b)), "{id:02X?}");
         }
@@ -594,13 +708,28 @@ mod tests {
     #[test]
     fn errors_carry_the_remedy_in_both_languages() {
         let refused = PrintError::Refused(Condition::PaperOut).to_string();
-        assert!(refused.contains("缺纸") && refused.contains("out of paper") && refused.contains("not sent"), "{refused}");
+        assert!(
+            refused.contains("缺纸")
+                && refused.contains("out of paper")
+                && refused.contains("not sent"),
+            "{refused}"
+        );
         let failed = failed(Condition::CoverOpen, Stage::Sending, "asb").to_string();
-        assert!(failed.contains("盖") && failed.contains("cover open") && failed.contains("while sending"), "{failed}");
-        let waited = PrintError::NotConfirmed { waited: Duration::from_millis(1500) };
+        assert!(
+            failed.contains("盖")
+                && failed.contains("cover open")
+                && failed.contains("while sending"),
+            "{failed}"
+        );
+        let waited = PrintError::NotConfirmed {
+            waited: Duration::from_millis(1500),
+        };
         assert!(waited.to_string().contains("1.5 s") && waited.to_string().contains("未确认"));
         assert_eq!(waited.condition(), Condition::CommunicationError);
-        let file = PrintError::Unconfirmable { bytes: 3, target: "file:x".into() };
+        let file = PrintError::Unconfirmable {
+            bytes: 3,
+            target: "file:x".into(),
+        };
         assert!(!file.condition().can_print());
         assert!(file.to_string().contains("nothing can confirm"));
     }

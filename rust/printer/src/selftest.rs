@@ -16,7 +16,9 @@ pub fn encoding_name(encoding: TextEncoding) -> String {
         TextEncoding::Gb18030 => "GB18030 (FS &)".to_string(),
         TextEncoding::Gbk => "GBK (FS &)".to_string(),
         TextEncoding::Utf8 => "UTF-8".to_string(),
-        TextEncoding::SingleByte { code_page, charset } => format!("{charset:?} (ESC t {code_page})"),
+        TextEncoding::SingleByte { code_page, charset } => {
+            format!("{charset:?} (ESC t {code_page})")
+        }
     }
 }
 
@@ -42,7 +44,13 @@ pub fn millimetre_ruler(width_dots: u32) -> Bitmap {
     }
     for mm in 0..=(width_dots / 8) {
         let x = (mm * 8).min(width_dots - 1);
-        let tick = if mm % 10 == 0 { height } else if mm % 5 == 0 { 20 } else { 10 };
+        let tick = if mm % 10 == 0 {
+            height
+        } else if mm % 5 == 0 {
+            20
+        } else {
+            10
+        };
         for y in (height - tick)..height {
             ruler.set(x, y, true);
             ruler.set((x + 1).min(width_dots - 1), y, true);
@@ -58,7 +66,11 @@ pub fn document(profile: &Profile) -> Document {
         QrMode::Native => "native (GS ( k)",
         QrMode::Raster => "raster (GS v 0)",
     };
-    let confirm = if profile.process_id { "GS ( H process ID" } else { "GS r 1 paper status" };
+    let confirm = if profile.process_id {
+        "GS ( H process ID"
+    } else {
+        "GS r 1 paper status"
+    };
     let mut page = Document::new()
         .text("打印机自检 SELF-TEST", TextStyle::BIG, Align::Center)
         .separator('=')
@@ -78,7 +90,12 @@ pub fn document(profile: &Profile) -> Document {
         .line(&column_ruler(columns))
         .image(millimetre_ruler(profile.paper.dots()), Align::Left)
         .line("1 mm ticks; 5 / 10 mm long ticks");
-    page = page.push(Element::Qr { data: QR_TEXT.to_string(), module_size: 6, level: QrLevel::M, align: Align::Center });
+    page = page.push(Element::Qr {
+        data: QR_TEXT.to_string(),
+        module_size: 6,
+        level: QrLevel::M,
+        align: Align::Center,
+    });
     page.line("扫码应显示 Scan: self-test OK").feed(2).cut()
 }
 

@@ -37,12 +37,22 @@ pub fn outcome_of(error: &PrintError) -> PrintOutcome {
     let may_have_printed = match error {
         PrintError::NotConfirmed { .. } | PrintError::Unconfirmable { .. } => true,
         // The printer said what went wrong while it printed: the slip is known to be cut short.
-        PrintError::Failed { condition, stage, .. } => {
-            *stage != Stage::BeforeSend && matches!(condition, Condition::CommunicationError | Condition::Unknown)
+        PrintError::Failed {
+            condition, stage, ..
+        } => {
+            *stage != Stage::BeforeSend
+                && matches!(
+                    condition,
+                    Condition::CommunicationError | Condition::Unknown
+                )
         }
         PrintError::Refused(_) | PrintError::Document(_) => false,
     };
-    PrintOutcome::Failed { condition: error.condition(), detail: error.to_string(), may_have_printed }
+    PrintOutcome::Failed {
+        condition: error.condition(),
+        detail: error.to_string(),
+        may_have_printed,
+    }
 }
 
 /// The paper a page takes, in mm (8 dots a mm): text lines at the default line spacing,
@@ -53,14 +63,24 @@ pub fn paper_mm(page: &Page) -> u32 {
         .iter()
         .map(|item| match item {
             PageItem::Line { runs, .. } => {
-                if runs.iter().any(|(_, style)| style.double_height) { 54 } else { poscore_escpos::decode::DEFAULT_LINE_DOTS }
+                if runs.iter().any(|(_, style)| style.double_height) {
+                    54
+                } else {
+                    poscore_escpos::decode::DEFAULT_LINE_DOTS
+                }
             }
             PageItem::Image { bitmap, .. } => bitmap.height(),
-            PageItem::Qr { data, module_size, .. } => {
-                let modules = poscore_escpos::qr::modules(data, Default::default()).map(|m| m.width()).unwrap_or(25);
+            PageItem::Qr {
+                data, module_size, ..
+            } => {
+                let modules = poscore_escpos::qr::modules(data, Default::default())
+                    .map(|m| m.width())
+                    .unwrap_or(25);
                 modules * u32::from(*module_size)
             }
-            PageItem::Barcode { height, hri_below, .. } => u32::from(*height) + if *hri_below { 30 } else { 0 },
+            PageItem::Barcode {
+                height, hri_below, ..
+            } => u32::from(*height) + if *hri_below { 30 } else { 0 },
             PageItem::Feed(dots) => *dots,
             PageItem::Cut => 0,
         })
@@ -71,7 +91,13 @@ pub fn paper_mm(page: &Page) -> u32 {
 /// The paper a document takes on `profile`'s printer, in mm.
 pub fn document_mm(document: &poscore_escpos::Document, profile: &Profile) -> u32 {
     match encode(document, profile) {
-        Ok(bytes) => paper_mm(&decode(&bytes, &DecodeOptions { paper: profile.paper, encoding: profile.encoding })),
+        Ok(bytes) => paper_mm(&decode(
+            &bytes,
+            &DecodeOptions {
+                paper: profile.paper,
+                encoding: profile.encoding,
+            },
+        )),
         Err(_) => 0,
     }
 }
@@ -81,11 +107,23 @@ impl Printer for SlipPrinter {
     async fn print(&self, job: &PrintJob) -> PrintOutcome {
         match self.printer.print(&job.document).await {
             Ok(receipt) => {
-                log::info!("slip {} ({} {}) printed: {receipt:?}", job.job_id, job.copy, job.kind);
-                PrintOutcome::Printed { length_mm: document_mm(&job.document, self.printer.profile()) }
+                log::info!(
+                    "slip {} ({} {}) printed: {receipt:?}",
+                    job.job_id,
+                    job.copy,
+                    job.kind
+                );
+                PrintOutcome::Printed {
+                    length_mm: document_mm(&job.document, self.printer.profile()),
+                }
             }
             Err(error) => {
-                log::warn!("slip {} ({} {}) not printed: {error}", job.job_id, job.copy, job.kind);
+                log::warn!(
+                    "slip {} ({} {}) not printed: {error}",
+                    job.job_id,
+                    job.copy,
+                    job.kind
+                );
                 outcome_of(&error)
             }
         }
@@ -107,19 +145,50 @@ mod tests {
 
     #[test]
     fn only_unconfirmed_or_cut_links_may_have_printed() {
-        let failed = |condition, stage| PrintError::Failed { condition, stage, detail: String::new() };
-        let may = |e: PrintError| matches!(outcome_of(&e), PrintOutcome::Failed { may_have_printed: true, .. });
-        assert!(may(PrintError::NotConfirmed { waited: Duration::from_secs(1) }));
-        assert!(may(PrintError::Unconfirmable { bytes: 10, target: "file".into() }));
-        assert!(may(failed(Condition::CommunicationError, Stage::AwaitingConfirmation)));
+        let failed = |condition, stage| PrintError::Failed {
+            condition,
+            stage,
+            detail: String::new(),
+        };
+        let may = |e: PrintError| {
+            matches!(
+                outcome_of(&e),
+                PrintOutcome::Failed {
+                    may_have_printed: true,
+                    ..
+                }
+            )
+        };
+        assert!(may(PrintError::NotConfirmed {
+            waited: Duration::from_secs(1)
+        }));
+        assert!(may(PrintError::Unconfirmable {
+            bytes: 10,
+            target: "file".into()
+        }));
+        assert!(may(failed(
+            Condition::CommunicationError,
+            Stage::AwaitingConfirmation
+        )));
         assert!(may(failed(Condition::CommunicationError, Stage::Sending)));
-        assert!(!may(failed(Condition::CommunicationError, Stage::BeforeSend)));
-        assert!(!may(failed(Condition::PaperOut, Stage::Sending)), "the printer said: paper out, not printed");
+        assert!(!may(failed(
+            Condition::CommunicationError,
+            Stage::BeforeSend
+        )));
+        assert!(
+            !may(failed(Condition::PaperOut, Stage::Sending)),
+            "the printer said: paper out, not printed"
+        );
         assert!(!may(PrintError::Refused(Condition::CoverOpen)));
         match outcome_of(&PrintError::Refused(Condition::PaperOut)) {
-            PrintOutcome::Failed { condition, detail, .. } => {
+            PrintOutcome::Failed {
+                condition, detail, ..
+            } => {
                 assert_eq!(condition, Condition::PaperOut);
-                assert!(detail.contains("缺纸") && detail.contains("out of paper"), "{detail}");
+                assert!(
+                    detail.contains("缺纸") && detail.contains("out of paper"),
+                    "{detail}"
+                );
             }
             other => panic!("{other:?}"),
         }
@@ -130,7 +199,10 @@ mod tests {
         let doc = poscore_escpos::Document::new()
             .line("a")
             .line("b")
-            .image(poscore_escpos::Bitmap::new(8, 80), poscore_escpos::Align::Left)
+            .image(
+                poscore_escpos::Bitmap::new(8, 80),
+                poscore_escpos::Align::Left,
+            )
             .feed(2)
             .cut();
         let mm = document_mm(&doc, &Profile::mm58());

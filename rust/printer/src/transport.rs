@@ -70,13 +70,18 @@ pub struct AddressError {
 }
 
 fn address_error(text: &str, reason: impl Into<String>) -> AddressError {
-    AddressError { text: text.to_string(), reason: reason.into() }
+    AddressError {
+        text: text.to_string(),
+        reason: reason.into(),
+    }
 }
 
 /// Splits `HOST:PORT` (`[v6]:PORT` allowed); `None` port when `allow_bare` and no port given.
 fn host_port(text: &str, rest: &str, allow_bare: bool) -> Result<PrinterAddress, AddressError> {
     let (host, port) = if let Some(inner) = rest.strip_prefix('[') {
-        let (host, after) = inner.split_once(']').ok_or_else(|| address_error(text, "unclosed '[' in an IPv6 host"))?;
+        let (host, after) = inner
+            .split_once(']')
+            .ok_or_else(|| address_error(text, "unclosed '[' in an IPv6 host"))?;
         match after {
             "" => (host, None),
             _ => match after.strip_prefix(':') {
@@ -98,18 +103,30 @@ fn host_port(text: &str, rest: &str, allow_bare: bool) -> Result<PrinterAddress,
             .parse::<u16>()
             .ok()
             .filter(|p| *p != 0)
-            .ok_or_else(|| address_error(text, format!("port {port:?} is not a number from 1 to 65535")))?,
+            .ok_or_else(|| {
+                address_error(
+                    text,
+                    format!("port {port:?} is not a number from 1 to 65535"),
+                )
+            })?,
         None if allow_bare => DEFAULT_TCP_PORT,
         None => return Err(address_error(text, "no port")),
     };
-    Ok(PrinterAddress::Tcp { host: host.to_string(), port })
+    Ok(PrinterAddress::Tcp {
+        host: host.to_string(),
+        port,
+    })
 }
 
 /// A path and its `key=value` options.
 type PathOptions<'a> = (&'a str, Vec<(&'a str, &'a str)>);
 
 /// Splits `PATH?key=value&…` into the path and its options, refusing unknown keys.
-fn path_options<'a>(text: &str, rest: &'a str, keys: &[&str]) -> Result<PathOptions<'a>, AddressError> {
+fn path_options<'a>(
+    text: &str,
+    rest: &'a str,
+    keys: &[&str],
+) -> Result<PathOptions<'a>, AddressError> {
     let (path, query) = match rest.split_once('?') {
         Some((path, query)) => (path, Some(query)),
         None => (rest, None),
@@ -119,9 +136,14 @@ fn path_options<'a>(text: &str, rest: &'a str, keys: &[&str]) -> Result<PathOpti
     }
     let mut options = Vec::new();
     for pair in query.into_iter().flat_map(|q| q.split('&')) {
-        let (key, value) = pair.split_once('=').ok_or_else(|| address_error(text, format!("option {pair:?} is not key=value")))?;
+        let (key, value) = pair
+            .split_once('=')
+            .ok_or_else(|| address_error(text, format!("option {pair:?} is not key=value")))?;
         if !keys.contains(&key) {
-            return Err(address_error(text, format!("unknown option {key:?} (known: {})", keys.join(", "))));
+            return Err(address_error(
+                text,
+                format!("unknown option {key:?} (known: {})", keys.join(", ")),
+            ));
         }
         options.push((key, value));
     }
@@ -136,10 +158,15 @@ fn device(text: &str, rest: &str) -> Result<PrinterAddress, AddressError> {
             .parse::<u32>()
             .ok()
             .filter(|b| *b > 0)
-            .ok_or_else(|| address_error(text, format!("baud {value:?} is not a positive number")))?;
+            .ok_or_else(|| {
+                address_error(text, format!("baud {value:?} is not a positive number"))
+            })?;
         baud = Some(rate);
     }
-    Ok(PrinterAddress::Device { path: PathBuf::from(path), baud })
+    Ok(PrinterAddress::Device {
+        path: PathBuf::from(path),
+        baud,
+    })
 }
 
 impl FromStr for PrinterAddress {
@@ -159,7 +186,10 @@ impl FromStr for PrinterAddress {
             if replies.as_ref().is_some_and(|r| r.as_os_str().is_empty()) {
                 return Err(address_error(text, "replies= needs a path"));
             }
-            Ok(PrinterAddress::File { path: PathBuf::from(path), replies })
+            Ok(PrinterAddress::File {
+                path: PathBuf::from(path),
+                replies,
+            })
         } else if text_trimmed.contains(':') {
             host_port(text, text_trimmed, false)
         } else if text_trimmed.is_empty() {
@@ -173,14 +203,25 @@ impl FromStr for PrinterAddress {
 impl fmt::Display for PrinterAddress {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            PrinterAddress::Tcp { host, port } if host.contains(':') => write!(f, "tcp:[{host}]:{port}"),
+            PrinterAddress::Tcp { host, port } if host.contains(':') => {
+                write!(f, "tcp:[{host}]:{port}")
+            }
             PrinterAddress::Tcp { host, port } => write!(f, "tcp:{host}:{port}"),
-            PrinterAddress::Device { path, baud: Some(baud) } => write!(f, "dev:{}?baud={baud}", path.display()),
+            PrinterAddress::Device {
+                path,
+                baud: Some(baud),
+            } => write!(f, "dev:{}?baud={baud}", path.display()),
             PrinterAddress::Device { path, baud: None } => write!(f, "dev:{}", path.display()),
-            PrinterAddress::File { path, replies: Some(replies) } => {
+            PrinterAddress::File {
+                path,
+                replies: Some(replies),
+            } => {
                 write!(f, "file:{}?replies={}", path.display(), replies.display())
             }
-            PrinterAddress::File { path, replies: None } => write!(f, "file:{}", path.display()),
+            PrinterAddress::File {
+                path,
+                replies: None,
+            } => write!(f, "file:{}", path.display()),
         }
     }
 }
@@ -215,20 +256,35 @@ impl Connector for PrinterAddress {
         match self {
             PrinterAddress::Tcp { host, port } => {
                 let connect = tokio::net::TcpStream::connect((host.as_str(), *port));
-                let stream = tokio::time::timeout(TCP_CONNECT_TIMEOUT, connect).await.map_err(|_| {
-                    io::Error::new(io::ErrorKind::TimedOut, format!("no TCP connection to {host}:{port} within {TCP_CONNECT_TIMEOUT:?}"))
-                })??;
+                let stream = tokio::time::timeout(TCP_CONNECT_TIMEOUT, connect)
+                    .await
+                    .map_err(|_| {
+                        io::Error::new(
+                            io::ErrorKind::TimedOut,
+                            format!(
+                                "no TCP connection to {host}:{port} within {TCP_CONNECT_TIMEOUT:?}"
+                            ),
+                        )
+                    })??;
                 stream.set_nodelay(true)?;
                 Ok(Box::new(stream))
             }
             PrinterAddress::Device { path, baud } => open_device(path, *baud),
             PrinterAddress::File { path, replies } => {
-                let out = tokio::fs::OpenOptions::new().create(true).append(true).open(path).await?;
+                let out = tokio::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(path)
+                    .await?;
                 let replies = match replies {
                     Some(replies) => Some(tokio::fs::File::open(replies).await?),
                     None => None,
                 };
-                Ok(Box::new(FileLink { out, replies, idle: None }))
+                Ok(Box::new(FileLink {
+                    out,
+                    replies,
+                    idle: None,
+                }))
             }
         }
     }
@@ -263,7 +319,11 @@ where
 {
     /// A connector called `name` that opens links with `open`.
     pub fn new(name: &str, open: F) -> FnConnector<F> {
-        FnConnector { name: name.to_string(), open, baud: None }
+        FnConnector {
+            name: name.to_string(),
+            open,
+            baud: None,
+        }
     }
 
     /// Declares the link's baud rate (a simulated slow link).
@@ -304,7 +364,11 @@ struct FileLink {
 }
 
 impl AsyncRead for FileLink {
-    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
         let this = self.get_mut();
         let Some(replies) = this.replies.as_mut() else {
             return Poll::Pending;
@@ -325,7 +389,11 @@ impl AsyncRead for FileLink {
 }
 
 impl AsyncWrite for FileLink {
-    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
         Pin::new(&mut self.get_mut().out).poll_write(cx, buf)
     }
 
@@ -340,7 +408,13 @@ impl AsyncWrite for FileLink {
 
 #[cfg(not(unix))]
 fn open_device(path: &std::path::Path, _baud: Option<u32>) -> io::Result<BoxLink> {
-    Err(io::Error::new(io::ErrorKind::Unsupported, format!("character devices ({}) are supported on unix only", path.display())))
+    Err(io::Error::new(
+        io::ErrorKind::Unsupported,
+        format!(
+            "character devices ({}) are supported on unix only",
+            path.display()
+        ),
+    ))
 }
 
 #[cfg(unix)]
@@ -383,7 +457,9 @@ pub(crate) mod device {
             other => {
                 return Err(io::Error::new(
                     io::ErrorKind::InvalidInput,
-                    format!("baud {other} is not supported: use 1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200 or 230400"),
+                    format!(
+                        "baud {other} is not supported: use 1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200 or 230400"
+                    ),
                 ));
             }
         })
@@ -433,7 +509,9 @@ pub(crate) mod device {
             .write(true)
             .custom_flags(libc::O_NOCTTY | libc::O_NONBLOCK)
             .open(path)
-            .map_err(|e| io::Error::new(e.kind(), format!("cannot open {}: {e}", path.display())))?;
+            .map_err(|e| {
+                io::Error::new(e.kind(), format!("cannot open {}: {e}", path.display()))
+            })?;
         if is_tty(&file) {
             make_raw(&file, baud)?;
         } else if baud.is_some() {
@@ -446,9 +524,16 @@ pub(crate) mod device {
             Err(_) => {
                 // Not pollable: reopen blocking, one handle per direction so that a read
                 // waiting for the printer never holds up a write.
-                let read = std::fs::OpenOptions::new().read(true).write(true).custom_flags(libc::O_NOCTTY).open(path)?;
+                let read = std::fs::OpenOptions::new()
+                    .read(true)
+                    .write(true)
+                    .custom_flags(libc::O_NOCTTY)
+                    .open(path)?;
                 let write = read.try_clone()?;
-                Ok(Box::new(BlockingLink { read: tokio::fs::File::from_std(read), write: tokio::fs::File::from_std(write) }))
+                Ok(Box::new(BlockingLink {
+                    read: tokio::fs::File::from_std(read),
+                    write: tokio::fs::File::from_std(write),
+                }))
             }
         }
     }
@@ -459,7 +544,11 @@ pub(crate) mod device {
     }
 
     impl AsyncRead for DeviceLink {
-        fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        fn poll_read(
+            self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+            buf: &mut ReadBuf<'_>,
+        ) -> Poll<io::Result<()>> {
             loop {
                 let mut guard = ready!(self.fd.poll_read_ready(cx))?;
                 let unfilled = buf.initialize_unfilled();
@@ -469,7 +558,9 @@ pub(crate) mod device {
                         return Poll::Ready(Ok(()));
                     }
                     // A tty whose other end is closed (EIO) is a hang-up: end of stream.
-                    Ok(Err(e)) if e.raw_os_error() == Some(libc::EIO) => return Poll::Ready(Ok(())),
+                    Ok(Err(e)) if e.raw_os_error() == Some(libc::EIO) => {
+                        return Poll::Ready(Ok(()));
+                    }
                     Ok(Err(e)) => return Poll::Ready(Err(e)),
                     Err(_would_block) => continue,
                 }
@@ -478,7 +569,11 @@ pub(crate) mod device {
     }
 
     impl AsyncWrite for DeviceLink {
-        fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        fn poll_write(
+            self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+            buf: &[u8],
+        ) -> Poll<io::Result<usize>> {
             loop {
                 let mut guard = ready!(self.fd.poll_write_ready(cx))?;
                 match guard.try_io(|inner| inner.get_ref().write(buf)) {
@@ -504,13 +599,21 @@ pub(crate) mod device {
     }
 
     impl AsyncRead for BlockingLink {
-        fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        fn poll_read(
+            self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+            buf: &mut ReadBuf<'_>,
+        ) -> Poll<io::Result<()>> {
             Pin::new(&mut self.get_mut().read).poll_read(cx, buf)
         }
     }
 
     impl AsyncWrite for BlockingLink {
-        fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        fn poll_write(
+            self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+            buf: &[u8],
+        ) -> Poll<io::Result<usize>> {
             Pin::new(&mut self.get_mut().write).poll_write(cx, buf)
         }
 
@@ -534,19 +637,77 @@ mod tests {
 
     #[test]
     fn addresses_parse_and_print_back() {
-        assert_eq!(parse("tcp:10.0.0.7:9100"), PrinterAddress::Tcp { host: "10.0.0.7".into(), port: 9100 });
-        assert_eq!(parse("tcp:printer.local"), PrinterAddress::Tcp { host: "printer.local".into(), port: 9100 });
-        assert_eq!(parse("127.0.0.1:9200"), PrinterAddress::Tcp { host: "127.0.0.1".into(), port: 9200 });
-        assert_eq!(parse("tcp:[::1]:9101"), PrinterAddress::Tcp { host: "::1".into(), port: 9101 });
-        assert_eq!(parse("dev:/dev/ttyS1?baud=9600"), PrinterAddress::Device { path: "/dev/ttyS1".into(), baud: Some(9600) });
-        assert_eq!(parse("/dev/usb/lp0"), PrinterAddress::Device { path: "/dev/usb/lp0".into(), baud: None });
-        assert_eq!(parse("/dev/ttyUSB0?baud=115200"), PrinterAddress::Device { path: "/dev/ttyUSB0".into(), baud: Some(115200) });
-        assert_eq!(parse("file:/tmp/out.bin"), PrinterAddress::File { path: "/tmp/out.bin".into(), replies: None });
+        assert_eq!(
+            parse("tcp:10.0.0.7:9100"),
+            PrinterAddress::Tcp {
+                host: "10.0.0.7".into(),
+                port: 9100
+            }
+        );
+        assert_eq!(
+            parse("tcp:printer.local"),
+            PrinterAddress::Tcp {
+                host: "printer.local".into(),
+                port: 9100
+            }
+        );
+        assert_eq!(
+            parse("127.0.0.1:9200"),
+            PrinterAddress::Tcp {
+                host: "127.0.0.1".into(),
+                port: 9200
+            }
+        );
+        assert_eq!(
+            parse("tcp:[::1]:9101"),
+            PrinterAddress::Tcp {
+                host: "::1".into(),
+                port: 9101
+            }
+        );
+        assert_eq!(
+            parse("dev:/dev/ttyS1?baud=9600"),
+            PrinterAddress::Device {
+                path: "/dev/ttyS1".into(),
+                baud: Some(9600)
+            }
+        );
+        assert_eq!(
+            parse("/dev/usb/lp0"),
+            PrinterAddress::Device {
+                path: "/dev/usb/lp0".into(),
+                baud: None
+            }
+        );
+        assert_eq!(
+            parse("/dev/ttyUSB0?baud=115200"),
+            PrinterAddress::Device {
+                path: "/dev/ttyUSB0".into(),
+                baud: Some(115200)
+            }
+        );
+        assert_eq!(
+            parse("file:/tmp/out.bin"),
+            PrinterAddress::File {
+                path: "/tmp/out.bin".into(),
+                replies: None
+            }
+        );
         assert_eq!(
             parse("file:out.bin?replies=in.bin"),
-            PrinterAddress::File { path: "out.bin".into(), replies: Some("in.bin".into()) }
+            PrinterAddress::File {
+                path: "out.bin".into(),
+                replies: Some("in.bin".into())
+            }
         );
-        for text in ["tcp:a:1", "tcp:[::1]:9101", "dev:/dev/ttyS1?baud=9600", "dev:/dev/usb/lp0", "file:x", "file:x?replies=y"] {
+        for text in [
+            "tcp:a:1",
+            "tcp:[::1]:9101",
+            "dev:/dev/ttyS1?baud=9600",
+            "dev:/dev/usb/lp0",
+            "file:x",
+            "file:x?replies=y",
+        ] {
             assert_eq!(parse(text).to_string(), text);
             assert_eq!(parse(&parse(text).to_string()), parse(text));
         }
@@ -565,7 +726,10 @@ mod tests {
         ] {
             let error = text.parse::<PrinterAddress>().unwrap_err().to_string();
             assert!(error.contains(why), "{text}: {error}");
-            assert!(error.contains("tcp:HOST:PORT") && error.contains("file:PATH"), "{error}");
+            assert!(
+                error.contains("tcp:HOST:PORT") && error.contains("file:PATH"),
+                "{error}"
+            );
         }
     }
 

@@ -40,7 +40,9 @@ impl Vendor {
 
     /// The vendor of a name (`sunmi`, `pax`, `landi`, `lakala`), any case.
     pub fn from_name(name: &str) -> Option<Vendor> {
-        Vendor::ALL.into_iter().find(|v| v.name().eq_ignore_ascii_case(name))
+        Vendor::ALL
+            .into_iter()
+            .find(|v| v.name().eq_ignore_ascii_case(name))
     }
 
     /// The vendor's published table: (code, condition, the vendor's own meaning).
@@ -129,7 +131,10 @@ impl VendorCode {
     pub fn message(&self) -> (String, String) {
         let (zh, en) = self.condition.remedy();
         let vendor = self.vendor.name();
-        (format!("{zh}（{vendor} 状态码 {}）", self.code), format!("{en} ({vendor} code {}: {})", self.code, self.meaning))
+        (
+            format!("{zh}（{vendor} 状态码 {}）", self.code),
+            format!("{en} ({vendor} code {}: {})", self.code, self.meaning),
+        )
     }
 }
 
@@ -154,11 +159,19 @@ impl VendorTables {
     pub fn explain(&self, vendor: Vendor, code: i32) -> VendorCode {
         let published = vendor.table().iter().find(|(c, _, _)| *c == code);
         let (condition, meaning) = match (self.overrides.get(&(vendor, code)), published) {
-            (Some(&condition), _) => (condition, format!("set by the integrator: {}", condition.code())),
+            (Some(&condition), _) => (
+                condition,
+                format!("set by the integrator: {}", condition.code()),
+            ),
             (None, Some(&(_, condition, meaning))) => (condition, meaning.to_string()),
             (None, None) => (Condition::Unknown, format!("unknown fault (code {code})")),
         };
-        VendorCode { vendor, code, condition, meaning }
+        VendorCode {
+            vendor,
+            code,
+            condition,
+            meaning,
+        }
     }
 }
 
@@ -223,12 +236,19 @@ mod tests {
             (Vendor::Lakala, 0xF0, C::PaperOut),
         ];
         for &(vendor, code, condition) in expected {
-            assert_eq!(explain(vendor, code).condition, condition, "{vendor:?} {code}");
+            assert_eq!(
+                explain(vendor, code).condition,
+                condition,
+                "{vendor:?} {code}"
+            );
         }
         // Every published row is covered by the list above.
         for vendor in [Vendor::Sunmi, Vendor::Pax, Vendor::Landi] {
             for &(code, _, _) in vendor.table() {
-                assert!(expected.iter().any(|&(v, c, _)| v == vendor && c == code), "{vendor:?} {code} untested");
+                assert!(
+                    expected.iter().any(|&(v, c, _)| v == vendor && c == code),
+                    "{vendor:?} {code} untested"
+                );
             }
         }
     }
@@ -241,7 +261,11 @@ mod tests {
                 if !known {
                     let explained = explain(vendor, code);
                     assert_eq!(explained.condition, Condition::Unknown);
-                    assert!(explained.meaning.contains(&format!("unknown fault (code {code})")));
+                    assert!(
+                        explained
+                            .meaning
+                            .contains(&format!("unknown fault (code {code})"))
+                    );
                     assert!(!explained.condition.can_print());
                 }
             }
@@ -252,10 +276,21 @@ mod tests {
     fn integrator_corrections_win() {
         let mut tables = VendorTables::new();
         tables.set(Vendor::Lakala, 0x2A, Condition::PaperOut);
-        assert_eq!(tables.explain(Vendor::Lakala, 0x2A).condition, Condition::PaperOut);
-        assert_eq!(tables.explain(Vendor::Landi, 0x2A).condition, Condition::Unknown);
+        assert_eq!(
+            tables.explain(Vendor::Lakala, 0x2A).condition,
+            Condition::PaperOut
+        );
+        assert_eq!(
+            tables.explain(Vendor::Landi, 0x2A).condition,
+            Condition::Unknown
+        );
         let (zh, en) = explain(Vendor::Sunmi, 4).message();
-        assert!(zh.contains("缺纸") && zh.contains("4") && en.contains("out of paper") && en.contains("sunmi code 4"));
+        assert!(
+            zh.contains("缺纸")
+                && zh.contains("4")
+                && en.contains("out of paper")
+                && en.contains("sunmi code 4")
+        );
         assert_eq!(Vendor::from_name("PAX"), Some(Vendor::Pax));
     }
 }

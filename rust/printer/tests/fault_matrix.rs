@@ -10,7 +10,10 @@ use std::time::{Duration, Instant};
 
 use poscore_escpos::{Align, Document, Profile, TextStyle, encode};
 use poscore_printer::virtual_printer::{Fault, Trigger, VirtualPrinter, VirtualPrinterConfig};
-use poscore_printer::{BoxLink, Condition, Connector, EscPosPrinter, FnConnector, JobConfig, PrintError, PrinterAddress, Stage};
+use poscore_printer::{
+    BoxLink, Condition, Connector, EscPosPrinter, FnConnector, JobConfig, PrintError,
+    PrinterAddress, Stage,
+};
 
 /// How long an injected overheat lasts.
 const OVERHEAT: Duration = Duration::from_millis(400);
@@ -38,7 +41,11 @@ impl Kind {
     }
 }
 
-const TRIGGERS: [Trigger; 3] = [Trigger::Now, Trigger::AfterJobBytes(MID_DATA_BYTES), Trigger::BeforeConfirm];
+const TRIGGERS: [Trigger; 3] = [
+    Trigger::Now,
+    Trigger::AfterJobBytes(MID_DATA_BYTES),
+    Trigger::BeforeConfirm,
+];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Link {
@@ -57,8 +64,14 @@ fn config() -> JobConfig {
 
 /// A slip with a marker that identifies it on the printed page.
 fn slip(marker: &str) -> Document {
-    let mut doc = Document::new().text("签购单 / SALES SLIP", TextStyle::BOLD, Align::Center).separator('-');
-    for (label, value) in [("商户 MERCHANT", "测试商户"), ("卡号 CARD", "622202******0128"), ("金额 AMOUNT", "CNY 12.34")] {
+    let mut doc = Document::new()
+        .text("签购单 / SALES SLIP", TextStyle::BOLD, Align::Center)
+        .separator('-');
+    for (label, value) in [
+        ("商户 MERCHANT", "测试商户"),
+        ("卡号 CARD", "622202******0128"),
+        ("金额 AMOUNT", "CNY 12.34"),
+    ] {
         doc = doc.row(label, value);
     }
     doc.line(marker).separator('-').cut()
@@ -68,10 +81,16 @@ async fn connector(printer: &VirtualPrinter, link: Link) -> Arc<dyn Connector> {
     match link {
         Link::InProcess => {
             let printer = printer.clone();
-            Arc::new(FnConnector::new("virtual printer (in process)", move || Ok(Box::new(printer.connect()) as BoxLink)))
+            Arc::new(FnConnector::new(
+                "virtual printer (in process)",
+                move || Ok(Box::new(printer.connect()) as BoxLink),
+            ))
         }
         Link::Tcp => {
-            let bound = printer.listen("127.0.0.1:0".parse().unwrap()).await.unwrap();
+            let bound = printer
+                .listen("127.0.0.1:0".parse().unwrap())
+                .await
+                .unwrap();
             let address: PrinterAddress = format!("tcp:{bound}").parse().unwrap();
             Arc::new(address)
         }
@@ -82,7 +101,11 @@ async fn connector(printer: &VirtualPrinter, link: Link) -> Arc<dyn Connector> {
 async fn until_ready(printer: &VirtualPrinter) {
     let deadline = Instant::now() + Duration::from_secs(5);
     while !printer.status().can_print() {
-        assert!(Instant::now() < deadline, "the printer never recovered: {:?}", printer.status());
+        assert!(
+            Instant::now() < deadline,
+            "the printer never recovered: {:?}",
+            printer.status()
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
@@ -91,39 +114,84 @@ async fn until_ready(printer: &VirtualPrinter) {
 async fn cell(kind: Kind, trigger: Trigger, link: Link) {
     let what = format!("{kind:?} at {trigger:?} over {link:?}");
     let virtual_printer = VirtualPrinter::new(VirtualPrinterConfig::default());
-    let driver = EscPosPrinter::new(connector(&virtual_printer, link).await, Profile::mm58(), config());
+    let driver = EscPosPrinter::new(
+        connector(&virtual_printer, link).await,
+        Profile::mm58(),
+        config(),
+    );
     // Short enough for one line of 32 columns.
     let point = TRIGGERS.iter().position(|t| *t == trigger).unwrap_or(9);
     let marker = format!("MARK {kind:?} {point}");
     let document = slip(&marker);
     let bytes = encode(&document, &Profile::mm58()).unwrap();
-    assert!(bytes.len() > MID_DATA_BYTES * 2, "the mid-data fault must strike inside the job ({} bytes)", bytes.len());
+    assert!(
+        bytes.len() > MID_DATA_BYTES * 2,
+        "the mid-data fault must strike inside the job ({} bytes)",
+        bytes.len()
+    );
 
     virtual_printer.inject(trigger, kind.fault());
-    let error = driver.print(&document).await.expect_err(&format!("{what}: reported printed"));
+    let error = driver
+        .print(&document)
+        .await
+        .expect_err(&format!("{what}: reported printed"));
     match kind {
         Kind::PaperOut => assert_eq!(error.condition(), Condition::PaperOut, "{what}: {error:?}"),
         Kind::CoverOpen => assert_eq!(error.condition(), Condition::CoverOpen, "{what}: {error:?}"),
-        Kind::Overheat => assert_eq!(error.condition(), Condition::Overheated, "{what}: {error:?}"),
+        Kind::Overheat => assert_eq!(
+            error.condition(),
+            Condition::Overheated,
+            "{what}: {error:?}"
+        ),
         Kind::Drop => {
-            assert!(matches!(error, PrintError::Failed { condition: Condition::CommunicationError, .. }), "{what}: {error:?}")
+            assert!(
+                matches!(
+                    error,
+                    PrintError::Failed {
+                        condition: Condition::CommunicationError,
+                        ..
+                    }
+                ),
+                "{what}: {error:?}"
+            )
         }
-        Kind::NeverConfirm => assert!(matches!(error, PrintError::NotConfirmed { .. }), "{what}: {error:?}"),
+        Kind::NeverConfirm => assert!(
+            matches!(error, PrintError::NotConfirmed { .. }),
+            "{what}: {error:?}"
+        ),
     }
-    if trigger == Trigger::Now && matches!(kind, Kind::PaperOut | Kind::CoverOpen | Kind::Overheat) {
+    if trigger == Trigger::Now && matches!(kind, Kind::PaperOut | Kind::CoverOpen | Kind::Overheat)
+    {
         // A known fault before the job: refused, nothing sent.
         assert!(matches!(error, PrintError::Refused(_)), "{what}: {error:?}");
-        assert!(virtual_printer.pages().is_empty(), "{what}: data was sent into a known fault");
+        assert!(
+            virtual_printer.pages().is_empty(),
+            "{what}: data was sent into a known fault"
+        );
     }
     if trigger == Trigger::BeforeConfirm {
         // Everything was sent; only the confirmation was missing.
-        assert_eq!(error.stage(), Stage::AwaitingConfirmation, "{what}: {error:?}");
+        assert_eq!(
+            error.stage(),
+            Stage::AwaitingConfirmation,
+            "{what}: {error:?}"
+        );
     }
     assert!(!error.condition().can_print(), "{what}: {error:?}");
-    assert!(virtual_printer.confirmed().is_empty(), "{what}: the printer confirmed the failed attempt");
-    let complete_before = virtual_printer.pages().iter().filter(|p| p.complete).count();
+    assert!(
+        virtual_printer.confirmed().is_empty(),
+        "{what}: the printer confirmed the failed attempt"
+    );
+    let complete_before = virtual_printer
+        .pages()
+        .iter()
+        .filter(|p| p.complete)
+        .count();
     if kind != Kind::NeverConfirm {
-        assert_eq!(complete_before, 0, "{what}: a complete page came out of a failed attempt");
+        assert_eq!(
+            complete_before, 0,
+            "{what}: a complete page came out of a failed attempt"
+        );
     }
 
     // The fault clears; the job is sent again and printed exactly once.
@@ -131,17 +199,32 @@ async fn cell(kind: Kind, trigger: Trigger, link: Link) {
         Kind::Overheat => until_ready(&virtual_printer).await,
         _ => virtual_printer.clear(),
     }
-    let receipt = driver.print(&document).await.unwrap_or_else(|e| panic!("{what}: the re-sent job failed: {e:?}"));
+    let receipt = driver
+        .print(&document)
+        .await
+        .unwrap_or_else(|e| panic!("{what}: the re-sent job failed: {e:?}"));
     let id = receipt.process_id.expect("confirmed by process ID");
     assert_eq!(virtual_printer.confirmed(), [id], "{what}");
     let pages = virtual_printer.pages();
     let complete: Vec<_> = pages.iter().filter(|p| p.complete).collect();
     // NeverConfirm prints the first attempt without confirming it: that page is the honest
     // duplicate the NotConfirmed error warns about. Every other fault lost the first attempt.
-    assert_eq!(complete.len(), complete_before + 1, "{what}: {} complete pages", complete.len());
+    assert_eq!(
+        complete.len(),
+        complete_before + 1,
+        "{what}: {} complete pages",
+        complete.len()
+    );
     let last = complete.last().expect("a page");
-    assert!(last.page.text().contains(&marker), "{what}: the page reads {:?}", last.page.text());
-    assert!(pages.last().is_some_and(|p| p.complete), "{what}: the last page is cut short");
+    assert!(
+        last.page.text().contains(&marker),
+        "{what}: the page reads {:?}",
+        last.page.text()
+    );
+    assert!(
+        pages.last().is_some_and(|p| p.complete),
+        "{what}: the last page is cut short"
+    );
 }
 
 async fn row(kind: Kind, link: Link) {
@@ -189,9 +272,19 @@ async fn dropped_connection_over_tcp() {
 /// faults are reported the same way.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn gs_r_confirmation_and_a_mid_data_fault() {
-    let profile = Profile { process_id: false, ..Profile::mm58() };
-    let virtual_printer = VirtualPrinter::new(VirtualPrinterConfig { profile, ..VirtualPrinterConfig::default() });
-    let driver = EscPosPrinter::new(connector(&virtual_printer, Link::InProcess).await, profile, config());
+    let profile = Profile {
+        process_id: false,
+        ..Profile::mm58()
+    };
+    let virtual_printer = VirtualPrinter::new(VirtualPrinterConfig {
+        profile,
+        ..VirtualPrinterConfig::default()
+    });
+    let driver = EscPosPrinter::new(
+        connector(&virtual_printer, Link::InProcess).await,
+        profile,
+        config(),
+    );
     let document = slip("MARK GS r");
     virtual_printer.inject(Trigger::AfterJobBytes(MID_DATA_BYTES), Fault::CoverOpen);
     let error = driver.print(&document).await.unwrap_err();
@@ -201,7 +294,14 @@ async fn gs_r_confirmation_and_a_mid_data_fault() {
     let receipt = driver.print(&document).await.unwrap();
     assert_eq!(receipt.process_id, None);
     assert_eq!(virtual_printer.status_replies(), 1);
-    assert_eq!(virtual_printer.pages().iter().filter(|p| p.complete).count(), 1);
+    assert_eq!(
+        virtual_printer
+            .pages()
+            .iter()
+            .filter(|p| p.complete)
+            .count(),
+        1
+    );
 }
 
 /// A journal print job (an approved pre-auth).
@@ -233,10 +333,28 @@ fn journal_job() -> poscore::PrintJob {
         print_jobs: Vec::new(),
         training: false,
     };
-    let config = poscore::slip::SlipConfig { merchant_name: "测试商户".into(), ..poscore::slip::SlipConfig::from_config(&poscore::Config::default()) };
-    let input = poscore::slip::SlipInput { txn: &txn, original: None, copy: SlipCopy::Merchant, kind: PrintKind::Original, training: false, signature: None };
+    let config = poscore::slip::SlipConfig {
+        merchant_name: "测试商户".into(),
+        ..poscore::slip::SlipConfig::from_config(&poscore::Config::default())
+    };
+    let input = poscore::slip::SlipInput {
+        txn: &txn,
+        original: None,
+        copy: SlipCopy::Merchant,
+        kind: PrintKind::Original,
+        training: false,
+        signature: None,
+    };
     let document = poscore::slip::slip_document(&input, &config);
-    poscore::PrintJob { job_id: 9, txn, copy: SlipCopy::Merchant, kind: PrintKind::Original, document, number: 1, of: 2 }
+    poscore::PrintJob {
+        job_id: 9,
+        txn,
+        copy: SlipCopy::Merchant,
+        kind: PrintKind::Original,
+        document,
+        number: 1,
+        of: 2,
+    }
 }
 
 /// The terminal's `Printer` over the virtual printer: a refusal comes back as the
@@ -247,26 +365,51 @@ async fn the_slip_printer_prints_journal_jobs() {
     use poscore_terminal::Printer;
 
     let virtual_printer = VirtualPrinter::new(VirtualPrinterConfig::default());
-    let driver = EscPosPrinter::new(connector(&virtual_printer, Link::InProcess).await, Profile::mm58(), config());
+    let driver = EscPosPrinter::new(
+        connector(&virtual_printer, Link::InProcess).await,
+        Profile::mm58(),
+        config(),
+    );
     let slips = SlipPrinter::new(Arc::new(driver));
     virtual_printer.inject(Trigger::Now, Fault::PaperOut);
     match slips.print(&journal_job()).await {
-        poscore::print::PrintOutcome::Failed { condition, detail, may_have_printed } => {
+        poscore::print::PrintOutcome::Failed {
+            condition,
+            detail,
+            may_have_printed,
+        } => {
             assert_eq!(condition, poscore::print::Condition::PaperOut);
-            assert!(!may_have_printed, "refused before sending: certainly not printed");
-            assert!(detail.contains("缺纸") && detail.contains("out of paper"), "{detail}");
+            assert!(
+                !may_have_printed,
+                "refused before sending: certainly not printed"
+            );
+            assert!(
+                detail.contains("缺纸") && detail.contains("out of paper"),
+                "{detail}"
+            );
         }
         other => panic!("{other:?}"),
     }
     assert_eq!(slips.condition().await, poscore::print::Condition::PaperOut);
     virtual_printer.clear();
     assert_eq!(slips.condition().await, poscore::print::Condition::Ready);
-    assert!(matches!(slips.print(&journal_job()).await, poscore::print::PrintOutcome::Printed { length_mm } if length_mm > 50));
+    assert!(
+        matches!(slips.print(&journal_job()).await, poscore::print::PrintOutcome::Printed { length_mm } if length_mm > 50)
+    );
     let pages = virtual_printer.pages();
     assert_eq!(pages.len(), 1);
     let text = pages[0].page.text();
-    for expected in ["签购单", "622202*********0128", "测试商户", "12.34", "持卡人签名"] {
-        assert!(text.contains(expected), "{expected:?} not on the page:\n{text}");
+    for expected in [
+        "签购单",
+        "622202*********0128",
+        "测试商户",
+        "12.34",
+        "持卡人签名",
+    ] {
+        assert!(
+            text.contains(expected),
+            "{expected:?} not on the page:\n{text}"
+        );
     }
     assert_eq!(virtual_printer.confirmed().len(), 1);
 }

@@ -32,9 +32,13 @@ use poscore::print::PrintOutcome;
 use poscore::txn::{Delivery, PrintJobState, PrintKind, SlipCopy, TxnState};
 use poscore::{Command, CommandOutcome, Config, Engine, PrintJob, TxnRecord};
 use poscore_escpos::{Profile, encode};
-use poscore_printer::virtual_printer::{Fault, Trigger, VirtualPage, VirtualPrinter, VirtualPrinterConfig};
+use poscore_printer::virtual_printer::{
+    Fault, Trigger, VirtualPage, VirtualPrinter, VirtualPrinterConfig,
+};
 use poscore_printer::{Condition, EscPosPrinter, JobConfig, PrinterAddress, SlipPrinter};
-use poscore_terminal::{Clock, DriverConfig, Printer, SimHost, SystemClock, Terminal, TerminalHandle};
+use poscore_terminal::{
+    Clock, DriverConfig, Printer, SimHost, SystemClock, Terminal, TerminalHandle,
+};
 use tokio::task::JoinSet;
 
 /// How long an injected overheat lasts.
@@ -92,7 +96,11 @@ impl Kind {
     }
 }
 
-const TRIGGERS: [Trigger; 3] = [Trigger::Now, Trigger::AfterJobBytes(MID_DATA_BYTES), Trigger::BeforeConfirm];
+const TRIGGERS: [Trigger; 3] = [
+    Trigger::Now,
+    Trigger::AfterJobBytes(MID_DATA_BYTES),
+    Trigger::BeforeConfirm,
+];
 const COPIES: [SlipCopy; 2] = [SlipCopy::Merchant, SlipCopy::Cardholder];
 
 /// One print attempt as the driver saw it.
@@ -130,8 +138,15 @@ impl Printer for FaultAt {
             self.printer.inject(self.trigger, self.fault.clone());
         }
         let outcome = self.inner.print(job).await;
-        let bytes = encode(&job.document, &Profile::mm58()).map(|b| b.len()).unwrap_or(0);
-        self.attempts.lock().unwrap().push(Attempt { copy: job.copy, kind: job.kind, outcome: outcome.clone(), bytes });
+        let bytes = encode(&job.document, &Profile::mm58())
+            .map(|b| b.len())
+            .unwrap_or(0);
+        self.attempts.lock().unwrap().push(Attempt {
+            copy: job.copy,
+            kind: job.kind,
+            outcome: outcome.clone(),
+            bytes,
+        });
         outcome
     }
 
@@ -151,7 +166,11 @@ fn job_config() -> JobConfig {
 }
 
 fn engine_config() -> Config {
-    let mut config = Config { retry_base_delay_ms: 50, retry_max_delay_ms: 200, ..Config::default() };
+    let mut config = Config {
+        retry_base_delay_ms: 50,
+        retry_max_delay_ms: 200,
+        ..Config::default()
+    };
     config.printing.e_receipt_after_ms = 0;
     config
 }
@@ -172,7 +191,10 @@ fn copy_of(page: &VirtualPage) -> Option<SlipCopy> {
 /// Whether a page is the slip of the transaction with this voucher (trace) number.
 fn has_voucher(page: &VirtualPage, trace: poscore::ids::TraceNumber) -> bool {
     let trace = trace.to_string();
-    page.page.lines().iter().any(|l| l.contains("VOUCHER") && l.contains(&trace))
+    page.page
+        .lines()
+        .iter()
+        .any(|l| l.contains("VOUCHER") && l.contains(&trace))
 }
 
 fn is_reprint(page: &VirtualPage) -> bool {
@@ -180,18 +202,31 @@ fn is_reprint(page: &VirtualPage) -> bool {
 }
 
 async fn read_txn(handle: &TerminalHandle, trace: poscore::ids::TraceNumber) -> TxnRecord {
-    handle.read(move |j| j.find_by_trace(trace).unwrap().unwrap()).await.unwrap()
+    handle
+        .read(move |j| j.find_by_trace(trace).unwrap().unwrap())
+        .await
+        .unwrap()
 }
 
 /// Waits until `done` holds of the transaction, or fails with `what`.
-async fn until(handle: &TerminalHandle, trace: poscore::ids::TraceNumber, within: Duration, what: &str, done: impl Fn(&TxnRecord) -> bool) -> TxnRecord {
+async fn until(
+    handle: &TerminalHandle,
+    trace: poscore::ids::TraceNumber,
+    within: Duration,
+    what: &str,
+    done: impl Fn(&TxnRecord) -> bool,
+) -> TxnRecord {
     let deadline = Instant::now() + within;
     loop {
         let txn = read_txn(handle, trace).await;
         if done(&txn) {
             return txn;
         }
-        assert!(Instant::now() < deadline, "{what}: timed out; print jobs {:?}", txn.print_jobs);
+        assert!(
+            Instant::now() < deadline,
+            "{what}: timed out; print jobs {:?}",
+            txn.print_jobs
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
@@ -202,12 +237,25 @@ async fn cell(kind: Kind, trigger: Trigger, copy: SlipCopy) {
     let started = Instant::now();
     let dir = tempfile::tempdir().unwrap();
     let key = PanHashKey::new(vec![9; 32]).unwrap();
-    let (engine, _) = Engine::open(&dir.path().join("journal.db"), engine_config(), key, SystemClock.now()).unwrap();
+    let (engine, _) = Engine::open(
+        &dir.path().join("journal.db"),
+        engine_config(),
+        key,
+        SystemClock.now(),
+    )
+    .unwrap();
 
     let virtual_printer = VirtualPrinter::new(VirtualPrinterConfig::default());
-    let bound = virtual_printer.listen("127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let bound = virtual_printer
+        .listen("127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
     let address: PrinterAddress = format!("tcp:{bound}").parse().unwrap();
-    let escpos = Arc::new(EscPosPrinter::new(Arc::new(address), Profile::mm58(), job_config()));
+    let escpos = Arc::new(EscPosPrinter::new(
+        Arc::new(address),
+        Profile::mm58(),
+        job_config(),
+    ));
     let printer = Arc::new(FaultAt {
         inner: SlipPrinter::new(escpos),
         printer: virtual_printer.clone(),
@@ -217,7 +265,11 @@ async fn cell(kind: Kind, trigger: Trigger, copy: SlipCopy) {
         armed: AtomicBool::new(true),
         attempts: Mutex::new(Vec::new()),
     });
-    let driver = DriverConfig { host_timeout: Duration::from_secs(5), tick_interval: Duration::from_millis(20), print_watchdog: Duration::from_secs(15) };
+    let driver = DriverConfig {
+        host_timeout: Duration::from_secs(5),
+        tick_interval: Duration::from_millis(20),
+        print_watchdog: Duration::from_secs(15),
+    };
     let terminal = Terminal::start(engine, Arc::new(SimHost::new()), printer.clone(), driver);
     let handle = terminal.handle();
 
@@ -225,7 +277,11 @@ async fn cell(kind: Kind, trigger: Trigger, copy: SlipCopy) {
         amount: Money::parse("88.00", Currency::CNY).unwrap(),
         card: CardInput::parse("6222021234567890128", "3012", SystemClock.now()).unwrap(),
     };
-    let approved = match handle.submit(RequestId::parse("cell").unwrap(), command).await.unwrap() {
+    let approved = match handle
+        .submit(RequestId::parse("cell").unwrap(), command)
+        .await
+        .unwrap()
+    {
         CommandOutcome::Transaction(txn) => txn,
         other => panic!("{what}: {other:?}"),
     };
@@ -238,18 +294,38 @@ async fn cell(kind: Kind, trigger: Trigger, copy: SlipCopy) {
         if let Some(first) = printer.attempts().into_iter().find(|a| a.copy == copy) {
             break first;
         }
-        assert!(Instant::now() < deadline, "{what}: the copy never went to the printer");
+        assert!(
+            Instant::now() < deadline,
+            "{what}: the copy never went to the printer"
+        );
         tokio::time::sleep(Duration::from_millis(10)).await;
     };
-    assert!(first.bytes > 2 * MID_DATA_BYTES, "{what}: the mid-data fault must strike inside the slip ({} bytes)", first.bytes);
-    assert_eq!(first.kind, PrintKind::Original, "{what}: the first try is an original");
+    assert!(
+        first.bytes > 2 * MID_DATA_BYTES,
+        "{what}: the mid-data fault must strike inside the slip ({} bytes)",
+        first.bytes
+    );
+    assert_eq!(
+        first.kind,
+        PrintKind::Original,
+        "{what}: the first try is an original"
+    );
     // A link dropped between the two copies may be noticed before the cardholder copy is
     // sent (the driver reconnects and prints it): the only cell where the fault can miss.
     let may_miss = kind == Kind::Drop && trigger == Trigger::Now && copy == SlipCopy::Cardholder;
     let struck = match &first.outcome {
-        PrintOutcome::Failed { condition, may_have_printed, .. } => {
+        PrintOutcome::Failed {
+            condition,
+            may_have_printed,
+            ..
+        } => {
             assert_eq!(*condition, kind.condition(), "{what}: {:?}", first.outcome);
-            assert_eq!(*may_have_printed, kind.unknowable(trigger), "{what}: {:?}", first.outcome);
+            assert_eq!(
+                *may_have_printed,
+                kind.unknowable(trigger),
+                "{what}: {:?}",
+                first.outcome
+            );
             true
         }
         PrintOutcome::Printed { .. } => {
@@ -261,26 +337,58 @@ async fn cell(kind: Kind, trigger: Trigger, copy: SlipCopy) {
     if struck && kind.holds() {
         // Held for the operator, and it stays held while the fault lasts (the probe keeps
         // asking the printer), with the cardholder copy waiting behind a held merchant copy.
-        let held = until(&handle, trace, Duration::from_secs(5), &format!("{what}: held"), |t| {
-            t.print_jobs.iter().any(|j| j.copy == copy && j.state == PrintJobState::Held)
-        })
+        let held = until(
+            &handle,
+            trace,
+            Duration::from_secs(5),
+            &format!("{what}: held"),
+            |t| {
+                t.print_jobs
+                    .iter()
+                    .any(|j| j.copy == copy && j.state == PrintJobState::Held)
+            },
+        )
         .await;
         let job = held.print_jobs.iter().find(|j| j.copy == copy).unwrap();
-        assert_eq!(job.held_reason.as_deref(), Some(kind.condition().code()), "{what}: {job:?}");
+        assert_eq!(
+            job.held_reason.as_deref(),
+            Some(kind.condition().code()),
+            "{what}: {job:?}"
+        );
         tokio::time::sleep(Duration::from_millis(150)).await;
         let still = read_txn(&handle, trace).await;
         let job = still.print_jobs.iter().find(|j| j.copy == copy).unwrap();
-        assert_eq!(job.state, PrintJobState::Held, "{what}: resumed while the fault lasts: {job:?}");
+        assert_eq!(
+            job.state,
+            PrintJobState::Held,
+            "{what}: resumed while the fault lasts: {job:?}"
+        );
         if copy == SlipCopy::Merchant {
-            let cardholder = still.print_jobs.iter().find(|j| j.copy == SlipCopy::Cardholder).unwrap();
-            assert_eq!((cardholder.state, cardholder.attempts), (PrintJobState::Queued, 0), "{what}: {cardholder:?}");
+            let cardholder = still
+                .print_jobs
+                .iter()
+                .find(|j| j.copy == SlipCopy::Cardholder)
+                .unwrap();
+            assert_eq!(
+                (cardholder.state, cardholder.attempts),
+                (PrintJobState::Queued, 0),
+                "{what}: {cardholder:?}"
+            );
         }
     }
     if struck && !kind.holds() {
         // Retried, never held: the first failure put the copy back in the queue.
-        let txn = until(&handle, trace, Duration::from_secs(5), &format!("{what}: failure recorded"), |t| {
-            t.print_jobs.iter().any(|j| j.copy == copy && j.last_error.is_some())
-        })
+        let txn = until(
+            &handle,
+            trace,
+            Duration::from_secs(5),
+            &format!("{what}: failure recorded"),
+            |t| {
+                t.print_jobs
+                    .iter()
+                    .any(|j| j.copy == copy && j.last_error.is_some())
+            },
+        )
         .await;
         let job = txn.print_jobs.iter().find(|j| j.copy == copy).unwrap();
         assert_ne!(job.state, PrintJobState::Held, "{what}: {job:?}");
@@ -292,9 +400,17 @@ async fn cell(kind: Kind, trigger: Trigger, copy: SlipCopy) {
         virtual_printer.clear();
     }
 
-    let done = until(&handle, trace, SETTLE, &format!("{what}: slips printed"), |t| {
-        t.print_jobs.iter().all(|j| j.state == PrintJobState::Printed)
-    })
+    let done = until(
+        &handle,
+        trace,
+        SETTLE,
+        &format!("{what}: slips printed"),
+        |t| {
+            t.print_jobs
+                .iter()
+                .all(|j| j.state == PrintJobState::Printed)
+        },
+    )
     .await;
     handle.idle().await.unwrap();
 
@@ -304,20 +420,41 @@ async fn cell(kind: Kind, trigger: Trigger, copy: SlipCopy) {
     for job in &done.print_jobs {
         assert_eq!(job.delivered, Some(Delivery::Paper), "{what}: {job:?}");
         assert!(job.printed_at.is_some(), "{what}: {job:?}");
-        let expected = if job.copy == copy && struck && kind.unknowable(trigger) { PrintKind::Reprint } else { PrintKind::Original };
+        let expected = if job.copy == copy && struck && kind.unknowable(trigger) {
+            PrintKind::Reprint
+        } else {
+            PrintKind::Original
+        };
         assert_eq!(job.kind, expected, "{what}: {job:?}");
         if job.copy == copy && struck {
             assert!(job.attempts >= 2, "{what}: {job:?}");
         } else {
-            assert_eq!(job.attempts, 1, "{what}: an unfaulted copy needed retries: {job:?}");
+            assert_eq!(
+                job.attempts, 1,
+                "{what}: an unfaulted copy needed retries: {job:?}"
+            );
         }
     }
-    let merchant = done.print_jobs.iter().find(|j| j.copy == SlipCopy::Merchant).unwrap();
-    let cardholder = done.print_jobs.iter().find(|j| j.copy == SlipCopy::Cardholder).unwrap();
-    assert!(merchant.printed_at <= cardholder.printed_at, "{what}: {merchant:?} {cardholder:?}");
+    let merchant = done
+        .print_jobs
+        .iter()
+        .find(|j| j.copy == SlipCopy::Merchant)
+        .unwrap();
+    let cardholder = done
+        .print_jobs
+        .iter()
+        .find(|j| j.copy == SlipCopy::Cardholder)
+        .unwrap();
+    assert!(
+        merchant.printed_at <= cardholder.printed_at,
+        "{what}: {merchant:?} {cardholder:?}"
+    );
 
     // The event log explains the wait.
-    let events: Vec<LogEntry> = handle.read(move |j| j.events_of(done.id).unwrap()).await.unwrap();
+    let events: Vec<LogEntry> = handle
+        .read(move |j| j.events_of(done.id).unwrap())
+        .await
+        .unwrap();
     let print_events: Vec<&LogEntry> = events.iter().filter(|e| e.entity == "print_job").collect();
     if struck {
         let code = kind.condition().code();
@@ -325,20 +462,32 @@ async fn cell(kind: Kind, trigger: Trigger, copy: SlipCopy) {
         let failure = print_events
             .iter()
             .find(|e| e.from.as_deref() == Some("sending") && e.to == to && e.cause.contains(code))
-            .unwrap_or_else(|| panic!("{what}: no print_job event sending → {to} naming {code}: {print_events:#?}"));
+            .unwrap_or_else(|| {
+                panic!("{what}: no print_job event sending → {to} naming {code}: {print_events:#?}")
+            });
         if kind.unknowable(trigger) {
             assert!(failure.cause.contains("REPRINT"), "{what}: {failure:?}");
         }
         if kind == Kind::NeverConfirm {
-            assert!(failure.cause.contains("did not confirm"), "{what}: {failure:?}");
+            assert!(
+                failure.cause.contains("did not confirm"),
+                "{what}: {failure:?}"
+            );
         }
         if kind.holds() {
             assert!(
-                print_events.iter().any(|e| e.from.as_deref() == Some("held") && e.to == "queued" && e.cause.contains("ready again")),
+                print_events
+                    .iter()
+                    .any(|e| e.from.as_deref() == Some("held")
+                        && e.to == "queued"
+                        && e.cause.contains("ready again")),
                 "{what}: no resume event: {print_events:#?}"
             );
         } else {
-            assert!(!print_events.iter().any(|e| e.to == "held"), "{what}: a retried fault was held: {print_events:#?}");
+            assert!(
+                !print_events.iter().any(|e| e.to == "held"),
+                "{what}: a retried fault was held: {print_events:#?}"
+            );
         }
     }
     let printed_events = print_events.iter().filter(|e| e.to == "printed").count();
@@ -346,18 +495,42 @@ async fn cell(kind: Kind, trigger: Trigger, copy: SlipCopy) {
 
     // The paper: what really came out of the printer.
     let pages = virtual_printer.pages();
-    let describe = || pages.iter().map(|p| (p.complete, copy_of(p), is_reprint(p))).collect::<Vec<_>>();
+    let describe = || {
+        pages
+            .iter()
+            .map(|p| (p.complete, copy_of(p), is_reprint(p)))
+            .collect::<Vec<_>>()
+    };
     for page in pages.iter().filter(|p| p.complete) {
-        assert!(copy_of(page).is_some(), "{what}: a complete page without a copy label: {}", page.page.text());
-        assert!(has_voucher(page, trace), "{what}: a page without the voucher number: {}", page.page.text());
+        assert!(
+            copy_of(page).is_some(),
+            "{what}: a complete page without a copy label: {}",
+            page.page.text()
+        );
+        assert!(
+            has_voucher(page, trace),
+            "{what}: a page without the voucher number: {}",
+            page.page.text()
+        );
     }
     for c in COPIES {
-        let complete: Vec<&VirtualPage> = pages.iter().filter(|p| p.complete && copy_of(p) == Some(c)).collect();
+        let complete: Vec<&VirtualPage> = pages
+            .iter()
+            .filter(|p| p.complete && copy_of(p) == Some(c))
+            .collect();
         let originals = complete.iter().filter(|p| !is_reprint(p)).count();
         let reprints = complete.len() - originals;
         if c == copy && struck && kind.unknowable(trigger) {
-            assert!(originals <= 1, "{what}: the {c} copy printed {originals} times unmarked: {:?}", describe());
-            assert!(reprints >= 1, "{what}: the {c} copy has no reprint-marked copy: {:?}", describe());
+            assert!(
+                originals <= 1,
+                "{what}: the {c} copy printed {originals} times unmarked: {:?}",
+                describe()
+            );
+            assert!(
+                reprints >= 1,
+                "{what}: the {c} copy has no reprint-marked copy: {:?}",
+                describe()
+            );
             if kind == Kind::NeverConfirm {
                 // The printer printed the first try whole, only never confirmed it.
                 assert_eq!(originals, 1, "{what}: {:?}", describe());
@@ -366,26 +539,59 @@ async fn cell(kind: Kind, trigger: Trigger, copy: SlipCopy) {
                 assert_eq!(originals, 0, "{what}: {:?}", describe());
             }
         } else {
-            assert_eq!((originals, reprints), (1, 0), "{what}: the {c} copy: {:?}", describe());
+            assert_eq!(
+                (originals, reprints),
+                (1, 0),
+                "{what}: the {c} copy: {:?}",
+                describe()
+            );
         }
     }
     // The cardholder copy never went to the printer before the merchant copy was done.
-    let last_merchant = pages.iter().rposition(|p| copy_of(p) == Some(SlipCopy::Merchant)).expect("a merchant page");
-    let first_cardholder = pages.iter().position(|p| copy_of(p) == Some(SlipCopy::Cardholder)).expect("a cardholder page");
-    assert!(last_merchant < first_cardholder, "{what}: pages out of order: {:?}", describe());
+    let last_merchant = pages
+        .iter()
+        .rposition(|p| copy_of(p) == Some(SlipCopy::Merchant))
+        .expect("a merchant page");
+    let first_cardholder = pages
+        .iter()
+        .position(|p| copy_of(p) == Some(SlipCopy::Cardholder))
+        .expect("a cardholder page");
+    assert!(
+        last_merchant < first_cardholder,
+        "{what}: pages out of order: {:?}",
+        describe()
+    );
     // The printer confirmed exactly the two jobs the journal has printed.
-    assert_eq!(virtual_printer.confirmed().len(), 2, "{what}: confirmations {:?}", virtual_printer.confirmed());
+    assert_eq!(
+        virtual_printer.confirmed().len(),
+        2,
+        "{what}: confirmations {:?}",
+        virtual_printer.confirmed()
+    );
     // The driver saw the same: one confirmed attempt per copy, the last one.
     let attempts = printer.attempts();
     for c in COPIES {
         let of_copy: Vec<&Attempt> = attempts.iter().filter(|a| a.copy == c).collect();
-        let printed = of_copy.iter().filter(|a| matches!(a.outcome, PrintOutcome::Printed { .. })).count();
+        let printed = of_copy
+            .iter()
+            .filter(|a| matches!(a.outcome, PrintOutcome::Printed { .. }))
+            .count();
         assert_eq!(printed, 1, "{what}: {c}: {of_copy:?}");
-        assert!(matches!(of_copy.last().unwrap().outcome, PrintOutcome::Printed { .. }), "{what}: {c}: {of_copy:?}");
+        assert!(
+            matches!(
+                of_copy.last().unwrap().outcome,
+                PrintOutcome::Printed { .. }
+            ),
+            "{what}: {c}: {of_copy:?}"
+        );
     }
 
     terminal.shutdown().await;
-    eprintln!("{what}: ok in {:?} ({} attempts)", started.elapsed(), attempts.len());
+    eprintln!(
+        "{what}: ok in {:?} ({} attempts)",
+        started.elapsed(),
+        attempts.len()
+    );
 }
 
 /// Runs every cell of one fault concurrently, then reports every failing cell.
@@ -410,7 +616,12 @@ async fn row(kind: Kind) {
             failures.push(message);
         }
     }
-    assert!(failures.is_empty(), "{} of 6 cells failed:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of 6 cells failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -445,13 +656,35 @@ async fn never_confirms() {
 async fn resume_printing_command_and_a_transaction_waiting_behind_a_hold() {
     let dir = tempfile::tempdir().unwrap();
     let key = PanHashKey::new(vec![9; 32]).unwrap();
-    let (engine, _) = Engine::open(&dir.path().join("journal.db"), engine_config(), key, SystemClock.now()).unwrap();
+    let (engine, _) = Engine::open(
+        &dir.path().join("journal.db"),
+        engine_config(),
+        key,
+        SystemClock.now(),
+    )
+    .unwrap();
     let virtual_printer = VirtualPrinter::new(VirtualPrinterConfig::default());
-    let bound = virtual_printer.listen("127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let bound = virtual_printer
+        .listen("127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
     let address: PrinterAddress = format!("tcp:{bound}").parse().unwrap();
-    let escpos = Arc::new(EscPosPrinter::new(Arc::new(address), Profile::mm58(), job_config()));
-    let driver = DriverConfig { host_timeout: Duration::from_secs(5), tick_interval: Duration::from_millis(20), print_watchdog: Duration::from_secs(15) };
-    let terminal = Terminal::start(engine, Arc::new(SimHost::new()), Arc::new(SlipPrinter::new(escpos)), driver);
+    let escpos = Arc::new(EscPosPrinter::new(
+        Arc::new(address),
+        Profile::mm58(),
+        job_config(),
+    ));
+    let driver = DriverConfig {
+        host_timeout: Duration::from_secs(5),
+        tick_interval: Duration::from_millis(20),
+        print_watchdog: Duration::from_secs(15),
+    };
+    let terminal = Terminal::start(
+        engine,
+        Arc::new(SimHost::new()),
+        Arc::new(SlipPrinter::new(escpos)),
+        driver,
+    );
     let handle = terminal.handle();
     let mut events = handle.events();
 
@@ -462,33 +695,65 @@ async fn resume_printing_command_and_a_transaction_waiting_behind_a_hold() {
             amount: Money::parse(amount, Currency::CNY).unwrap(),
             card: CardInput::parse("6222021234567890128", "3012", SystemClock.now()).unwrap(),
         };
-        match handle.submit(RequestId::parse(&format!("t{n}")).unwrap(), command).await.unwrap() {
+        match handle
+            .submit(RequestId::parse(&format!("t{n}")).unwrap(), command)
+            .await
+            .unwrap()
+        {
             CommandOutcome::Transaction(txn) => traces.push(txn.trace),
             other => panic!("{other:?}"),
         }
     }
-    let first = until(&handle, traces[0], Duration::from_secs(5), "held", |t| t.print_jobs.iter().any(|j| j.state == PrintJobState::Held)).await;
-    assert_eq!(first.print_jobs[0].held_reason.as_deref(), Some("paper_out"));
+    let first = until(&handle, traces[0], Duration::from_secs(5), "held", |t| {
+        t.print_jobs.iter().any(|j| j.state == PrintJobState::Held)
+    })
+    .await;
+    assert_eq!(
+        first.print_jobs[0].held_reason.as_deref(),
+        Some("paper_out")
+    );
     // Nothing else goes out while printing is held.
     tokio::time::sleep(Duration::from_millis(200)).await;
     let second = read_txn(&handle, traces[1]).await;
-    assert!(second.print_jobs.iter().all(|j| j.state == PrintJobState::Queued && j.attempts == 0), "{:?}", second.print_jobs);
+    assert!(
+        second
+            .print_jobs
+            .iter()
+            .all(|j| j.state == PrintJobState::Queued && j.attempts == 0),
+        "{:?}",
+        second.print_jobs
+    );
     assert!(virtual_printer.pages().is_empty());
 
     // Paper loaded; the operator resumes (the probe may beat the command: then nothing is
     // left to resume, which is fine).
     virtual_printer.load_paper();
-    let resumed = handle.submit(RequestId::parse("resume").unwrap(), Command::ResumePrinting).await.unwrap();
-    assert!(matches!(resumed, CommandOutcome::PrintingResumed { jobs } if jobs <= 1), "{resumed:?}");
+    let resumed = handle
+        .submit(RequestId::parse("resume").unwrap(), Command::ResumePrinting)
+        .await
+        .unwrap();
+    assert!(
+        matches!(resumed, CommandOutcome::PrintingResumed { jobs } if jobs <= 1),
+        "{resumed:?}"
+    );
     for trace in &traces {
-        until(&handle, *trace, SETTLE, "printed", |t| t.print_jobs.iter().all(|j| j.state == PrintJobState::Printed)).await;
+        until(&handle, *trace, SETTLE, "printed", |t| {
+            t.print_jobs
+                .iter()
+                .all(|j| j.state == PrintJobState::Printed)
+        })
+        .await;
     }
     handle.idle().await.unwrap();
     let order: Vec<(String, Option<SlipCopy>)> = virtual_printer
         .pages()
         .iter()
         .map(|p| {
-            let trace = traces.iter().find(|t| has_voucher(p, **t)).map(|t| t.to_string()).unwrap_or_default();
+            let trace = traces
+                .iter()
+                .find(|t| has_voucher(p, **t))
+                .map(|t| t.to_string())
+                .unwrap_or_default();
             (trace, copy_of(p))
         })
         .collect();
@@ -496,10 +761,23 @@ async fn resume_printing_command_and_a_transaction_waiting_behind_a_hold() {
     // promised: a released copy is due from its release, after copies queued meanwhile.)
     assert_eq!(order.len(), 4, "{order:?}");
     for trace in &traces {
-        let of_trace: Vec<Option<SlipCopy>> = order.iter().filter(|(t, _)| *t == trace.to_string()).map(|(_, c)| *c).collect();
-        assert_eq!(of_trace, [Some(SlipCopy::Merchant), Some(SlipCopy::Cardholder)], "{trace}: {order:?}");
+        let of_trace: Vec<Option<SlipCopy>> = order
+            .iter()
+            .filter(|(t, _)| *t == trace.to_string())
+            .map(|(_, c)| *c)
+            .collect();
+        assert_eq!(
+            of_trace,
+            [Some(SlipCopy::Merchant), Some(SlipCopy::Cardholder)],
+            "{trace}: {order:?}"
+        );
     }
-    assert!(virtual_printer.pages().iter().all(|p| p.complete && !is_reprint(p)));
+    assert!(
+        virtual_printer
+            .pages()
+            .iter()
+            .all(|p| p.complete && !is_reprint(p))
+    );
     // The UI heard the hold with its remedy, and the resume.
     let mut held = None;
     let mut resumed = false;

@@ -5,7 +5,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use poscore_escpos::{Paper, PrinterStatus, Profile};
-use poscore_printer::{Condition, Connector, EscPosPrinter, JobConfig, PrintError, PrinterAddress, Stage};
+use poscore_printer::{
+    Condition, Connector, EscPosPrinter, JobConfig, PrintError, PrinterAddress, Stage,
+};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
@@ -28,7 +30,14 @@ struct Script {
 
 impl Default for Script {
     fn default() -> Self {
-        Script { status: PrinterStatus::READY, confirm: true, fault_after: None, drop_after: None, stale_id_first: false, mute: false }
+        Script {
+            status: PrinterStatus::READY,
+            confirm: true,
+            fault_after: None,
+            drop_after: None,
+            stale_id_first: false,
+            mute: false,
+        }
     }
 }
 
@@ -47,11 +56,17 @@ struct Peer {
 }
 
 fn paper_out() -> PrinterStatus {
-    PrinterStatus { paper: Paper::Out, ..PrinterStatus::READY }
+    PrinterStatus {
+        paper: Paper::Out,
+        ..PrinterStatus::READY
+    }
 }
 
 fn cover_open() -> PrinterStatus {
-    PrinterStatus { cover_open: true, ..PrinterStatus::READY }
+    PrinterStatus {
+        cover_open: true,
+        ..PrinterStatus::READY
+    }
 }
 
 async fn peer(script: Script) -> Peer {
@@ -62,17 +77,27 @@ async fn peer(script: Script) -> Peer {
     let (s, v) = (Arc::clone(&script), Arc::clone(&seen));
     tokio::spawn(async move {
         loop {
-            let Ok((stream, _)) = listener.accept().await else { return };
+            let Ok((stream, _)) = listener.accept().await else {
+                return;
+            };
             v.lock().unwrap().connections += 1;
             tokio::spawn(serve(stream, Arc::clone(&s), Arc::clone(&v)));
         }
     });
-    Peer { address: format!("tcp:127.0.0.1:{port}").parse().unwrap(), script, seen }
+    Peer {
+        address: format!("tcp:127.0.0.1:{port}").parse().unwrap(),
+        script,
+        seen,
+    }
 }
 
 /// Serves one connection: answers DLE EOT, GS a, GS r and GS ( H as scripted; any other
 /// byte is print data.
-async fn serve(mut stream: tokio::net::TcpStream, script: Arc<Mutex<Script>>, seen: Arc<Mutex<Seen>>) {
+async fn serve(
+    mut stream: tokio::net::TcpStream,
+    script: Arc<Mutex<Script>>,
+    seen: Arc<Mutex<Seen>>,
+) {
     let mut pending: Vec<u8> = Vec::new();
     let mut asb = false;
     let mut buf = [0u8; 1024];
@@ -184,8 +209,14 @@ async fn a_ready_printer_confirms_the_process_id() {
 #[tokio::test]
 async fn gs_r_confirms_where_gs_paren_h_is_not_supported() {
     let peer = peer(Script::default()).await;
-    let profile = Profile { process_id: false, ..Profile::mm58() };
-    let receipt = printer(&peer, profile, quick()).print_bytes(b"slip\n").await.unwrap();
+    let profile = Profile {
+        process_id: false,
+        ..Profile::mm58()
+    };
+    let receipt = printer(&peer, profile, quick())
+        .print_bytes(b"slip\n")
+        .await
+        .unwrap();
     assert_eq!(receipt.process_id, None);
     assert!(peer.seen.lock().unwrap().confirmed.is_empty());
 }
@@ -195,10 +226,23 @@ async fn a_known_fault_refuses_the_job_before_any_data() {
     for (status, condition) in [
         (paper_out(), Condition::PaperOut),
         (cover_open(), Condition::CoverOpen),
-        (PrinterStatus { recoverable_error: true, ..PrinterStatus::READY }, Condition::Overheated),
+        (
+            PrinterStatus {
+                recoverable_error: true,
+                ..PrinterStatus::READY
+            },
+            Condition::Overheated,
+        ),
     ] {
-        let peer = peer(Script { status, ..Script::default() }).await;
-        let error = printer(&peer, Profile::mm58(), quick()).print_bytes(b"slip\n").await.unwrap_err();
+        let peer = peer(Script {
+            status,
+            ..Script::default()
+        })
+        .await;
+        let error = printer(&peer, Profile::mm58(), quick())
+            .print_bytes(b"slip\n")
+            .await
+            .unwrap_err();
         assert_eq!(error, PrintError::Refused(condition));
         assert!(peer.seen.lock().unwrap().data.is_empty());
         assert!(error.to_string().contains(condition.remedy().0));
@@ -208,52 +252,106 @@ async fn a_known_fault_refuses_the_job_before_any_data() {
 #[tokio::test]
 async fn an_asb_fault_mid_data_fails_the_job_then_the_resend_prints_once() {
     let data = vec![b'x'; 4000];
-    let peer = peer(Script { fault_after: Some((1000, cover_open(), true)), ..Script::default() }).await;
+    let peer = peer(Script {
+        fault_after: Some((1000, cover_open(), true)),
+        ..Script::default()
+    })
+    .await;
     let printer = printer(&peer, Profile::mm58(), quick());
     let error = printer.print_bytes(&data).await.unwrap_err();
     assert_eq!(error.condition(), Condition::CoverOpen, "{error:?}");
-    assert!(matches!(error.stage(), Stage::Sending | Stage::AwaitingConfirmation));
+    assert!(matches!(
+        error.stage(),
+        Stage::Sending | Stage::AwaitingConfirmation
+    ));
     assert!(peer.seen.lock().unwrap().confirmed.is_empty());
     // Still open: refused.
-    assert_eq!(printer.print_bytes(&data).await.unwrap_err(), PrintError::Refused(Condition::CoverOpen));
+    assert_eq!(
+        printer.print_bytes(&data).await.unwrap_err(),
+        PrintError::Refused(Condition::CoverOpen)
+    );
     peer.script.lock().unwrap().status = PrinterStatus::READY;
     let receipt = printer.print_bytes(&data).await.unwrap();
-    assert_eq!(peer.seen.lock().unwrap().confirmed, [receipt.process_id.unwrap()]);
+    assert_eq!(
+        peer.seen.lock().unwrap().confirmed,
+        [receipt.process_id.unwrap()]
+    );
 }
 
 #[tokio::test]
 async fn a_timeout_asks_the_printer_for_the_cause() {
     // The printer runs out of paper mid-job and sends no ASB: the timeout's DLE EOT names it.
-    let peer = peer(Script { fault_after: Some((3, paper_out(), false)), ..Script::default() }).await;
-    let error = printer(&peer, Profile::mm58(), quick()).print_bytes(b"long slip\n").await.unwrap_err();
+    let peer = peer(Script {
+        fault_after: Some((3, paper_out(), false)),
+        ..Script::default()
+    })
+    .await;
+    let error = printer(&peer, Profile::mm58(), quick())
+        .print_bytes(b"long slip\n")
+        .await
+        .unwrap_err();
     assert_eq!(error.condition(), Condition::PaperOut, "{error:?}");
     assert_eq!(error.stage(), Stage::AwaitingConfirmation);
 }
 
 #[tokio::test]
 async fn a_printer_that_never_confirms_is_not_confirmed() {
-    let peer = peer(Script { confirm: false, stale_id_first: true, ..Script::default() }).await;
+    let peer = peer(Script {
+        confirm: false,
+        stale_id_first: true,
+        ..Script::default()
+    })
+    .await;
     let started = std::time::Instant::now();
-    let error = printer(&peer, Profile::mm58(), quick()).print_bytes(b"slip\n").await.unwrap_err();
+    let error = printer(&peer, Profile::mm58(), quick())
+        .print_bytes(b"slip\n")
+        .await
+        .unwrap_err();
     // The stale ID was not counted.
-    assert_eq!(error, PrintError::NotConfirmed { waited: Duration::from_millis(300) });
-    assert!(started.elapsed() >= Duration::from_millis(300) && started.elapsed() < Duration::from_secs(3));
+    assert_eq!(
+        error,
+        PrintError::NotConfirmed {
+            waited: Duration::from_millis(300)
+        }
+    );
+    assert!(
+        started.elapsed() >= Duration::from_millis(300)
+            && started.elapsed() < Duration::from_secs(3)
+    );
 }
 
 #[tokio::test]
 async fn a_stale_process_id_is_ignored_and_ours_confirms() {
-    let peer = peer(Script { stale_id_first: true, ..Script::default() }).await;
-    let receipt = printer(&peer, Profile::mm58(), quick()).print_bytes(b"slip\n").await.unwrap();
+    let peer = peer(Script {
+        stale_id_first: true,
+        ..Script::default()
+    })
+    .await;
+    let receipt = printer(&peer, Profile::mm58(), quick())
+        .print_bytes(b"slip\n")
+        .await
+        .unwrap();
     assert_ne!(receipt.process_id, Some(*b"old!"));
-    assert_eq!(peer.seen.lock().unwrap().confirmed, [receipt.process_id.unwrap()]);
+    assert_eq!(
+        peer.seen.lock().unwrap().confirmed,
+        [receipt.process_id.unwrap()]
+    );
 }
 
 #[tokio::test]
 async fn a_dropped_connection_fails_the_job_and_the_next_one_reconnects() {
-    let peer = peer(Script { drop_after: Some(5), ..Script::default() }).await;
+    let peer = peer(Script {
+        drop_after: Some(5),
+        ..Script::default()
+    })
+    .await;
     let printer = printer(&peer, Profile::mm58(), quick());
     let error = printer.print_bytes(b"0123456789\n").await.unwrap_err();
-    assert_eq!(error.condition(), Condition::CommunicationError, "{error:?}");
+    assert_eq!(
+        error.condition(),
+        Condition::CommunicationError,
+        "{error:?}"
+    );
     assert!(!matches!(error, PrintError::NotConfirmed { .. }));
     let receipt = printer.print_bytes(b"0123456789\n").await.unwrap();
     let seen = peer.seen.lock().unwrap();
@@ -264,19 +362,45 @@ async fn a_dropped_connection_fails_the_job_and_the_next_one_reconnects() {
 #[tokio::test]
 async fn the_confirmation_wait_grows_with_the_transfer_time() {
     // 9600 baud: ~1000 bytes take ~1.04 s; a printer that never confirms is given that long.
-    let peer = peer(Script { confirm: false, ..Script::default() }).await;
-    let config = JobConfig { baud: Some(9600), ..quick() };
-    let error = printer(&peer, Profile::mm58(), config).print_bytes(&[b'x'; 1000]).await.unwrap_err();
-    let PrintError::NotConfirmed { waited } = error else { panic!("{error:?}") };
-    assert_eq!(waited, Duration::from_millis(300) + poscore_printer::job::transfer_time(1000 + 3 + 11, 9600));
+    let peer = peer(Script {
+        confirm: false,
+        ..Script::default()
+    })
+    .await;
+    let config = JobConfig {
+        baud: Some(9600),
+        ..quick()
+    };
+    let error = printer(&peer, Profile::mm58(), config)
+        .print_bytes(&[b'x'; 1000])
+        .await
+        .unwrap_err();
+    let PrintError::NotConfirmed { waited } = error else {
+        panic!("{error:?}")
+    };
+    assert_eq!(
+        waited,
+        Duration::from_millis(300) + poscore_printer::job::transfer_time(1000 + 3 + 11, 9600)
+    );
 }
 
 #[tokio::test]
 async fn the_watchdog_bounds_a_silent_printer() {
-    let peer = peer(Script { mute: true, ..Script::default() }).await;
-    let config = JobConfig { status_timeout: Duration::from_secs(30), watchdog: Duration::from_millis(250), ..quick() };
+    let peer = peer(Script {
+        mute: true,
+        ..Script::default()
+    })
+    .await;
+    let config = JobConfig {
+        status_timeout: Duration::from_secs(30),
+        watchdog: Duration::from_millis(250),
+        ..quick()
+    };
     let started = std::time::Instant::now();
-    let error = printer(&peer, Profile::mm58(), config).print_bytes(b"slip\n").await.unwrap_err();
+    let error = printer(&peer, Profile::mm58(), config)
+        .print_bytes(b"slip\n")
+        .await
+        .unwrap_err();
     assert!(started.elapsed() < Duration::from_secs(2));
     assert_eq!(error.condition(), Condition::CommunicationError);
     assert_eq!(error.stage(), Stage::BeforeSend);
@@ -290,7 +414,10 @@ async fn nothing_listening_is_a_communication_error_before_sending() {
     let address: PrinterAddress = format!("127.0.0.1:{port}").parse().unwrap();
     let printer = EscPosPrinter::new(Arc::new(address), Profile::mm58(), quick());
     let error = printer.print_bytes(b"slip\n").await.unwrap_err();
-    assert_eq!((error.condition(), error.stage()), (Condition::CommunicationError, Stage::BeforeSend));
+    assert_eq!(
+        (error.condition(), error.stage()),
+        (Condition::CommunicationError, Stage::BeforeSend)
+    );
 }
 
 #[tokio::test]
@@ -301,7 +428,10 @@ async fn a_write_only_file_is_written_but_never_printed() {
     assert!(!address.confirms());
     let printer = EscPosPrinter::new(Arc::new(address), Profile::mm58(), quick());
     let error = printer.print_bytes(b"\x1b@slip\n").await.unwrap_err();
-    assert!(matches!(error, PrintError::Unconfirmable { bytes: 7, .. }), "{error:?}");
+    assert!(
+        matches!(error, PrintError::Unconfirmable { bytes: 7, .. }),
+        "{error:?}"
+    );
     assert!(!error.condition().can_print());
     assert_eq!(std::fs::read(&path).unwrap(), b"\x1b@slip\n");
 }
@@ -309,14 +439,25 @@ async fn a_write_only_file_is_written_but_never_printed() {
 #[tokio::test]
 async fn a_file_with_replies_reads_the_printers_answers() {
     let dir = tempfile::tempdir().unwrap();
-    let (out, replies) = (dir.path().join("stream.bin"), dir.path().join("replies.bin"));
+    let (out, replies) = (
+        dir.path().join("stream.bin"),
+        dir.path().join("replies.bin"),
+    );
     let status = paper_out();
     std::fs::write(&replies, [1, 2, 3, 4].map(|n| status.realtime_reply(n))).unwrap();
-    let address: PrinterAddress = format!("file:{}?replies={}", out.display(), replies.display()).parse().unwrap();
+    let address: PrinterAddress = format!("file:{}?replies={}", out.display(), replies.display())
+        .parse()
+        .unwrap();
     let printer = EscPosPrinter::new(Arc::new(address), Profile::mm58(), quick());
-    assert_eq!(printer.print_bytes(b"slip\n").await.unwrap_err(), PrintError::Refused(Condition::PaperOut));
+    assert_eq!(
+        printer.print_bytes(b"slip\n").await.unwrap_err(),
+        PrintError::Refused(Condition::PaperOut)
+    );
     // Only the status requests were written.
-    assert_eq!(std::fs::read(&out).unwrap(), [0x10, 0x04, 1, 0x10, 0x04, 2, 0x10, 0x04, 3, 0x10, 0x04, 4]);
+    assert_eq!(
+        std::fs::read(&out).unwrap(),
+        [0x10, 0x04, 1, 0x10, 0x04, 2, 0x10, 0x04, 3, 0x10, 0x04, 4]
+    );
 }
 
 #[cfg(unix)]
@@ -330,13 +471,27 @@ mod tty {
         let (mut master, mut slave): (RawFd, RawFd) = (-1, -1);
         let mut name = [0 as libc::c_char; 128];
         // SAFETY: valid out-pointers; name has room for the path; no termios/winsize given.
-        let rc = unsafe { libc::openpty(&mut master, &mut slave, name.as_mut_ptr(), std::ptr::null(), std::ptr::null()) };
+        let rc = unsafe {
+            libc::openpty(
+                &mut master,
+                &mut slave,
+                name.as_mut_ptr(),
+                std::ptr::null(),
+                std::ptr::null(),
+            )
+        };
         assert_eq!(rc, 0, "openpty: {}", std::io::Error::last_os_error());
         // SAFETY: openpty returned two fresh descriptors that nothing else owns; name is
         // NUL-terminated.
         unsafe {
-            let path = std::ffi::CStr::from_ptr(name.as_ptr()).to_string_lossy().into_owned();
-            (OwnedFd::from_raw_fd(master), OwnedFd::from_raw_fd(slave), path)
+            let path = std::ffi::CStr::from_ptr(name.as_ptr())
+                .to_string_lossy()
+                .into_owned();
+            (
+                OwnedFd::from_raw_fd(master),
+                OwnedFd::from_raw_fd(slave),
+                path,
+            )
         }
     }
 
@@ -358,7 +513,8 @@ mod tty {
             t
         };
         // SAFETY: reads fields of a valid termios.
-        let (ispeed, ospeed) = unsafe { (libc::cfgetispeed(&termios), libc::cfgetospeed(&termios)) };
+        let (ispeed, ospeed) =
+            unsafe { (libc::cfgetispeed(&termios), libc::cfgetospeed(&termios)) };
         assert_eq!((ispeed, ospeed), (libc::B9600, libc::B9600));
         assert_eq!(termios.c_lflag & (libc::ICANON | libc::ECHO), 0, "raw mode");
         assert_eq!(termios.c_oflag & libc::OPOST, 0, "no output processing");
@@ -379,10 +535,18 @@ mod tty {
         assert_eq!(received, sent);
 
         // Printer → driver.
-        master_file.write_all(&[0x12, 0x37, 0x22, b'a', b'b', b'c', b'd', 0x00, b'\n']).unwrap();
+        master_file
+            .write_all(&[0x12, 0x37, 0x22, b'a', b'b', b'c', b'd', 0x00, b'\n'])
+            .unwrap();
         let mut back = [0u8; 9];
-        tokio::time::timeout(Duration::from_secs(5), link.read_exact(&mut back)).await.unwrap().unwrap();
-        assert_eq!(back, [0x12, 0x37, 0x22, b'a', b'b', b'c', b'd', 0x00, b'\n']);
+        tokio::time::timeout(Duration::from_secs(5), link.read_exact(&mut back))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            back,
+            [0x12, 0x37, 0x22, b'a', b'b', b'c', b'd', 0x00, b'\n']
+        );
         drop(slave);
     }
 
@@ -409,13 +573,17 @@ mod tty {
                 if seen.ends_with(&[0x10, 0x04]) {
                     master.read_exact(&mut byte).unwrap();
                     seen.push(byte[0]);
-                    master.write_all(&[PrinterStatus::READY.realtime_reply(byte[0])]).unwrap();
+                    master
+                        .write_all(&[PrinterStatus::READY.realtime_reply(byte[0])])
+                        .unwrap();
                 }
                 if seen.ends_with(&[0x1D, 0x28, 0x48, 0x06, 0x00, 0x30, 0x30]) {
                     let mut id = [0u8; 4];
                     master.read_exact(&mut id).unwrap();
                     seen.extend_from_slice(&id);
-                    master.write_all(&[0x37, 0x22, id[0], id[1], id[2], id[3], 0x00]).unwrap();
+                    master
+                        .write_all(&[0x37, 0x22, id[0], id[1], id[2], id[3], 0x00])
+                        .unwrap();
                     return seen;
                 }
             }

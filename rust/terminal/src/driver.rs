@@ -11,10 +11,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use poscore::journal::Journal;
-use poscore::{Bilingual, Command, CommandError, CommandOutcome, Engine, Event, Input, Output, Ticket, Timestamp};
 use poscore::ids::RequestId;
+use poscore::journal::Journal;
 use poscore::print::{Condition, PrintOutcome};
+use poscore::{
+    Bilingual, Command, CommandError, CommandOutcome, Engine, Event, Input, Output, Ticket,
+    Timestamp,
+};
 use tokio::sync::{broadcast, mpsc, oneshot};
 use tokio::task::JoinHandle;
 
@@ -32,7 +35,10 @@ pub struct SystemClock;
 
 impl Clock for SystemClock {
     fn now(&self) -> Timestamp {
-        let millis = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0);
+        let millis = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or(0);
         Timestamp::from_millis(millis)
     }
 }
@@ -52,7 +58,11 @@ pub struct DriverConfig {
 
 impl Default for DriverConfig {
     fn default() -> Self {
-        DriverConfig { host_timeout: Duration::from_secs(30), tick_interval: Duration::from_millis(500), print_watchdog: Duration::from_secs(90) }
+        DriverConfig {
+            host_timeout: Duration::from_secs(30),
+            tick_interval: Duration::from_millis(500),
+            print_watchdog: Duration::from_secs(90),
+        }
     }
 }
 
@@ -77,7 +87,10 @@ pub enum TerminalError {
 
 impl TerminalError {
     fn stopped_by(error: &dyn Bilingual) -> TerminalError {
-        TerminalError::Stopped { reason: error.en(), reason_zh: error.zh() }
+        TerminalError::Stopped {
+            reason: error.en(),
+            reason_zh: error.zh(),
+        }
     }
 
     fn shut_down() -> TerminalError {
@@ -109,7 +122,11 @@ type Reply = oneshot::Sender<Result<CommandOutcome, TerminalError>>;
 type JournalRead = Box<dyn FnOnce(&Journal) + Send>;
 
 enum Msg {
-    Submit { request_id: RequestId, command: Command, reply: Reply },
+    Submit {
+        request_id: RequestId,
+        command: Command,
+        reply: Reply,
+    },
     WhenIdle(oneshot::Sender<()>),
     Read(JournalRead),
     Shutdown,
@@ -125,10 +142,18 @@ pub struct TerminalHandle {
 impl TerminalHandle {
     /// Submits a command and waits for its outcome. For transactions, the outcome comes when
     /// the host answered (or the answer was lost): `approved`, `declined`, `unknown`.
-    pub async fn submit(&self, request_id: RequestId, command: Command) -> Result<CommandOutcome, TerminalError> {
+    pub async fn submit(
+        &self,
+        request_id: RequestId,
+        command: Command,
+    ) -> Result<CommandOutcome, TerminalError> {
         let (reply, answer) = oneshot::channel();
         self.tx
-            .send(Msg::Submit { request_id, command, reply })
+            .send(Msg::Submit {
+                request_id,
+                command,
+                reply,
+            })
             .await
             .map_err(|_| TerminalError::shut_down())?;
         answer.await.map_err(|_| TerminalError::shut_down())?
@@ -143,17 +168,26 @@ impl TerminalHandle {
     /// as a reversal retry after a backoff, may remain in the journal).
     pub async fn idle(&self) -> Result<(), TerminalError> {
         let (tx, rx) = oneshot::channel();
-        self.tx.send(Msg::WhenIdle(tx)).await.map_err(|_| TerminalError::shut_down())?;
+        self.tx
+            .send(Msg::WhenIdle(tx))
+            .await
+            .map_err(|_| TerminalError::shut_down())?;
         rx.await.map_err(|_| TerminalError::shut_down())
     }
 
     /// Reads the journal on the driver's task (list, show, export while running).
-    pub async fn read<R: Send + 'static>(&self, read: impl FnOnce(&Journal) -> R + Send + 'static) -> Result<R, TerminalError> {
+    pub async fn read<R: Send + 'static>(
+        &self,
+        read: impl FnOnce(&Journal) -> R + Send + 'static,
+    ) -> Result<R, TerminalError> {
         let (tx, rx) = oneshot::channel();
         let job: JournalRead = Box::new(move |journal| {
             let _ = tx.send(read(journal));
         });
-        self.tx.send(Msg::Read(job)).await.map_err(|_| TerminalError::shut_down())?;
+        self.tx
+            .send(Msg::Read(job))
+            .await
+            .map_err(|_| TerminalError::shut_down())?;
         rx.await.map_err(|_| TerminalError::shut_down())
     }
 }
@@ -168,7 +202,12 @@ pub struct Terminal {
 
 impl Terminal {
     /// Starts the driver on the current tokio runtime with the system clock.
-    pub fn start(engine: Engine, host: Arc<dyn HostLink>, printer: Arc<dyn Printer>, config: DriverConfig) -> Terminal {
+    pub fn start(
+        engine: Engine,
+        host: Arc<dyn HostLink>,
+        printer: Arc<dyn Printer>,
+        config: DriverConfig,
+    ) -> Terminal {
         Terminal::start_with_clock(engine, host, printer, config, Arc::new(SystemClock))
     }
 
@@ -201,7 +240,11 @@ impl Terminal {
             probing: Arc::new(AtomicBool::new(false)),
         };
         let task = tokio::spawn(actor.run(rx, results_rx));
-        Terminal { handle: TerminalHandle { tx, events }, task, first_events: Some(first_events) }
+        Terminal {
+            handle: TerminalHandle { tx, events },
+            task,
+            first_events: Some(first_events),
+        }
     }
 
     /// The event stream from the very start (the recovery tick included), once; later
@@ -248,7 +291,11 @@ struct Actor {
 }
 
 impl Actor {
-    async fn run(mut self, mut rx: mpsc::Receiver<Msg>, mut results: mpsc::UnboundedReceiver<Input>) -> Engine {
+    async fn run(
+        mut self,
+        mut rx: mpsc::Receiver<Msg>,
+        mut results: mpsc::UnboundedReceiver<Input>,
+    ) -> Engine {
         self.feed(Input::Tick);
         let mut tick = tokio::time::interval(self.config.tick_interval);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
@@ -271,7 +318,11 @@ impl Actor {
 
     fn on_msg(&mut self, msg: Msg) {
         match msg {
-            Msg::Submit { request_id, command, reply } => {
+            Msg::Submit {
+                request_id,
+                command,
+                reply,
+            } => {
                 if let Some(stopped) = &self.stopped {
                     let _ = reply.send(Err(TerminalError::stopped_by(stopped)));
                     return;
@@ -279,7 +330,11 @@ impl Actor {
                 let ticket = Ticket(self.next_ticket);
                 self.next_ticket += 1;
                 self.pending.insert(ticket, reply);
-                self.feed(Input::Command { ticket, request_id, command });
+                self.feed(Input::Command {
+                    ticket,
+                    request_id,
+                    command,
+                });
             }
             Msg::WhenIdle(waiter) => self.idle_waiters.push(waiter),
             Msg::Read(read) => read(self.engine.journal()),
@@ -321,7 +376,9 @@ impl Actor {
             return;
         }
         match self.engine.handle(self.clock.now(), input) {
-            Ok(outputs) => outputs.into_iter().for_each(|output| self.carry_out(output)),
+            Ok(outputs) => outputs
+                .into_iter()
+                .for_each(|output| self.carry_out(output)),
             Err(error) => {
                 log::error!("terminal stopped: {error}");
                 for (_, reply) in self.pending.drain() {
@@ -363,11 +420,18 @@ impl Actor {
                         Ok(outcome) => outcome,
                         Err(_) => PrintOutcome::Failed {
                             condition: Condition::CommunicationError,
-                            detail: format!("打印机 {} 秒无应答 / the printer did not answer within {} s", watchdog.as_secs(), watchdog.as_secs()),
+                            detail: format!(
+                                "打印机 {} 秒无应答 / the printer did not answer within {} s",
+                                watchdog.as_secs(),
+                                watchdog.as_secs()
+                            ),
                             may_have_printed: true,
                         },
                     };
-                    let _ = results.send(Input::PrintResult { job_id: job.job_id, outcome });
+                    let _ = results.send(Input::PrintResult {
+                        job_id: job.job_id,
+                        outcome,
+                    });
                 });
             }
             Output::Done(done) => {
@@ -377,7 +441,9 @@ impl Actor {
             }
             Output::Event(event) => {
                 match &event {
-                    Event::PrintingHeld { reason, .. } if reason != poscore::journal::TEAR_OFF => self.held_for_fault = true,
+                    Event::PrintingHeld { reason, .. } if reason != poscore::journal::TEAR_OFF => {
+                        self.held_for_fault = true
+                    }
                     Event::PrintingResumed => self.held_for_fault = false,
                     _ => {}
                 }

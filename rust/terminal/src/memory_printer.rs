@@ -45,7 +45,11 @@ pub struct MemoryPrinter {
 
 impl Default for MemoryPrinter {
     fn default() -> Self {
-        MemoryPrinter { printed: Mutex::default(), faults: Mutex::default(), condition: Mutex::new(Condition::Ready) }
+        MemoryPrinter {
+            printed: Mutex::default(),
+            faults: Mutex::default(),
+            condition: Mutex::new(Condition::Ready),
+        }
     }
 }
 
@@ -57,7 +61,13 @@ impl MemoryPrinter {
 
     /// Makes the next job fail with `condition`.
     pub fn inject_fault(&self, condition: Condition, may_have_printed: bool) {
-        self.faults.lock().expect("printer lock").push_back(InjectedFault { condition, may_have_printed });
+        self.faults
+            .lock()
+            .expect("printer lock")
+            .push_back(InjectedFault {
+                condition,
+                may_have_printed,
+            });
     }
 
     /// Sets the printer's lasting condition (e.g. `PaperOut` until `Ready` again).
@@ -76,19 +86,30 @@ impl Printer for MemoryPrinter {
     async fn print(&self, job: &PrintJob) -> PrintOutcome {
         if let Some(fault) = self.faults.lock().expect("printer lock").pop_front() {
             let (zh, en) = fault.condition.remedy();
-            return PrintOutcome::Failed { condition: fault.condition, detail: format!("{zh} / {en}"), may_have_printed: fault.may_have_printed };
+            return PrintOutcome::Failed {
+                condition: fault.condition,
+                detail: format!("{zh} / {en}"),
+                may_have_printed: fault.may_have_printed,
+            };
         }
         let condition = *self.condition.lock().expect("printer lock");
         if !condition.can_print() {
             let (zh, en) = condition.remedy();
-            return PrintOutcome::Failed { condition, detail: format!("{zh} / {en}"), may_have_printed: false };
+            return PrintOutcome::Failed {
+                condition,
+                detail: format!("{zh} / {en}"),
+                may_have_printed: false,
+            };
         }
-        self.printed.lock().expect("printer lock").push(PrintedSlip {
-            job_id: job.job_id,
-            trace: job.txn.trace,
-            copy: job.copy,
-            kind: job.kind,
-        });
+        self.printed
+            .lock()
+            .expect("printer lock")
+            .push(PrintedSlip {
+                job_id: job.job_id,
+                trace: job.txn.trace,
+                copy: job.copy,
+                kind: job.kind,
+            });
         PrintOutcome::Printed { length_mm: 80 }
     }
 

@@ -82,7 +82,9 @@ pub struct SimHost {
 
 impl std::fmt::Debug for SimHost {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SimHost").field("delay", &self.delay).finish()
+        f.debug_struct("SimHost")
+            .field("delay", &self.delay)
+            .finish()
     }
 }
 
@@ -95,7 +97,14 @@ impl Default for SimHost {
 impl SimHost {
     /// A host that answers at once.
     pub fn new() -> SimHost {
-        SimHost { delay: Duration::ZERO, state: Mutex::new(SimState { next_auth: 1, next_rrn: 1, ..SimState::default() }) }
+        SimHost {
+            delay: Duration::ZERO,
+            state: Mutex::new(SimState {
+                next_auth: 1,
+                next_rrn: 1,
+                ..SimState::default()
+            }),
+        }
     }
 
     /// Answers only after `delay`.
@@ -113,12 +122,21 @@ impl SimHost {
         let mut state = self.state.lock().expect("sim lock");
         let existing = std::fs::read_to_string(path).ok();
         if let Some(text) = &existing {
-            for entry in text.lines().filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok()) {
+            for entry in text
+                .lines()
+                .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            {
                 let field = |k: &str| entry.get(k).and_then(|v| v.as_str()).unwrap_or("");
-                let (Ok(batch), Ok(trace)) = (BatchNumber::parse(field("batch")), TraceNumber::parse(field("trace"))) else {
+                let (Ok(batch), Ok(trace)) = (
+                    BatchNumber::parse(field("batch")),
+                    TraceNumber::parse(field("trace")),
+                ) else {
                     continue;
                 };
-                let amount = entry.get("amount_minor").and_then(|v| v.as_u64()).unwrap_or(0);
+                let amount = entry
+                    .get("amount_minor")
+                    .and_then(|v| v.as_u64())
+                    .unwrap_or(0);
                 match field("event") {
                     "approved" => {
                         state.approved.insert((batch, trace), amount);
@@ -145,7 +163,11 @@ impl SimHost {
 
     /// Queues behaviours for the next financial requests, overriding the amount rules.
     pub fn script(&self, behaviours: impl IntoIterator<Item = SimBehaviour>) {
-        self.state.lock().expect("sim lock").script.extend(behaviours);
+        self.state
+            .lock()
+            .expect("sim lock")
+            .script
+            .extend(behaviours);
     }
 
     /// How many requests of any kind reached the host.
@@ -155,7 +177,11 @@ impl SimHost {
 
     /// Whether the host holds an approval for (batch, trace) that was not reversed.
     pub fn holds(&self, batch: BatchNumber, trace: TraceNumber) -> bool {
-        self.state.lock().expect("sim lock").approved.contains_key(&(batch, trace))
+        self.state
+            .lock()
+            .expect("sim lock")
+            .approved
+            .contains_key(&(batch, trace))
     }
 
     /// Decides and records the answer. `Err` for link-level behaviours.
@@ -163,9 +189,14 @@ impl SimHost {
         let mut state = self.state.lock().expect("sim lock");
         match request {
             HostRequest::Financial(r) => {
-                let behaviour = state.script.pop_front().unwrap_or_else(|| SimBehaviour::for_amount(r.amount.minor_units()));
+                let behaviour = state
+                    .script
+                    .pop_front()
+                    .unwrap_or_else(|| SimBehaviour::for_amount(r.amount.minor_units()));
                 if behaviour == SimBehaviour::LinkDown {
-                    return Err(LinkError::NotSent("simulated host: connection refused".into()));
+                    return Err(LinkError::NotSent(
+                        "simulated host: connection refused".into(),
+                    ));
                 }
                 state.requests_seen += 1;
                 let approve = |state: &mut SimState| {
@@ -173,17 +204,30 @@ impl SimHost {
                     let rrn = format!("{:012}", state.next_rrn);
                     state.next_auth += 1;
                     state.next_rrn += 1;
-                    state.approved.insert((r.batch, r.trace), r.amount.minor_units());
-                    record(state, "approved", r.kind.as_str(), r.batch, r.trace, r.amount.minor_units());
+                    state
+                        .approved
+                        .insert((r.batch, r.trace), r.amount.minor_units());
+                    record(
+                        state,
+                        "approved",
+                        r.kind.as_str(),
+                        r.batch,
+                        r.trace,
+                        r.amount.minor_units(),
+                    );
                     HostReply::approved(&auth, &rrn)
                 };
                 match behaviour {
                     SimBehaviour::Approve => Ok(approve(&mut state)),
                     SimBehaviour::Decline(code) => Ok(HostReply::with_code(&code)),
-                    SimBehaviour::Timeout => Err(LinkError::NoAnswer("simulated host: no answer".into())),
+                    SimBehaviour::Timeout => {
+                        Err(LinkError::NoAnswer("simulated host: no answer".into()))
+                    }
                     SimBehaviour::LostReply => {
                         approve(&mut state);
-                        Err(LinkError::NoAnswer("simulated host: answer lost on the way back".into()))
+                        Err(LinkError::NoAnswer(
+                            "simulated host: answer lost on the way back".into(),
+                        ))
                     }
                     SimBehaviour::BadMac => {
                         let mut reply = approve(&mut state);
@@ -198,7 +242,14 @@ impl SimHost {
                 let key = (r.batch, r.original_trace);
                 match state.approved.remove(&key) {
                     Some(amount) => {
-                        record(&mut state, "reversed", r.original_kind.as_str(), r.batch, r.original_trace, amount);
+                        record(
+                            &mut state,
+                            "reversed",
+                            r.original_kind.as_str(),
+                            r.batch,
+                            r.original_trace,
+                            amount,
+                        );
                         Ok(HostReply::with_code("00"))
                     }
                     None => Ok(HostReply::with_code("25")),
@@ -206,7 +257,10 @@ impl SimHost {
             }
             HostRequest::SignOn { .. } | HostRequest::Advice(_) => {
                 state.requests_seen += 1;
-                Ok(HostReply { response_code: ResponseCode::approved(), ..HostReply::with_code("00") })
+                Ok(HostReply {
+                    response_code: ResponseCode::approved(),
+                    ..HostReply::with_code("00")
+                })
             }
             HostRequest::Settlement(_) => {
                 state.requests_seen += 1;
@@ -219,12 +273,21 @@ impl SimHost {
 }
 
 /// Appends one line to the ledger and syncs it.
-fn record(state: &mut SimState, event: &str, kind: &str, batch: BatchNumber, trace: TraceNumber, amount_minor: u64) {
+fn record(
+    state: &mut SimState,
+    event: &str,
+    kind: &str,
+    batch: BatchNumber,
+    trace: TraceNumber,
+    amount_minor: u64,
+) {
     if let Some(file) = state.ledger.as_mut() {
         let line = json!({"event": event, "kind": kind, "batch": batch.to_string(), "trace": trace.to_string(), "amount_minor": amount_minor});
         // One `write` for the whole record: `writeln!` would issue one per JSON token, and a
         // kill between them would leave a torn record.
-        let written = file.write_all(format!("{line}\n").as_bytes()).and_then(|()| file.sync_data());
+        let written = file
+            .write_all(format!("{line}\n").as_bytes())
+            .and_then(|()| file.sync_data());
         if let Err(e) = written {
             log::error!("simulated host could not write its ledger: {e}");
         }
@@ -248,8 +311,14 @@ mod tests {
     #[test]
     fn magic_amounts() {
         assert_eq!(SimBehaviour::for_amount(10_000), SimBehaviour::Approve);
-        assert_eq!(SimBehaviour::for_amount(10_051), SimBehaviour::Decline("51".into()));
-        assert_eq!(SimBehaviour::for_amount(10_005), SimBehaviour::Decline("05".into()));
+        assert_eq!(
+            SimBehaviour::for_amount(10_051),
+            SimBehaviour::Decline("51".into())
+        );
+        assert_eq!(
+            SimBehaviour::for_amount(10_005),
+            SimBehaviour::Decline("05".into())
+        );
         assert_eq!(SimBehaviour::for_amount(10_068), SimBehaviour::Timeout);
         assert_eq!(SimBehaviour::for_amount(10_098), SimBehaviour::LostReply);
         assert_eq!(SimBehaviour::for_amount(10_063), SimBehaviour::BadMac);
@@ -262,14 +331,25 @@ mod tests {
         let whole = r#"{"amount_minor":100,"batch":"000001","event":"approved","kind":"preauth","trace":"000001"}"#;
         std::fs::write(&path, format!("{whole}\n{{\"amount_minor\":2")).expect("write ledger");
         let host = SimHost::new().with_ledger(&path).expect("open ledger");
-        let (batch, trace) = (BatchNumber::parse("000001").expect("batch"), TraceNumber::parse("000002").expect("trace"));
+        let (batch, trace) = (
+            BatchNumber::parse("000001").expect("batch"),
+            TraceNumber::parse("000002").expect("trace"),
+        );
         assert!(host.holds(batch, TraceNumber::parse("000001").expect("trace")));
-        record(&mut host.state.lock().expect("sim lock"), "approved", "preauth", batch, trace, 200);
+        record(
+            &mut host.state.lock().expect("sim lock"),
+            "approved",
+            "preauth",
+            batch,
+            trace,
+            200,
+        );
         let text = std::fs::read_to_string(&path).expect("read ledger");
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines.len(), 3, "{text}");
         assert!(text.ends_with('\n'));
-        let last: serde_json::Value = serde_json::from_str(lines[2]).expect("the new record is a line of its own");
+        let last: serde_json::Value =
+            serde_json::from_str(lines[2]).expect("the new record is a line of its own");
         assert_eq!(last["trace"], "000002");
         let reopened = SimHost::new().with_ledger(&path).expect("reopen ledger");
         assert!(reopened.holds(batch, trace));

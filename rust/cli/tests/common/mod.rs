@@ -18,7 +18,14 @@ impl Sim {
     /// Starts one on free ports, writing pages to `png_dir`, with `extra` arguments.
     pub fn start(png_dir: &Path, extra: &[&str]) -> Sim {
         let mut child = Command::new(env!("CARGO_BIN_EXE_poscore"))
-            .args(["printer-sim", "--listen", "127.0.0.1:0", "--control", "127.0.0.1:0", "--png-dir"])
+            .args([
+                "printer-sim",
+                "--listen",
+                "127.0.0.1:0",
+                "--control",
+                "127.0.0.1:0",
+                "--png-dir",
+            ])
             .arg(png_dir)
             .args(extra)
             .stdout(Stdio::piped())
@@ -26,19 +33,36 @@ impl Sim {
             .spawn()
             .expect("printer-sim starts");
         let mut first = String::new();
-        BufReader::new(child.stdout.take().expect("piped")).read_line(&mut first).expect("printer-sim says where it listens");
+        BufReader::new(child.stdout.take().expect("piped"))
+            .read_line(&mut first)
+            .expect("printer-sim says where it listens");
         // "printer-sim listening on 127.0.0.1:P control 127.0.0.1:Q"
         let words: Vec<&str> = first.split_whitespace().collect();
-        let at = |word: &str| words[words.iter().position(|w| *w == word).unwrap_or_else(|| panic!("{first}")) + 1].to_string();
-        Sim { printer: at("on"), control: at("control"), child }
+        let at = |word: &str| {
+            words[words
+                .iter()
+                .position(|w| *w == word)
+                .unwrap_or_else(|| panic!("{first}"))
+                + 1]
+            .to_string()
+        };
+        Sim {
+            printer: at("on"),
+            control: at("control"),
+            child,
+        }
     }
 
     /// Sends one control command and returns the one-line answer.
     pub fn tell(&self, command: &str) -> String {
         let mut socket = TcpStream::connect(&self.control).expect("control port");
-        socket.write_all(format!("{command}\n").as_bytes()).expect("control write");
+        socket
+            .write_all(format!("{command}\n").as_bytes())
+            .expect("control write");
         let mut answer = String::new();
-        BufReader::new(socket).read_line(&mut answer).expect("control answer");
+        BufReader::new(socket)
+            .read_line(&mut answer)
+            .expect("control answer");
         answer.trim().to_string()
     }
 

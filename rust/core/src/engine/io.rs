@@ -5,8 +5,8 @@ use crate::error::CommandError;
 use crate::host::{BatchTotals, ExchangeId, HostReply, HostRequest};
 use crate::ids::{BatchNumber, RequestId, TraceNumber};
 use crate::money::Money;
-use crate::record::{PrintJobRecord, ReversalRecord, TxnRecord};
 use crate::print::PrintOutcome;
+use crate::record::{PrintJobRecord, ReversalRecord, TxnRecord};
 use crate::txn::{PrintJobState, PrintKind, SlipCopy, TxnKind};
 use poscore_escpos::Document;
 
@@ -294,7 +294,10 @@ pub enum Event {
 impl Event {
     /// A print job event, built from the parts.
     pub fn print_job(trace: TraceNumber, job: &PrintJobRecord) -> Event {
-        Event::PrintJob { trace, job: job.clone() }
+        Event::PrintJob {
+            trace,
+            job: job.clone(),
+        }
     }
 
     /// Whether this event says a print job is done.

@@ -29,7 +29,9 @@ mod requests;
 use std::collections::{HashMap, VecDeque};
 use std::path::Path;
 
-pub use io::{Command, CommandDone, CommandOutcome, Event, Input, Output, PrintJob, SettlementSummary, Ticket};
+pub use io::{
+    Command, CommandDone, CommandOutcome, Event, Input, Output, PrintJob, SettlementSummary, Ticket,
+};
 
 use crate::card::PanHashKey;
 use crate::config::{Config, ConfigError};
@@ -128,7 +130,12 @@ impl Engine {
     /// Opens the journal at `path` (creating it if needed), runs recovery, and returns the
     /// engine with what recovery did. Call [`Engine::handle`] with [`Input::Tick`] next, so
     /// recovered work (pending reversals, queued slips) starts.
-    pub fn open(path: &Path, config: Config, pan_key: PanHashKey, now: Timestamp) -> Result<(Engine, RecoveryReport), OpenError> {
+    pub fn open(
+        path: &Path,
+        config: Config,
+        pan_key: PanHashKey,
+        now: Timestamp,
+    ) -> Result<(Engine, RecoveryReport), OpenError> {
         config.validate()?;
         let (journal, report) = Journal::open(path, now)?;
         let engine = Engine {
@@ -173,7 +180,9 @@ impl Engine {
         self.now = at;
         let mut out = Vec::new();
         let is_tick = matches!(input, Input::Tick);
-        let result = self.dispatch(input, &mut out).and_then(|()| self.pump(&mut out));
+        let result = self
+            .dispatch(input, &mut out)
+            .and_then(|()| self.pump(&mut out));
         match result {
             Ok(()) => {
                 if is_tick && out.is_empty() && self.is_idle() {
@@ -191,7 +200,11 @@ impl Engine {
 
     fn dispatch(&mut self, input: Input, out: &mut Vec<Output>) -> Result<(), JournalError> {
         match input {
-            Input::Command { ticket, request_id, command } => self.command(ticket, request_id, command, out),
+            Input::Command {
+                ticket,
+                request_id,
+                command,
+            } => self.command(ticket, request_id, command, out),
             Input::HostReply { exchange, reply } => match self.take_in_flight(exchange) {
                 Some(purpose) => self.on_reply(purpose, &reply, out),
                 None => Ok(()),
@@ -217,7 +230,10 @@ impl Engine {
                 Some(purpose)
             }
             _ => {
-                log::warn!("ignoring an answer to exchange {} that is no longer in flight", exchange.0);
+                log::warn!(
+                    "ignoring an answer to exchange {} that is no longer in flight",
+                    exchange.0
+                );
                 None
             }
         }
@@ -231,9 +247,18 @@ impl Engine {
     }
 
     /// Ends every waiter of a transaction with the same outcome.
-    fn finish_waiters(&mut self, txn_id: i64, outcome: impl Fn() -> Result<CommandOutcome, CommandError>, out: &mut Vec<Output>) {
+    fn finish_waiters(
+        &mut self,
+        txn_id: i64,
+        outcome: impl Fn() -> Result<CommandOutcome, CommandError>,
+        out: &mut Vec<Output>,
+    ) {
         for (ticket, request_id) in self.waiters.remove(&txn_id).unwrap_or_default() {
-            out.push(Output::Done(CommandDone { ticket, request_id, outcome: outcome() }));
+            out.push(Output::Done(CommandDone {
+                ticket,
+                request_id,
+                outcome: outcome(),
+            }));
         }
     }
 
@@ -250,56 +275,101 @@ impl Engine {
         let now = self.now;
         let cashier_waiting = !self.queue.is_empty() || !self.settle_waiters.is_empty();
         let reversal = requests::next_reversal(self.journal.conn(), now, cashier_waiting)?;
-        let advice = requests::next_advice(self.journal.conn(), now, !self.settle_waiters.is_empty())?;
-        let host_needed = cashier_waiting || !self.sign_on_waiters.is_empty() || reversal.is_some() || advice.is_some();
+        let advice =
+            requests::next_advice(self.journal.conn(), now, !self.settle_waiters.is_empty())?;
+        let host_needed = cashier_waiting
+            || !self.sign_on_waiters.is_empty()
+            || reversal.is_some()
+            || advice.is_some();
         if !host_needed {
             return Ok(());
         }
-        let sign_on_due = cashier_waiting || !self.sign_on_waiters.is_empty() || now >= self.sign_on_not_before;
+        let sign_on_due =
+            cashier_waiting || !self.sign_on_waiters.is_empty() || now >= self.sign_on_not_before;
         if !self.sign_on_waiters.is_empty() || self.journal.sign_on_required()? {
             if sign_on_due {
                 let trace = self.journal.write(now, |tx| tx.allocate_trace())?;
                 let identity = self.config.identity.clone();
-                self.send(Purpose::SignOn, HostRequest::SignOn { trace, identity }, out);
+                self.send(
+                    Purpose::SignOn,
+                    HostRequest::SignOn { trace, identity },
+                    out,
+                );
             }
             return Ok(());
         }
         if let Some(txn_id) = reversal {
             let request = requests::reversal_request(self.journal.conn(), txn_id, &self.config)?;
-            self.send(Purpose::Reversal { txn_id }, HostRequest::Reversal(request), out);
+            self.send(
+                Purpose::Reversal { txn_id },
+                HostRequest::Reversal(request),
+                out,
+            );
             return Ok(());
         }
         // A completion void of an offline completion must not reach the host before the
         // completion's own advice does.
         if let Some(advice_first) = self.queue.front().and_then(|q| q.original_id) {
             if requests::advice_undelivered(self.journal.conn(), advice_first)? {
-                let request = requests::advice_request(self.journal.conn(), advice_first, &self.config)?;
+                let request =
+                    requests::advice_request(self.journal.conn(), advice_first, &self.config)?;
                 self.journal.write(now, |tx| {
-                    tx.set_advice(advice_first, crate::txn::AdviceState::Queued, crate::txn::AdviceState::Sending, &RetryChange::default(), "sent before a void of it")
+                    tx.set_advice(
+                        advice_first,
+                        crate::txn::AdviceState::Queued,
+                        crate::txn::AdviceState::Sending,
+                        &RetryChange::default(),
+                        "sent before a void of it",
+                    )
                 })?;
-                self.send(Purpose::Advice { txn_id: advice_first }, HostRequest::Advice(request), out);
+                self.send(
+                    Purpose::Advice {
+                        txn_id: advice_first,
+                    },
+                    HostRequest::Advice(request),
+                    out,
+                );
                 return Ok(());
             }
         }
         if let Some(mut queued) = self.queue.pop_front() {
             let txn_id = queued.txn_id;
             let record = self.journal.write(now, |tx| {
-                tx.set_txn_state(txn_id, TxnState::Queued, TxnState::Sending, "sent to the host")?;
+                tx.set_txn_state(
+                    txn_id,
+                    TxnState::Queued,
+                    TxnState::Sending,
+                    "sent to the host",
+                )?;
                 tx.arm_reversal(txn_id)?;
                 Ok(rows::txn_by_id(tx.conn(), txn_id)?.record)
             })?;
             // A settlement may have closed its batch while it waited (see `close_batch`).
             queued.request.batch = record.batch;
             out.push(Output::Event(Event::Transaction(record)));
-            self.send(Purpose::Financial { txn_id }, HostRequest::Financial(queued.request), out);
+            self.send(
+                Purpose::Financial { txn_id },
+                HostRequest::Financial(queued.request),
+                out,
+            );
             return Ok(());
         }
         if let Some(txn_id) = advice {
             let request = requests::advice_request(self.journal.conn(), txn_id, &self.config)?;
             self.journal.write(now, |tx| {
-                tx.set_advice(txn_id, crate::txn::AdviceState::Queued, crate::txn::AdviceState::Sending, &RetryChange::default(), "sent to the host")
+                tx.set_advice(
+                    txn_id,
+                    crate::txn::AdviceState::Queued,
+                    crate::txn::AdviceState::Sending,
+                    &RetryChange::default(),
+                    "sent to the host",
+                )
             })?;
-            self.send(Purpose::Advice { txn_id }, HostRequest::Advice(request), out);
+            self.send(
+                Purpose::Advice { txn_id },
+                HostRequest::Advice(request),
+                out,
+            );
             return Ok(());
         }
         if !self.settle_waiters.is_empty() {
@@ -309,4 +379,3 @@ impl Engine {
         Ok(())
     }
 }
-

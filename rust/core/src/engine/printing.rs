@@ -30,12 +30,17 @@ impl Engine {
         }
         let now = self.now;
         // The hold is looked up only when there is a slip to send: an idle tick costs one query.
-        let Some((job_id, txn_id)) = super::requests::next_print_job(self.journal.conn(), now)? else { return Ok(()) };
+        let Some((job_id, txn_id)) = super::requests::next_print_job(self.journal.conn(), now)?
+        else {
+            return Ok(());
+        };
         if self.held_for_fault()?.is_some() {
             return Ok(());
         }
         let slip_config = SlipConfig::from_config(&self.config);
-        let job = self.journal.write(now, |tx| start_print(tx, job_id, txn_id, &slip_config))?;
+        let job = self
+            .journal
+            .write(now, |tx| start_print(tx, job_id, txn_id, &slip_config))?;
         self.hand_to_printer(job, out);
         Ok(())
     }
@@ -46,7 +51,13 @@ impl Engine {
         if let Some(record) = job.txn.print_jobs.iter().find(|j| j.id == job.job_id) {
             out.push(Output::Event(Event::print_job(job.txn.trace, record)));
         }
-        out.push(Output::Event(Event::Printing { trace: job.txn.trace, copy: job.copy, kind: job.kind, number: job.number, of: job.of }));
+        out.push(Output::Event(Event::Printing {
+            trace: job.txn.trace,
+            copy: job.copy,
+            kind: job.kind,
+            number: job.number,
+            of: job.of,
+        }));
         out.push(Output::Print(job));
     }
 
@@ -55,13 +66,21 @@ impl Engine {
         self.journal
             .conn()
             .prepare_cached(queries::HELD_FOR_FAULT)
-            .and_then(|mut s| s.query_row([], |r| r.get::<_, Option<String>>(0)).optional())
+            .and_then(|mut s| {
+                s.query_row([], |r| r.get::<_, Option<String>>(0))
+                    .optional()
+            })
             .map(Option::flatten)
             .map_err(JournalError::sqlite("reading held slips"))
     }
 
     /// The printer's answer to the job out.
-    pub(super) fn on_print_result(&mut self, job_id: i64, outcome: PrintOutcome, out: &mut Vec<Output>) -> Result<(), JournalError> {
+    pub(super) fn on_print_result(
+        &mut self,
+        job_id: i64,
+        outcome: PrintOutcome,
+        out: &mut Vec<Output>,
+    ) -> Result<(), JournalError> {
         if self.printing != Some(job_id) {
             log::warn!("ignoring a printer answer for job {job_id}, which is not being printed");
             return Ok(());
@@ -71,7 +90,11 @@ impl Engine {
         let (txn_id, attempts): (i64, u32) = self
             .journal
             .conn()
-            .query_row("SELECT txn_id, attempts FROM print_jobs WHERE id = ?1", [job_id], |r| Ok((r.get(0)?, r.get(1)?)))
+            .query_row(
+                "SELECT txn_id, attempts FROM print_jobs WHERE id = ?1",
+                [job_id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
             .map_err(JournalError::sqlite("reading a print job"))?;
         let attempts = attempts + 1;
         let tear_prompt = self.config.printing.tear_prompt;
@@ -83,12 +106,21 @@ impl Engine {
                     tx.mark_printed(job_id, txn_id, attempts, *length_mm)?;
                     if tear_prompt {
                         if let Some(next) = next_job_of(tx, txn_id)? {
-                            tx.hold_print_job(next, txn_id, TEAR_OFF, "waiting for the operator to tear the paper off")?;
+                            tx.hold_print_job(
+                                next,
+                                txn_id,
+                                TEAR_OFF,
+                                "waiting for the operator to tear the paper off",
+                            )?;
                             held = Some(TEAR_OFF.to_string());
                         }
                     }
                 }
-                PrintOutcome::Failed { condition, detail, may_have_printed } => {
+                PrintOutcome::Failed {
+                    condition,
+                    detail,
+                    may_have_printed,
+                } => {
                     let hold = condition.holds();
                     let failure = PrintFailure {
                         attempts,
@@ -108,7 +140,10 @@ impl Engine {
         })?;
         push_job_events(&record, out);
         if let Some(reason) = held {
-            out.push(Output::Event(Event::PrintingHeld { remedy: remedy_of(&reason), reason }));
+            out.push(Output::Event(Event::PrintingHeld {
+                remedy: remedy_of(&reason),
+                reason,
+            }));
         }
         Ok(())
     }
@@ -122,13 +157,21 @@ impl Engine {
         Ok(())
     }
 
-    fn release(&mut self, include_tear_off: bool, cause: &str, out: &mut Vec<Output>) -> Result<u32, JournalError> {
+    fn release(
+        &mut self,
+        include_tear_off: bool,
+        cause: &str,
+        out: &mut Vec<Output>,
+    ) -> Result<u32, JournalError> {
         let now = self.now;
         let records = self.journal.write(now, |tx| {
             let released = tx.release_held(include_tear_off, cause)?;
             let mut txns: Vec<i64> = released.iter().map(|(_, txn, _)| *txn).collect();
             txns.dedup();
-            txns.into_iter().map(|id| Ok(rows::txn_by_id(tx.conn(), id)?.record)).collect::<Result<Vec<_>, JournalError>>().map(|r| (released.len(), r))
+            txns.into_iter()
+                .map(|id| Ok(rows::txn_by_id(tx.conn(), id)?.record))
+                .collect::<Result<Vec<_>, JournalError>>()
+                .map(|r| (released.len(), r))
         })?;
         let (count, records) = records;
         for record in &records {
@@ -149,15 +192,24 @@ impl Engine {
         let cutoff = self.now.plus_millis(-(after as i64));
         let mut due = Vec::new();
         for sql in [queries::QUEUED_FAILING, queries::HELD_FAILING] {
-            let mut stmt = self.journal.conn().prepare_cached(sql).map_err(JournalError::sqlite("reading failing slips"))?;
+            let mut stmt = self
+                .journal
+                .conn()
+                .prepare_cached(sql)
+                .map_err(JournalError::sqlite("reading failing slips"))?;
             let rows = stmt
-                .query_map(params![cutoff.as_millis()], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))
+                .query_map(params![cutoff.as_millis()], |r| {
+                    Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))
+                })
                 .map_err(JournalError::sqlite("reading failing slips"))?;
             for row in rows {
                 due.push(row.map_err(JournalError::sqlite("reading failing slips"))?);
             }
         }
-        let why = format!("the printer has been failing for more than {} s", after / 1000);
+        let why = format!(
+            "the printer has been failing for more than {} s",
+            after / 1000
+        );
         for (job_id, txn_id) in due {
             self.deliver(txn_id, &[job_id], &why, out)?;
         }
@@ -165,7 +217,13 @@ impl Engine {
     }
 
     /// Delivers jobs electronically, queueing a paper reprint when configured so.
-    fn deliver(&mut self, txn_id: i64, jobs: &[i64], why: &str, out: &mut Vec<Output>) -> Result<TxnRecord, JournalError> {
+    fn deliver(
+        &mut self,
+        txn_id: i64,
+        jobs: &[i64],
+        why: &str,
+        out: &mut Vec<Output>,
+    ) -> Result<TxnRecord, JournalError> {
         let paper_after = self.config.printing.paper_after_e_receipt;
         let now = self.now;
         let (record, copies) = self.journal.write(now, |tx| {
@@ -173,12 +231,24 @@ impl Engine {
             for &job_id in jobs {
                 let copy: String = tx
                     .conn()
-                    .query_row("SELECT copy FROM print_jobs WHERE id = ?1", [job_id], |r| r.get(0))
+                    .query_row("SELECT copy FROM print_jobs WHERE id = ?1", [job_id], |r| {
+                        r.get(0)
+                    })
                     .map_err(JournalError::sqlite("reading a slip"))?;
-                let copy = SlipCopy::from_text(&copy).ok_or_else(|| JournalError::Corrupt { what: format!("slip copy {copy:?}") })?;
-                tx.deliver_electronically(job_id, txn_id, &format!("delivered as an electronic receipt: {why}"))?;
+                let copy = SlipCopy::from_text(&copy).ok_or_else(|| JournalError::Corrupt {
+                    what: format!("slip copy {copy:?}"),
+                })?;
+                tx.deliver_electronically(
+                    job_id,
+                    txn_id,
+                    &format!("delivered as an electronic receipt: {why}"),
+                )?;
                 if paper_after {
-                    tx.insert_reprint(txn_id, copy, "paper copy of an electronic receipt, printed when the printer works")?;
+                    tx.insert_reprint(
+                        txn_id,
+                        copy,
+                        "paper copy of an electronic receipt, printed when the printer works",
+                    )?;
                 }
                 copies.push(copy);
             }
@@ -186,13 +256,24 @@ impl Engine {
         })?;
         push_job_events(&record, out);
         for copy in copies {
-            out.push(Output::Event(Event::ElectronicReceipt { trace: record.trace, copy, why: why.to_string() }));
+            out.push(Output::Event(Event::ElectronicReceipt {
+                trace: record.trace,
+                copy,
+                why: why.to_string(),
+            }));
         }
         Ok(record)
     }
 
     /// `Command::Reprint`.
-    pub(super) fn reprint(&mut self, ticket: Ticket, request_id: RequestId, trace: Option<TraceNumber>, copy: Option<SlipCopy>, out: &mut Vec<Output>) -> Result<(), JournalError> {
+    pub(super) fn reprint(
+        &mut self,
+        ticket: Ticket,
+        request_id: RequestId,
+        trace: Option<TraceNumber>,
+        copy: Option<SlipCopy>,
+        out: &mut Vec<Output>,
+    ) -> Result<(), JournalError> {
         let target: Option<(i64, Option<SlipCopy>)> = match trace {
             Some(trace) => self.journal.find_by_trace(trace)?.map(|r| (r.id, last_printed_copy(&r))),
             None => self
@@ -212,77 +293,158 @@ impl Engine {
             None => "the last slip".to_string(),
         };
         let Some((txn_id, last_copy)) = target else {
-            out.push(done(ticket, request_id, Err(CommandError::NothingToReprint { what })));
+            out.push(done(
+                ticket,
+                request_id,
+                Err(CommandError::NothingToReprint { what }),
+            ));
             return Ok(());
         };
         let has_slips: bool = self
             .journal
             .conn()
-            .query_row("SELECT EXISTS (SELECT 1 FROM print_jobs WHERE txn_id = ?1)", [txn_id], |r| r.get(0))
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM print_jobs WHERE txn_id = ?1)",
+                [txn_id],
+                |r| r.get(0),
+            )
             .map_err(JournalError::sqlite("reading slips"))?;
         if !has_slips {
-            out.push(done(ticket, request_id, Err(CommandError::NothingToReprint { what })));
+            out.push(done(
+                ticket,
+                request_id,
+                Err(CommandError::NothingToReprint { what }),
+            ));
             return Ok(());
         }
         let copy = copy.or(last_copy).unwrap_or(SlipCopy::Merchant);
         let record = self.journal.write(self.now, |tx| {
-            tx.insert_reprint(txn_id, copy, &format!("reprint of the {copy} copy asked by the operator"))?;
+            tx.insert_reprint(
+                txn_id,
+                copy,
+                &format!("reprint of the {copy} copy asked by the operator"),
+            )?;
             Ok(rows::txn_by_id(tx.conn(), txn_id)?.record)
         })?;
         push_job_events(&record, out);
-        out.push(done(ticket, request_id, Ok(CommandOutcome::Transaction(record))));
+        out.push(done(
+            ticket,
+            request_id,
+            Ok(CommandOutcome::Transaction(record)),
+        ));
         Ok(())
     }
 
     /// `Command::ResumePrinting`.
-    pub(super) fn resume_printing(&mut self, ticket: Ticket, request_id: RequestId, out: &mut Vec<Output>) -> Result<(), JournalError> {
+    pub(super) fn resume_printing(
+        &mut self,
+        ticket: Ticket,
+        request_id: RequestId,
+        out: &mut Vec<Output>,
+    ) -> Result<(), JournalError> {
         let jobs = self.release(true, "the operator resumed printing", out)?;
-        out.push(done(ticket, request_id, Ok(CommandOutcome::PrintingResumed { jobs })));
+        out.push(done(
+            ticket,
+            request_id,
+            Ok(CommandOutcome::PrintingResumed { jobs }),
+        ));
         Ok(())
     }
 
     /// `Command::DeliverElectronically`.
-    pub(super) fn deliver_on_request(&mut self, ticket: Ticket, request_id: RequestId, trace: TraceNumber, copy: Option<SlipCopy>, out: &mut Vec<Output>) -> Result<(), JournalError> {
+    pub(super) fn deliver_on_request(
+        &mut self,
+        ticket: Ticket,
+        request_id: RequestId,
+        trace: TraceNumber,
+        copy: Option<SlipCopy>,
+        out: &mut Vec<Output>,
+    ) -> Result<(), JournalError> {
         let Some(txn) = self.journal.find_by_trace(trace)? else {
-            out.push(done(ticket, request_id, Err(CommandError::OriginalNotFound { trace })));
+            out.push(done(
+                ticket,
+                request_id,
+                Err(CommandError::OriginalNotFound { trace }),
+            ));
             return Ok(());
         };
         let jobs: Vec<i64> = txn
             .print_jobs
             .iter()
-            .filter(|j| matches!(j.state, PrintJobState::Queued | PrintJobState::Held) && copy.is_none_or(|c| c == j.copy))
+            .filter(|j| {
+                matches!(j.state, PrintJobState::Queued | PrintJobState::Held)
+                    && copy.is_none_or(|c| c == j.copy)
+            })
             .map(|j| j.id)
             .collect();
         if jobs.is_empty() {
-            out.push(done(ticket, request_id, Err(CommandError::NothingToDeliver { trace })));
+            out.push(done(
+                ticket,
+                request_id,
+                Err(CommandError::NothingToDeliver { trace }),
+            ));
             return Ok(());
         }
         let record = self.deliver(txn.id, &jobs, "asked by the operator", out)?;
-        out.push(done(ticket, request_id, Ok(CommandOutcome::Transaction(record))));
+        out.push(done(
+            ticket,
+            request_id,
+            Ok(CommandOutcome::Transaction(record)),
+        ));
         Ok(())
     }
 
     /// `Command::SaveSignature`.
-    pub(super) fn save_signature(&mut self, ticket: Ticket, request_id: RequestId, trace: TraceNumber, signature: Vec<u8>, out: &mut Vec<Output>) -> Result<(), JournalError> {
+    pub(super) fn save_signature(
+        &mut self,
+        ticket: Ticket,
+        request_id: RequestId,
+        trace: TraceNumber,
+        signature: Vec<u8>,
+        out: &mut Vec<Output>,
+    ) -> Result<(), JournalError> {
         let Some(txn) = self.journal.find_by_trace(trace)? else {
-            out.push(done(ticket, request_id, Err(CommandError::OriginalNotFound { trace })));
+            out.push(done(
+                ticket,
+                request_id,
+                Err(CommandError::OriginalNotFound { trace }),
+            ));
             return Ok(());
         };
-        if let Err(error) = Signature::from_bytes(&signature).and_then(|s| s.validate().map(|()| s)) {
-            out.push(done(ticket, request_id, Err(CommandError::BadSignature { why: error.to_string() })));
+        if let Err(error) = Signature::from_bytes(&signature).and_then(|s| s.validate().map(|()| s))
+        {
+            out.push(done(
+                ticket,
+                request_id,
+                Err(CommandError::BadSignature {
+                    why: error.to_string(),
+                }),
+            ));
             return Ok(());
         }
         let record = self.journal.write(self.now, |tx| {
             tx.save_signature(txn.id, &signature)?;
             Ok(rows::txn_by_id(tx.conn(), txn.id)?.record)
         })?;
-        out.push(done(ticket, request_id, Ok(CommandOutcome::Transaction(record))));
+        out.push(done(
+            ticket,
+            request_id,
+            Ok(CommandOutcome::Transaction(record)),
+        ));
         Ok(())
     }
 }
 
-fn done(ticket: Ticket, request_id: RequestId, outcome: Result<CommandOutcome, CommandError>) -> Output {
-    Output::Done(super::CommandDone { ticket, request_id, outcome })
+fn done(
+    ticket: Ticket,
+    request_id: RequestId,
+    outcome: Result<CommandOutcome, CommandError>,
+) -> Output {
+    Output::Done(super::CommandDone {
+        ticket,
+        request_id,
+        outcome,
+    })
 }
 
 /// Events for every print job of a transaction (the UI shows their states).
@@ -294,36 +456,63 @@ fn push_job_events(record: &TxnRecord, out: &mut Vec<Output>) {
 
 /// The copy last printed or delivered of a transaction.
 fn last_printed_copy(record: &TxnRecord) -> Option<SlipCopy> {
-    record.print_jobs.iter().rev().find(|j| matches!(j.state, PrintJobState::Printed | PrintJobState::Delivered)).map(|j| j.copy)
+    record
+        .print_jobs
+        .iter()
+        .rev()
+        .find(|j| matches!(j.state, PrintJobState::Printed | PrintJobState::Delivered))
+        .map(|j| j.copy)
 }
 
 /// What to tell the operator about a hold.
 fn remedy_of(reason: &str) -> (String, String) {
     if reason == TEAR_OFF {
-        return ("请撕下签购单，然后继续打印下一联".to_string(), "tear the slip off, then continue with the next copy".to_string());
+        return (
+            "请撕下签购单，然后继续打印下一联".to_string(),
+            "tear the slip off, then continue with the next copy".to_string(),
+        );
     }
-    let (zh, en) = Condition::from_code(reason).unwrap_or(Condition::Unknown).remedy();
+    let (zh, en) = Condition::from_code(reason)
+        .unwrap_or(Condition::Unknown)
+        .remedy();
     (zh.to_string(), en.to_string())
 }
 
 /// The next waiting job of a transaction, if any.
 fn next_job_of(tx: &Tx<'_>, txn_id: i64) -> Result<Option<i64>, JournalError> {
     tx.conn()
-        .query_row("SELECT id FROM print_jobs WHERE txn_id = ?1 AND state = 'queued' ORDER BY id LIMIT 1", [txn_id], |r| r.get(0))
+        .query_row(
+            "SELECT id FROM print_jobs WHERE txn_id = ?1 AND state = 'queued' ORDER BY id LIMIT 1",
+            [txn_id],
+            |r| r.get(0),
+        )
         .optional()
         .map_err(JournalError::sqlite("reading the next copy"))
 }
 
 /// Marks a queued slip `sending` and renders it from the journal, inside the caller's write.
-pub(super) fn start_print(tx: &Tx<'_>, job_id: i64, txn_id: i64, slip_config: &SlipConfig) -> Result<PrintJob, JournalError> {
+pub(super) fn start_print(
+    tx: &Tx<'_>,
+    job_id: i64,
+    txn_id: i64,
+    slip_config: &SlipConfig,
+) -> Result<PrintJob, JournalError> {
     let changed = tx
         .conn()
         .execute("UPDATE print_jobs SET state = 'sending', updated_at = ?2 WHERE id = ?1 AND state = 'queued'", params![job_id, tx.at().as_millis()])
         .map_err(JournalError::sqlite("handing a slip to the printer"))?;
     if changed != 1 {
-        return Err(JournalError::Corrupt { what: format!("print job {job_id} was not queued when handed to the printer") });
+        return Err(JournalError::Corrupt {
+            what: format!("print job {job_id} was not queued when handed to the printer"),
+        });
     }
-    tx.log(Some(txn_id), "print_job", Some("queued"), "sending", "handed to the printer")?;
+    tx.log(
+        Some(txn_id),
+        "print_job",
+        Some("queued"),
+        "sending",
+        "handed to the printer",
+    )?;
     let row = rows::txn_by_id(tx.conn(), txn_id)?;
     let txn = row.record;
     let original = match row.original_id {
@@ -332,7 +521,11 @@ pub(super) fn start_print(tx: &Tx<'_>, job_id: i64, txn_id: i64, slip_config: &S
     };
     let signature: Option<Vec<u8>> = tx
         .conn()
-        .query_row("SELECT data FROM signatures WHERE txn_id = ?1", [txn_id], |r| r.get(0))
+        .query_row(
+            "SELECT data FROM signatures WHERE txn_id = ?1",
+            [txn_id],
+            |r| r.get(0),
+        )
         .optional()
         .map_err(JournalError::sqlite("reading a signature"))?;
     // A stored signature that no longer reads is left off the slip (and logged), never
@@ -344,13 +537,34 @@ pub(super) fn start_print(tx: &Tx<'_>, job_id: i64, txn_id: i64, slip_config: &S
             None
         }
     });
-    let position = txn.print_jobs.iter().position(|j| j.id == job_id).ok_or_else(|| JournalError::Corrupt { what: format!("print job {job_id}") })?;
+    let position = txn
+        .print_jobs
+        .iter()
+        .position(|j| j.id == job_id)
+        .ok_or_else(|| JournalError::Corrupt {
+            what: format!("print job {job_id}"),
+        })?;
     let job = &txn.print_jobs[position];
     let (copy, kind) = (job.copy, job.kind);
     let document = slip_document(
-        &SlipInput { txn: &txn, original: original.as_ref(), copy, kind, training: txn.training, signature: signature.as_ref() },
+        &SlipInput {
+            txn: &txn,
+            original: original.as_ref(),
+            copy,
+            kind,
+            training: txn.training,
+            signature: signature.as_ref(),
+        },
         slip_config,
     );
     let of = txn.print_jobs.len() as u32;
-    Ok(PrintJob { job_id, copy, kind, document, number: position as u32 + 1, of, txn })
+    Ok(PrintJob {
+        job_id,
+        copy,
+        kind,
+        document,
+        number: position as u32 + 1,
+        of,
+        txn,
+    })
 }

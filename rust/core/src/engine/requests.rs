@@ -14,19 +14,26 @@ use crate::txn::ReversalReason;
 
 fn first_id(conn: &Connection, sql: &str, now: Timestamp) -> Result<Option<i64>, JournalError> {
     conn.prepare_cached(sql)
-        .and_then(|mut s| s.query_row(params![now.as_millis()], |r| r.get(0)).optional())
+        .and_then(|mut s| {
+            s.query_row(params![now.as_millis()], |r| r.get(0))
+                .optional()
+        })
         .map_err(JournalError::sqlite("reading the work queue"))
 }
 
 /// The transaction whose pending reversal goes next: the oldest due one, or, when a cashier
 /// is waiting (`ignore_schedule`), the oldest pending one whatever its schedule.
-pub(super) fn next_reversal(conn: &Connection, now: Timestamp, ignore_schedule: bool) -> Result<Option<i64>, JournalError> {
-    let until = if ignore_schedule { Timestamp::from_millis(i64::MAX) } else { now };
-    first_id(
-        conn,
-        queries::NEXT_REVERSAL,
-        until,
-    )
+pub(super) fn next_reversal(
+    conn: &Connection,
+    now: Timestamp,
+    ignore_schedule: bool,
+) -> Result<Option<i64>, JournalError> {
+    let until = if ignore_schedule {
+        Timestamp::from_millis(i64::MAX)
+    } else {
+        now
+    };
+    first_id(conn, queries::NEXT_REVERSAL, until)
 }
 
 /// Whether any reversal is pending, due or not.
@@ -35,13 +42,17 @@ pub(super) fn any_pending_reversal(conn: &Connection) -> Result<bool, JournalErr
 }
 
 /// The advice that goes next: the oldest due one, or any when settlement waits.
-pub(super) fn next_advice(conn: &Connection, now: Timestamp, ignore_schedule: bool) -> Result<Option<i64>, JournalError> {
-    let until = if ignore_schedule { Timestamp::from_millis(i64::MAX) } else { now };
-    first_id(
-        conn,
-        queries::NEXT_ADVICE,
-        until,
-    )
+pub(super) fn next_advice(
+    conn: &Connection,
+    now: Timestamp,
+    ignore_schedule: bool,
+) -> Result<Option<i64>, JournalError> {
+    let until = if ignore_schedule {
+        Timestamp::from_millis(i64::MAX)
+    } else {
+        now
+    };
+    first_id(conn, queries::NEXT_ADVICE, until)
 }
 
 /// Whether the transaction has an advice still waiting to be sent.
@@ -53,10 +64,16 @@ pub(super) fn advice_undelivered(conn: &Connection, txn_id: i64) -> Result<bool,
 }
 
 /// The oldest due queued slip: (job id, transaction id).
-pub(super) fn next_print_job(conn: &Connection, now: Timestamp) -> Result<Option<(i64, i64)>, JournalError> {
+pub(super) fn next_print_job(
+    conn: &Connection,
+    now: Timestamp,
+) -> Result<Option<(i64, i64)>, JournalError> {
     conn.prepare_cached(queries::NEXT_PRINT_JOB)
-    .and_then(|mut s| s.query_row(params![now.as_millis()], |r| Ok((r.get(0)?, r.get(1)?))).optional())
-    .map_err(JournalError::sqlite("reading the print queue"))
+        .and_then(|mut s| {
+            s.query_row(params![now.as_millis()], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()
+        })
+        .map_err(JournalError::sqlite("reading the print queue"))
 }
 
 /// The reference a void, completion or reversal carries to its original.
@@ -79,9 +96,18 @@ fn original_of(conn: &Connection, row: &TxnRow) -> Result<Option<OriginalRef>, J
 }
 
 /// The reversal of a transaction, as it goes on the wire (no card data).
-pub(super) fn reversal_request(conn: &Connection, txn_id: i64, config: &Config) -> Result<ReversalRequest, JournalError> {
+pub(super) fn reversal_request(
+    conn: &Connection,
+    txn_id: i64,
+    config: &Config,
+) -> Result<ReversalRequest, JournalError> {
     let row = rows::txn_by_id(conn, txn_id)?;
-    let reason = row.record.reversal.as_ref().map(|r| r.reason).unwrap_or(ReversalReason::NoAnswer);
+    let reason = row
+        .record
+        .reversal
+        .as_ref()
+        .map(|r| r.reason)
+        .unwrap_or(ReversalReason::NoAnswer);
     Ok(ReversalRequest {
         original_kind: row.record.kind,
         original_trace: row.record.trace,
@@ -94,10 +120,15 @@ pub(super) fn reversal_request(conn: &Connection, txn_id: i64, config: &Config) 
 }
 
 /// A queued completion advice, as it goes on the wire.
-pub(super) fn advice_request(conn: &Connection, txn_id: i64, config: &Config) -> Result<AdviceRequest, JournalError> {
+pub(super) fn advice_request(
+    conn: &Connection,
+    txn_id: i64,
+    config: &Config,
+) -> Result<AdviceRequest, JournalError> {
     let row = rows::txn_by_id(conn, txn_id)?;
-    let original = original_of(conn, &row)?
-        .ok_or_else(|| JournalError::Corrupt { what: format!("advice {} without its pre-auth", row.record.trace) })?;
+    let original = original_of(conn, &row)?.ok_or_else(|| JournalError::Corrupt {
+        what: format!("advice {} without its pre-auth", row.record.trace),
+    })?;
     let attempts: u32 = conn
         .prepare_cached("SELECT attempts FROM advices WHERE txn_id = ?1")
         .and_then(|mut s| s.query_row(params![txn_id], |r| r.get(0)))
@@ -128,7 +159,14 @@ pub(super) fn batch_totals(conn: &Connection, batch: u32) -> Result<BatchTotals,
 }
 
 /// The settlement of the current batch.
-pub(super) fn settlement_request(conn: &Connection, config: &Config) -> Result<SettlementRequest, JournalError> {
+pub(super) fn settlement_request(
+    conn: &Connection,
+    config: &Config,
+) -> Result<SettlementRequest, JournalError> {
     let batch = crate::journal::rows::current_batch(conn)?;
-    Ok(SettlementRequest { batch, totals: batch_totals(conn, batch.value())?, identity: config.identity.clone() })
+    Ok(SettlementRequest {
+        batch,
+        totals: batch_totals(conn, batch.value())?,
+        identity: config.identity.clone(),
+    })
 }

@@ -26,7 +26,12 @@ pub struct Finding {
 
 impl Finding {
     fn new(cause: Cause, detail: impl Into<String>, zh: &str, en: &str) -> Finding {
-        Finding { cause, detail: detail.into(), remedy_zh: zh.to_string(), remedy_en: en.to_string() }
+        Finding {
+            cause,
+            detail: detail.into(),
+            remedy_zh: zh.to_string(),
+            remedy_en: en.to_string(),
+        }
     }
 }
 
@@ -92,9 +97,15 @@ impl Journal {
     /// The diagnosis of the transaction with this trace (the newest, when a trace was reused
     /// after wrapping), or `None` when there is none.
     pub fn diagnose(&self, trace: TraceNumber) -> Result<Option<Diagnosis>, JournalError> {
-        let Some(txn) = self.find_by_trace(trace)? else { return Ok(None) };
+        let Some(txn) = self.find_by_trace(trace)? else {
+            return Ok(None);
+        };
         let timeline = self.events_of(txn.id)?;
-        let no_slip = if txn.print_jobs.is_empty() { why_no_slip(&txn) } else { None };
+        let no_slip = if txn.print_jobs.is_empty() {
+            why_no_slip(&txn)
+        } else {
+            None
+        };
         let mut slips = Vec::new();
         let mut stmt = self
             .conn
@@ -106,16 +117,34 @@ impl Journal {
             .collect::<Result<_, _>>()
             .map_err(JournalError::sqlite("reading slips"))?;
         for job in &txn.print_jobs {
-            let (last_condition, uncertain) =
-                extra.iter().find(|(id, _, _)| *id == job.id).map(|(_, c, u)| (c.clone(), *u)).unwrap_or((None, false));
+            let (last_condition, uncertain) = extra
+                .iter()
+                .find(|(id, _, _)| *id == job.id)
+                .map(|(_, c, u)| (c.clone(), *u))
+                .unwrap_or((None, false));
             let finding = match job.state {
                 PrintJobState::Printed | PrintJobState::Delivered | PrintJobState::Sending => None,
                 PrintJobState::Held => Some(held_finding(job.held_reason.as_deref().unwrap_or(""))),
-                PrintJobState::Queued => queued_finding(last_condition.as_deref(), uncertain, job.last_error.as_deref()),
+                PrintJobState::Queued => queued_finding(
+                    last_condition.as_deref(),
+                    uncertain,
+                    job.last_error.as_deref(),
+                ),
             };
-            slips.push(SlipDiagnosis { job_id: job.id, copy: job.copy, kind: job.kind, state: job.state, finding });
+            slips.push(SlipDiagnosis {
+                job_id: job.id,
+                copy: job.copy,
+                kind: job.kind,
+                state: job.state,
+                finding,
+            });
         }
-        Ok(Some(Diagnosis { txn, timeline, no_slip, slips }))
+        Ok(Some(Diagnosis {
+            txn,
+            timeline,
+            no_slip,
+            slips,
+        }))
     }
 
     /// The printer's maintenance figures, with the paper forecast for a roll of
@@ -123,7 +152,11 @@ impl Journal {
     pub fn printer_health(&self, roll_length_mm: u32) -> Result<PrinterHealth, JournalError> {
         let counter = |name: &str| -> Result<u64, JournalError> {
             self.conn
-                .query_row("SELECT COALESCE((SELECT value FROM counters WHERE name = ?1), 0)", [name], |r| r.get::<_, i64>(0))
+                .query_row(
+                    "SELECT COALESCE((SELECT value FROM counters WHERE name = ?1), 0)",
+                    [name],
+                    |r| r.get::<_, i64>(0),
+                )
                 .map(|v| v.max(0) as u64)
                 .map_err(JournalError::sqlite("reading the printer counters"))
         };
@@ -131,26 +164,36 @@ impl Journal {
         let jobs_printed = counter("printer_jobs")?;
         let mm_since_paper_change = counter("mm_since_paper_change")?;
         let paper_left_mm = u64::from(roll_length_mm).saturating_sub(mm_since_paper_change);
-        let slips_left = (jobs_printed > 0 && printed_mm > 0).then(|| paper_left_mm * jobs_printed / printed_mm);
-        let paper_low = paper_left_mm * 10 < u64::from(roll_length_mm) || slips_left.is_some_and(|n| n < 10);
+        let slips_left =
+            (jobs_printed > 0 && printed_mm > 0).then(|| paper_left_mm * jobs_printed / printed_mm);
+        let paper_low =
+            paper_left_mm * 10 < u64::from(roll_length_mm) || slips_left.is_some_and(|n| n < 10);
         let mut faults: Vec<(String, u64)> = {
             let mut stmt = self
                 .conn
                 .prepare("SELECT substr(name, 7), value FROM counters WHERE name LIKE 'fault:%' AND value > 0")
                 .map_err(JournalError::sqlite("reading the printer counters"))?;
-            stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?.max(0) as u64)))
-                .map_err(JournalError::sqlite("reading the printer counters"))?
-                .collect::<Result<_, _>>()
-                .map_err(JournalError::sqlite("reading the printer counters"))?
+            stmt.query_map([], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?.max(0) as u64))
+            })
+            .map_err(JournalError::sqlite("reading the printer counters"))?
+            .collect::<Result<_, _>>()
+            .map_err(JournalError::sqlite("reading the printer counters"))?
         };
         faults.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
         let waiting = self
             .conn
-            .query_row("SELECT count(*) FROM print_jobs WHERE state IN ('queued', 'sending', 'held')", [], |r| r.get::<_, i64>(0))
+            .query_row(
+                "SELECT count(*) FROM print_jobs WHERE state IN ('queued', 'sending', 'held')",
+                [],
+                |r| r.get::<_, i64>(0),
+            )
             .map_err(JournalError::sqlite("counting slips"))? as u64;
         let held_reason = self
             .conn
-            .query_row(super::queries::HELD_JOBS, [], |r| r.get::<_, Option<String>>(2))
+            .query_row(super::queries::HELD_JOBS, [], |r| {
+                r.get::<_, Option<String>>(2)
+            })
             .map(Option::unwrap_or_default)
             .ok();
         Ok(PrinterHealth {
@@ -171,14 +214,21 @@ impl Journal {
 }
 
 fn why_no_slip(txn: &TxnRecord) -> Option<Finding> {
-    let reversal_pending = txn.reversal.as_ref().is_some_and(|r| matches!(r.state, ReversalState::Pending | ReversalState::Failed));
+    let reversal_pending = txn
+        .reversal
+        .as_ref()
+        .is_some_and(|r| matches!(r.state, ReversalState::Pending | ReversalState::Failed));
     match txn.state {
-        TxnState::Unknown | TxnState::Sending if reversal_pending || txn.state == TxnState::Unknown => Some(Finding::new(
-            Cause::Sync,
-            "the host may have approved it, but the terminal never saw the answer; it is being reversed",
-            "主机可能已批准但终端未收到应答：正在自动冲正，冲正完成前不打印签购单；请勿重复刷卡，稍后查看结果",
-            "the host may have approved it but the answer never arrived: it is being reversed automatically and no slip prints until then; do not swipe again, check back shortly",
-        )),
+        TxnState::Unknown | TxnState::Sending
+            if reversal_pending || txn.state == TxnState::Unknown =>
+        {
+            Some(Finding::new(
+                Cause::Sync,
+                "the host may have approved it, but the terminal never saw the answer; it is being reversed",
+                "主机可能已批准但终端未收到应答：正在自动冲正，冲正完成前不打印签购单；请勿重复刷卡，稍后查看结果",
+                "the host may have approved it but the answer never arrived: it is being reversed automatically and no slip prints until then; do not swipe again, check back shortly",
+            ))
+        }
         TxnState::Sending => Some(Finding::new(
             Cause::Network,
             "the request is with the host; waiting for its answer",
@@ -206,10 +256,19 @@ fn held_finding(reason: &str) -> Finding {
     }
     let condition = Condition::from_code(reason).unwrap_or(Condition::Unknown);
     let (zh, en) = condition.remedy();
-    Finding::new(Cause::PrinterHardware, format!("held: the printer reported {}", condition.code()), zh, en)
+    Finding::new(
+        Cause::PrinterHardware,
+        format!("held: the printer reported {}", condition.code()),
+        zh,
+        en,
+    )
 }
 
-fn queued_finding(last_condition: Option<&str>, uncertain: bool, last_error: Option<&str>) -> Option<Finding> {
+fn queued_finding(
+    last_condition: Option<&str>,
+    uncertain: bool,
+    last_error: Option<&str>,
+) -> Option<Finding> {
     match last_condition {
         None => None,
         Some("restart") => Some(Finding::new(
@@ -221,10 +280,18 @@ fn queued_finding(last_condition: Option<&str>, uncertain: bool, last_error: Opt
         Some(code) => {
             let condition = Condition::from_code(code).unwrap_or(Condition::Unknown);
             let (zh, en) = condition.remedy();
-            let uncertain = if uncertain { "; the last attempt may have printed, so the next one is marked REPRINT" } else { "" };
+            let uncertain = if uncertain {
+                "; the last attempt may have printed, so the next one is marked REPRINT"
+            } else {
+                ""
+            };
             Some(Finding::new(
                 Cause::PrinterHardware,
-                format!("retrying after {}: {}{uncertain}", condition.code(), last_error.unwrap_or("")),
+                format!(
+                    "retrying after {}: {}{uncertain}",
+                    condition.code(),
+                    last_error.unwrap_or("")
+                ),
                 zh,
                 en,
             ))

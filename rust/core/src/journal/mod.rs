@@ -17,7 +17,9 @@ mod schema;
 
 use std::path::{Path, PathBuf};
 
-use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, Transaction, TransactionBehavior, params};
+use rusqlite::{
+    Connection, ErrorCode, OpenFlags, OptionalExtension, Transaction, TransactionBehavior, params,
+};
 
 pub use diagnose::{Diagnosis, Finding, PrinterHealth, SlipDiagnosis};
 pub use recovery::RecoveryReport;
@@ -29,7 +31,8 @@ use crate::ids::{BatchNumber, RequestId, TraceNumber};
 use crate::record::TxnRecord;
 use crate::time::Timestamp;
 use crate::txn::{
-    AdviceState, PrintJobState, PrintKind, ReversalReason, ReversalState, SlipCopy, TxnKind, TxnState,
+    AdviceState, PrintJobState, PrintKind, ReversalReason, ReversalState, SlipCopy, TxnKind,
+    TxnState,
 };
 
 /// The open journal. Owned by one [`crate::Engine`]; read-only tools may borrow it.
@@ -90,10 +93,16 @@ impl Journal {
     pub fn open(path: &Path, now: Timestamp) -> Result<(Journal, RecoveryReport), JournalError> {
         let conn = Connection::open_with_flags(
             path,
-            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+                | OpenFlags::SQLITE_OPEN_CREATE
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
         .map_err(JournalError::sqlite("opening the journal file"))?;
-        let mut journal = Journal { conn, path: path.to_path_buf(), writes_since_checkpoint: 0 };
+        let mut journal = Journal {
+            conn,
+            path: path.to_path_buf(),
+            writes_since_checkpoint: 0,
+        };
         journal.configure()?;
         journal.migrate()?;
         let report = journal.write(now, recovery::recover)?;
@@ -105,10 +114,13 @@ impl Journal {
 
     fn configure(&mut self) -> Result<(), JournalError> {
         let in_use = |e: rusqlite::Error, path: &Path| match e.sqlite_error_code() {
-            Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => {
-                JournalError::InUse { path: path.display().to_string() }
-            }
-            _ => JournalError::Sqlite { action: "configuring the journal", source: e },
+            Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => JournalError::InUse {
+                path: path.display().to_string(),
+            },
+            _ => JournalError::Sqlite {
+                action: "configuring the journal",
+                source: e,
+            },
         };
         self.conn
             .busy_timeout(std::time::Duration::from_millis(500))
@@ -121,7 +133,9 @@ impl Journal {
             .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
             .map_err(|e| in_use(e, &self.path))?;
         if !mode.eq_ignore_ascii_case("wal") {
-            return Err(JournalError::Corrupt { what: format!("journal mode {mode}, WAL expected") });
+            return Err(JournalError::Corrupt {
+                what: format!("journal mode {mode}, WAL expected"),
+            });
         }
         self.conn
             // Checkpoints are run by the engine when it is idle (see `checkpoint_if_dirty`),
@@ -141,7 +155,10 @@ impl Journal {
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .map_err(JournalError::sqlite("reading the schema version"))?;
         if found > schema::CURRENT_VERSION {
-            return Err(JournalError::SchemaTooNew { found, supported: schema::CURRENT_VERSION });
+            return Err(JournalError::SchemaTooNew {
+                found,
+                supported: schema::CURRENT_VERSION,
+            });
         }
         for (index, sql) in schema::MIGRATIONS.iter().enumerate().skip(found as usize) {
             let version = index as i64 + 1;
@@ -149,10 +166,12 @@ impl Journal {
                 .conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .map_err(JournalError::sqlite("migrating the schema"))?;
-            tx.execute_batch(sql).map_err(JournalError::sqlite("migrating the schema"))?;
+            tx.execute_batch(sql)
+                .map_err(JournalError::sqlite("migrating the schema"))?;
             tx.pragma_update(None, "user_version", version)
                 .map_err(JournalError::sqlite("migrating the schema"))?;
-            tx.commit().map_err(JournalError::sqlite("migrating the schema"))?;
+            tx.commit()
+                .map_err(JournalError::sqlite("migrating the schema"))?;
             log::info!("journal schema migrated to version {version}");
         }
         Ok(())
@@ -184,7 +203,10 @@ impl Journal {
         if self.writes_since_checkpoint == 0 {
             return;
         }
-        match self.conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get::<_, i64>(0)) {
+        match self
+            .conn
+            .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get::<_, i64>(0))
+        {
             Ok(0) => self.writes_since_checkpoint = 0,
             Ok(_) => log::warn!("journal checkpoint was blocked; it will be tried again"),
             Err(e) => log::warn!("journal checkpoint failed: {e}; it will be tried again"),
@@ -197,8 +219,14 @@ impl Journal {
     }
 
     /// The transaction with this request id, if any.
-    pub fn find_by_request_id(&self, request_id: &RequestId) -> Result<Option<TxnRecord>, JournalError> {
-        Ok(rows::txn_where(&self.conn, "t.request_id = ?1", &request_id.as_str())?.map(|r| r.record))
+    pub fn find_by_request_id(
+        &self,
+        request_id: &RequestId,
+    ) -> Result<Option<TxnRecord>, JournalError> {
+        Ok(
+            rows::txn_where(&self.conn, "t.request_id = ?1", &request_id.as_str())?
+                .map(|r| r.record),
+        )
     }
 
     /// The newest transaction with this trace number, if any.
@@ -207,7 +235,10 @@ impl Journal {
     }
 
     /// Visits every transaction, oldest first (for exports; streams).
-    pub fn for_each(&self, visit: impl FnMut(TxnRecord) -> Result<(), JournalError>) -> Result<(), JournalError> {
+    pub fn for_each(
+        &self,
+        visit: impl FnMut(TxnRecord) -> Result<(), JournalError>,
+    ) -> Result<(), JournalError> {
         rows::for_each_txn(&self.conn, "1", visit)
     }
 
@@ -241,17 +272,26 @@ impl Journal {
     }
 
     /// The electronic signature stored for a transaction, if the cardholder signed.
-    pub fn signature(&self, txn_id: i64) -> Result<Option<crate::signature::Signature>, JournalError> {
+    pub fn signature(
+        &self,
+        txn_id: i64,
+    ) -> Result<Option<crate::signature::Signature>, JournalError> {
         let bytes: Option<Vec<u8>> = self
             .conn
-            .query_row("SELECT data FROM signatures WHERE txn_id = ?1", params![txn_id], |r| r.get(0))
+            .query_row(
+                "SELECT data FROM signatures WHERE txn_id = ?1",
+                params![txn_id],
+                |r| r.get(0),
+            )
             .optional()
             .map_err(JournalError::sqlite("reading a signature"))?;
         match bytes {
             None => Ok(None),
             Some(bytes) => crate::signature::Signature::from_bytes(&bytes)
                 .map(Some)
-                .map_err(|e| JournalError::Corrupt { what: format!("the signature of transaction {txn_id}: {e}") }),
+                .map_err(|e| JournalError::Corrupt {
+                    what: format!("the signature of transaction {txn_id}: {e}"),
+                }),
         }
     }
 
@@ -263,21 +303,35 @@ impl Journal {
             .map_err(JournalError::sqlite("reading the event log"))?;
         let rows = stmt
             .query_map(params![txn_id], |r| {
-                Ok(LogEntry { at: Timestamp::from_millis(r.get(0)?), entity: r.get(1)?, from: r.get(2)?, to: r.get(3)?, cause: r.get(4)? })
+                Ok(LogEntry {
+                    at: Timestamp::from_millis(r.get(0)?),
+                    entity: r.get(1)?,
+                    from: r.get(2)?,
+                    to: r.get(3)?,
+                    cause: r.get(4)?,
+                })
             })
             .map_err(JournalError::sqlite("reading the event log"))?;
-        rows.collect::<Result<Vec<_>, _>>().map_err(JournalError::sqlite("reading the event log"))
+        rows.collect::<Result<Vec<_>, _>>()
+            .map_err(JournalError::sqlite("reading the event log"))
     }
 }
 
 /// Runs `change` in one immediate SQL transaction and commits it.
-fn in_transaction<T>(conn: &mut Connection, at: Timestamp, change: impl FnOnce(&Tx<'_>) -> Result<T, JournalError>) -> Result<T, JournalError> {
+fn in_transaction<T>(
+    conn: &mut Connection,
+    at: Timestamp,
+    change: impl FnOnce(&Tx<'_>) -> Result<T, JournalError>,
+) -> Result<T, JournalError> {
     let tx = conn
         .transaction_with_behavior(TransactionBehavior::Immediate)
         .map_err(JournalError::sqlite("starting a journal transaction"))?;
     let writer = Tx { tx, at };
     let value = change(&writer)?;
-    writer.tx.commit().map_err(JournalError::sqlite("committing to the journal"))?;
+    writer
+        .tx
+        .commit()
+        .map_err(JournalError::sqlite("committing to the journal"))?;
     Ok(value)
 }
 
@@ -292,7 +346,9 @@ fn read_batch(conn: &Connection) -> Result<BatchNumber, JournalError> {
     u32::try_from(value)
         .ok()
         .and_then(BatchNumber::new)
-        .ok_or_else(|| JournalError::Corrupt { what: format!("batch counter {value}") })
+        .ok_or_else(|| JournalError::Corrupt {
+            what: format!("batch counter {value}"),
+        })
 }
 
 /// One open journal transaction, with the time of the change. Dropping it without
@@ -310,7 +366,12 @@ pub(crate) struct Answer<'a> {
 }
 
 impl Tx<'_> {
-    fn exec(&self, action: &'static str, sql: &str, params: impl rusqlite::Params) -> Result<usize, JournalError> {
+    fn exec(
+        &self,
+        action: &'static str,
+        sql: &str,
+        params: impl rusqlite::Params,
+    ) -> Result<usize, JournalError> {
         self.tx
             .prepare_cached(sql)
             .and_then(|mut s| s.execute(params))
@@ -328,7 +389,14 @@ impl Tx<'_> {
     }
 
     /// Appends to the event log.
-    pub fn log(&self, txn_id: Option<i64>, entity: &str, from: Option<&str>, to: &str, cause: &str) -> Result<(), JournalError> {
+    pub fn log(
+        &self,
+        txn_id: Option<i64>,
+        entity: &str,
+        from: Option<&str>,
+        to: &str,
+        cause: &str,
+    ) -> Result<(), JournalError> {
         self.exec(
             "writing the event log",
             "INSERT INTO events (at, txn_id, entity, from_state, to_state, cause) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -338,7 +406,11 @@ impl Tx<'_> {
     }
 
     fn set_counter(&self, name: &str, value: i64) -> Result<(), JournalError> {
-        self.exec("writing a counter", "UPDATE counters SET value = ?2 WHERE name = ?1", params![name, value])?;
+        self.exec(
+            "writing a counter",
+            "UPDATE counters SET value = ?2 WHERE name = ?1",
+            params![name, value],
+        )?;
         Ok(())
     }
 
@@ -353,7 +425,9 @@ impl Tx<'_> {
         let trace = u32::try_from(value)
             .ok()
             .and_then(TraceNumber::new)
-            .ok_or_else(|| JournalError::Corrupt { what: format!("trace counter {value}") })?;
+            .ok_or_else(|| JournalError::Corrupt {
+                what: format!("trace counter {value}"),
+            })?;
         self.set_counter(NEXT_TRACE, i64::from(trace.next().value()))?;
         Ok(trace)
     }
@@ -361,20 +435,39 @@ impl Tx<'_> {
     /// Sets whether a sign-on is required.
     pub fn set_sign_on_required(&self, required: bool, cause: &str) -> Result<(), JournalError> {
         self.set_counter(SIGN_ON_REQUIRED, i64::from(required))?;
-        self.log(None, "sign_on", None, if required { "required" } else { "done" }, cause)
+        self.log(
+            None,
+            "sign_on",
+            None,
+            if required { "required" } else { "done" },
+            cause,
+        )
     }
 
     /// Whether a trace is already taken in a batch.
-    pub fn trace_taken(&self, batch: BatchNumber, trace: TraceNumber) -> Result<bool, JournalError> {
+    pub fn trace_taken(
+        &self,
+        batch: BatchNumber,
+        trace: TraceNumber,
+    ) -> Result<bool, JournalError> {
         self.tx
             .prepare_cached("SELECT 1 FROM transactions WHERE batch = ?1 AND trace = ?2")
-            .and_then(|mut s| s.query_row(params![batch.value(), trace.value()], |_| Ok(())).optional())
+            .and_then(|mut s| {
+                s.query_row(params![batch.value(), trace.value()], |_| Ok(()))
+                    .optional()
+            })
             .map(|found| found.is_some())
             .map_err(JournalError::sqlite("checking a trace number"))
     }
 
     /// Inserts a transaction with a freshly allocated trace in the current batch.
-    pub fn insert_txn(&self, new: &NewTxn<'_>, trace: TraceNumber, batch: BatchNumber, cause: &str) -> Result<i64, JournalError> {
+    pub fn insert_txn(
+        &self,
+        new: &NewTxn<'_>,
+        trace: TraceNumber,
+        batch: BatchNumber,
+        cause: &str,
+    ) -> Result<i64, JournalError> {
         let at = self.at.as_millis();
         self.exec(
             "writing a transaction",
@@ -404,16 +497,30 @@ impl Tx<'_> {
     }
 
     /// Moves a transaction from `from` to `to`; fails if it is not in `from`.
-    pub fn set_txn_state(&self, id: i64, from: TxnState, to: TxnState, cause: &str) -> Result<(), JournalError> {
+    pub fn set_txn_state(
+        &self,
+        id: i64,
+        from: TxnState,
+        to: TxnState,
+        cause: &str,
+    ) -> Result<(), JournalError> {
         let changed = self.exec(
             "updating a transaction",
             "UPDATE transactions SET state = ?3, updated_at = ?4 WHERE id = ?1 AND state = ?2",
             params![id, from.as_str(), to.as_str(), self.at.as_millis()],
         )?;
         if changed != 1 {
-            return Err(JournalError::Corrupt { what: format!("transaction {id} was not {from} when moving to {to}") });
+            return Err(JournalError::Corrupt {
+                what: format!("transaction {id} was not {from} when moving to {to}"),
+            });
         }
-        self.log(Some(id), "transaction", Some(from.as_str()), to.as_str(), cause)
+        self.log(
+            Some(id),
+            "transaction",
+            Some(from.as_str()),
+            to.as_str(),
+            cause,
+        )
     }
 
     /// Stores the host's answer on a transaction.
@@ -436,7 +543,13 @@ impl Tx<'_> {
              ON CONFLICT (txn_id) DO UPDATE SET state = 'armed', reason = '98', attempts = 0, last_response = NULL, updated_at = ?2",
             params![txn_id, at],
         )?;
-        self.log(Some(txn_id), "reversal", None, ReversalState::Armed.as_str(), "armed before sending")
+        self.log(
+            Some(txn_id),
+            "reversal",
+            None,
+            ReversalState::Armed.as_str(),
+            "armed before sending",
+        )
     }
 
     /// The reversal state of a transaction, if it has one.
@@ -447,13 +560,23 @@ impl Tx<'_> {
             .and_then(|mut s| s.query_row(params![txn_id], |r| r.get(0)).optional())
             .map_err(JournalError::sqlite("reading a reversal"))?;
         state
-            .map(|s| ReversalState::from_text(&s).ok_or_else(|| JournalError::Corrupt { what: format!("reversal state {s}") }))
+            .map(|s| {
+                ReversalState::from_text(&s).ok_or_else(|| JournalError::Corrupt {
+                    what: format!("reversal state {s}"),
+                })
+            })
             .transpose()
     }
 
     /// Moves a reversal from `from` to `change.state`, with optionally a new reason,
     /// attempts, last response and next attempt; fails if it is not in `from`.
-    pub fn set_reversal(&self, txn_id: i64, from: ReversalState, change: &ReversalChange<'_>, cause: &str) -> Result<(), JournalError> {
+    pub fn set_reversal(
+        &self,
+        txn_id: i64,
+        from: ReversalState,
+        change: &ReversalChange<'_>,
+        cause: &str,
+    ) -> Result<(), JournalError> {
         let changed = self.exec(
             "updating a reversal",
             "UPDATE reversals SET state = ?2, reason = COALESCE(?3, reason), attempts = COALESCE(?4, attempts), \
@@ -471,9 +594,20 @@ impl Tx<'_> {
             ],
         )?;
         if changed != 1 {
-            return Err(JournalError::Corrupt { what: format!("reversal of transaction {txn_id} was not {from} when moving to {}", change.state) });
+            return Err(JournalError::Corrupt {
+                what: format!(
+                    "reversal of transaction {txn_id} was not {from} when moving to {}",
+                    change.state
+                ),
+            });
         }
-        self.log(Some(txn_id), "reversal", Some(from.as_str()), change.state.as_str(), cause)
+        self.log(
+            Some(txn_id),
+            "reversal",
+            Some(from.as_str()),
+            change.state.as_str(),
+            cause,
+        )
     }
 
     /// Queues a completion advice for store-and-forward.
@@ -484,11 +618,24 @@ impl Tx<'_> {
             "INSERT INTO advices (txn_id, state, created_at, updated_at) VALUES (?1, 'queued', ?2, ?2)",
             params![txn_id, at],
         )?;
-        self.log(Some(txn_id), "advice", None, AdviceState::Queued.as_str(), "queued for store-and-forward")
+        self.log(
+            Some(txn_id),
+            "advice",
+            None,
+            AdviceState::Queued.as_str(),
+            "queued for store-and-forward",
+        )
     }
 
     /// Moves an advice from `from` to `to`; fails if it is not in `from`.
-    pub fn set_advice(&self, txn_id: i64, from: AdviceState, to: AdviceState, change: &RetryChange<'_>, cause: &str) -> Result<(), JournalError> {
+    pub fn set_advice(
+        &self,
+        txn_id: i64,
+        from: AdviceState,
+        to: AdviceState,
+        change: &RetryChange<'_>,
+        cause: &str,
+    ) -> Result<(), JournalError> {
         let changed = self.exec(
             "updating an advice",
             "UPDATE advices SET state = ?2, attempts = COALESCE(?3, attempts), last_response = COALESCE(?4, last_response), \
@@ -504,13 +651,26 @@ impl Tx<'_> {
             ],
         )?;
         if changed != 1 {
-            return Err(JournalError::Corrupt { what: format!("advice of transaction {txn_id} was not {from} when moving to {to}") });
+            return Err(JournalError::Corrupt {
+                what: format!("advice of transaction {txn_id} was not {from} when moving to {to}"),
+            });
         }
-        self.log(Some(txn_id), "advice", Some(from.as_str()), to.as_str(), cause)
+        self.log(
+            Some(txn_id),
+            "advice",
+            Some(from.as_str()),
+            to.as_str(),
+            cause,
+        )
     }
 
     /// Enqueues a slip print job.
-    pub fn insert_print_job(&self, txn_id: i64, copy: SlipCopy, kind: PrintKind) -> Result<i64, JournalError> {
+    pub fn insert_print_job(
+        &self,
+        txn_id: i64,
+        copy: SlipCopy,
+        kind: PrintKind,
+    ) -> Result<i64, JournalError> {
         let at = self.at.as_millis();
         self.exec(
             "queueing a slip",
@@ -518,13 +678,25 @@ impl Tx<'_> {
             params![txn_id, copy.as_str(), kind.as_str(), at],
         )?;
         let id = self.tx.last_insert_rowid();
-        self.log(Some(txn_id), "print_job", None, PrintJobState::Queued.as_str(), &format!("{} {} copy queued", kind, copy))?;
+        self.log(
+            Some(txn_id),
+            "print_job",
+            None,
+            PrintJobState::Queued.as_str(),
+            &format!("{} {} copy queued", kind, copy),
+        )?;
         Ok(id)
     }
 
     /// Records a confirmed slip: `sending` → `printed`, delivered on paper, and the paper it
     /// used in the printer counters.
-    pub fn mark_printed(&self, job_id: i64, txn_id: i64, attempts: u32, length_mm: u32) -> Result<(), JournalError> {
+    pub fn mark_printed(
+        &self,
+        job_id: i64,
+        txn_id: i64,
+        attempts: u32,
+        length_mm: u32,
+    ) -> Result<(), JournalError> {
         let changed = self.exec(
             "recording a printed slip",
             "UPDATE print_jobs SET state = 'printed', attempts = ?2, printed_at = ?3, delivered = 'paper', held_reason = NULL, \
@@ -532,19 +704,44 @@ impl Tx<'_> {
             params![job_id, attempts, self.at.as_millis()],
         )?;
         if changed != 1 {
-            return Err(JournalError::Corrupt { what: format!("print job {job_id} was not sending when the printer confirmed it") });
+            return Err(JournalError::Corrupt {
+                what: format!("print job {job_id} was not sending when the printer confirmed it"),
+            });
         }
-        for (name, by) in [("printer_mm", i64::from(length_mm)), ("mm_since_paper_change", i64::from(length_mm)), ("printer_jobs", 1)] {
+        for (name, by) in [
+            ("printer_mm", i64::from(length_mm)),
+            ("mm_since_paper_change", i64::from(length_mm)),
+            ("printer_jobs", 1),
+        ] {
             self.add_to_counter(name, by)?;
         }
-        self.log(Some(txn_id), "print_job", Some("sending"), "printed", &format!("the printer confirmed it ({length_mm} mm)"))
+        self.log(
+            Some(txn_id),
+            "print_job",
+            Some("sending"),
+            "printed",
+            &format!("the printer confirmed it ({length_mm} mm)"),
+        )
     }
 
     /// Records a failed attempt: the job goes back to `queued` (retried at `retry_at`) or to
     /// `held` for the operator; `uncertain` marks its next copy REPRINT.
-    pub fn mark_print_failed(&self, job_id: i64, txn_id: i64, failure: &PrintFailure<'_>) -> Result<(), JournalError> {
-        let (to, held_reason) = if failure.hold { ("held", Some(failure.condition)) } else { ("queued", None) };
-        let kind_after = if failure.uncertain { Some(PrintKind::Reprint.as_str()) } else { None };
+    pub fn mark_print_failed(
+        &self,
+        job_id: i64,
+        txn_id: i64,
+        failure: &PrintFailure<'_>,
+    ) -> Result<(), JournalError> {
+        let (to, held_reason) = if failure.hold {
+            ("held", Some(failure.condition))
+        } else {
+            ("queued", None)
+        };
+        let kind_after = if failure.uncertain {
+            Some(PrintKind::Reprint.as_str())
+        } else {
+            None
+        };
         let changed = self.exec(
             "recording a failed slip",
             "UPDATE print_jobs SET state = ?2, attempts = ?3, last_error = ?4, last_condition = ?5, held_reason = ?6, \
@@ -564,39 +761,67 @@ impl Tx<'_> {
             ],
         )?;
         if changed != 1 {
-            return Err(JournalError::Corrupt { what: format!("print job {job_id} was not sending when its failure came") });
+            return Err(JournalError::Corrupt {
+                what: format!("print job {job_id} was not sending when its failure came"),
+            });
         }
         self.add_to_counter(&format!("fault:{}", failure.condition), 1)?;
-        let uncertain = if failure.uncertain { "; it may have printed, so it prints again marked REPRINT" } else { "" };
-        let cause = format!("printer fault {}: {}{uncertain}", failure.condition, failure.detail);
+        let uncertain = if failure.uncertain {
+            "; it may have printed, so it prints again marked REPRINT"
+        } else {
+            ""
+        };
+        let cause = format!(
+            "printer fault {}: {}{uncertain}",
+            failure.condition, failure.detail
+        );
         self.log(Some(txn_id), "print_job", Some("sending"), to, &cause)
     }
 
     /// Holds a queued job for the operator (`tear_off` between copies).
-    pub fn hold_print_job(&self, job_id: i64, txn_id: i64, reason: &str, cause: &str) -> Result<(), JournalError> {
+    pub fn hold_print_job(
+        &self,
+        job_id: i64,
+        txn_id: i64,
+        reason: &str,
+        cause: &str,
+    ) -> Result<(), JournalError> {
         let changed = self.exec(
             "holding a slip",
             "UPDATE print_jobs SET state = 'held', held_reason = ?2, updated_at = ?3 WHERE id = ?1 AND state = 'queued'",
             params![job_id, reason, self.at.as_millis()],
         )?;
         if changed != 1 {
-            return Err(JournalError::Corrupt { what: format!("print job {job_id} was not queued when it was held") });
+            return Err(JournalError::Corrupt {
+                what: format!("print job {job_id} was not queued when it was held"),
+            });
         }
         self.log(Some(txn_id), "print_job", Some("queued"), "held", cause)
     }
 
     /// Puts held jobs back in the queue: those held for a printer fault, or (when
     /// `include_tear_off`) every held job. Returns (job id, txn id, held reason) of each.
-    pub fn release_held(&self, include_tear_off: bool, cause: &str) -> Result<Vec<(i64, i64, String)>, JournalError> {
+    pub fn release_held(
+        &self,
+        include_tear_off: bool,
+        cause: &str,
+    ) -> Result<Vec<(i64, i64, String)>, JournalError> {
         let held: Vec<(i64, i64, String)> = {
             let mut stmt = self
                 .tx
                 .prepare_cached(queries::HELD_JOBS)
                 .map_err(JournalError::sqlite("reading held slips"))?;
             let rows = stmt
-                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get::<_, Option<String>>(2)?.unwrap_or_default())))
+                .query_map([], |r| {
+                    Ok((
+                        r.get(0)?,
+                        r.get(1)?,
+                        r.get::<_, Option<String>>(2)?.unwrap_or_default(),
+                    ))
+                })
                 .map_err(JournalError::sqlite("reading held slips"))?;
-            rows.collect::<Result<_, _>>().map_err(JournalError::sqlite("reading held slips"))?
+            rows.collect::<Result<_, _>>()
+                .map_err(JournalError::sqlite("reading held slips"))?
         };
         let mut released = Vec::new();
         for (job_id, txn_id, reason) in held {
@@ -622,10 +847,19 @@ impl Tx<'_> {
     }
 
     /// Delivers a job electronically (`queued` or `held` → `delivered`).
-    pub fn deliver_electronically(&self, job_id: i64, txn_id: i64, cause: &str) -> Result<PrintJobState, JournalError> {
+    pub fn deliver_electronically(
+        &self,
+        job_id: i64,
+        txn_id: i64,
+        cause: &str,
+    ) -> Result<PrintJobState, JournalError> {
         let from: String = self
             .tx
-            .query_row("SELECT state FROM print_jobs WHERE id = ?1", [job_id], |r| r.get(0))
+            .query_row(
+                "SELECT state FROM print_jobs WHERE id = ?1",
+                [job_id],
+                |r| r.get(0),
+            )
             .map_err(JournalError::sqlite("reading a slip"))?;
         let changed = self.exec(
             "delivering a slip electronically",
@@ -634,14 +868,23 @@ impl Tx<'_> {
             params![job_id, self.at.as_millis()],
         )?;
         if changed != 1 {
-            return Err(JournalError::Corrupt { what: format!("print job {job_id} was {from}, not waiting, when delivered electronically") });
+            return Err(JournalError::Corrupt {
+                what: format!(
+                    "print job {job_id} was {from}, not waiting, when delivered electronically"
+                ),
+            });
         }
         self.log(Some(txn_id), "print_job", Some(&from), "delivered", cause)?;
         Ok(PrintJobState::from_text(&from).unwrap_or(PrintJobState::Queued))
     }
 
     /// Queues a reprint of one copy, counted in the `reprints` counter.
-    pub fn insert_reprint(&self, txn_id: i64, copy: SlipCopy, cause: &str) -> Result<i64, JournalError> {
+    pub fn insert_reprint(
+        &self,
+        txn_id: i64,
+        copy: SlipCopy,
+        cause: &str,
+    ) -> Result<i64, JournalError> {
         self.exec(
             "queueing a reprint",
             "INSERT INTO print_jobs (txn_id, copy, kind, state, created_at, updated_at) VALUES (?1, ?2, 'reprint', 'queued', ?3, ?3)",
@@ -661,7 +904,13 @@ impl Tx<'_> {
              ON CONFLICT (txn_id) DO UPDATE SET data = ?2, captured_at = ?3",
             params![txn_id, data, self.at.as_millis()],
         )?;
-        self.log(Some(txn_id), "signature", None, "captured", "the cardholder signed on the pad")
+        self.log(
+            Some(txn_id),
+            "signature",
+            None,
+            "captured",
+            "the cardholder signed on the pad",
+        )
     }
 
     fn add_to_counter(&self, name: &str, by: i64) -> Result<(), JournalError> {
@@ -674,7 +923,13 @@ impl Tx<'_> {
     }
 
     /// Sets the batch's state, recording totals when it closes.
-    pub fn set_batch_state(&self, batch: BatchNumber, to: &str, totals: Option<(BatchTotals, bool)>, cause: &str) -> Result<(), JournalError> {
+    pub fn set_batch_state(
+        &self,
+        batch: BatchNumber,
+        to: &str,
+        totals: Option<(BatchTotals, bool)>,
+        cause: &str,
+    ) -> Result<(), JournalError> {
         let at = self.at.as_millis();
         self.exec(
             "updating the batch",
@@ -694,8 +949,22 @@ impl Tx<'_> {
     /// Closes the current batch: marks its transactions settled and opens the next batch.
     /// Transactions still `queued` (taken while the settlement was out, never sent) move to
     /// the next batch: the host's totals cannot include them.
-    pub fn close_batch(&self, batch: BatchNumber, totals: BatchTotals, balanced: bool) -> Result<BatchNumber, JournalError> {
-        self.set_batch_state(batch, "closed", Some((totals, balanced)), if balanced { "settled, balanced" } else { "settled, unbalanced" })?;
+    pub fn close_batch(
+        &self,
+        batch: BatchNumber,
+        totals: BatchTotals,
+        balanced: bool,
+    ) -> Result<BatchNumber, JournalError> {
+        self.set_batch_state(
+            batch,
+            "closed",
+            Some((totals, balanced)),
+            if balanced {
+                "settled, balanced"
+            } else {
+                "settled, unbalanced"
+            },
+        )?;
         let next = batch.next();
         let unsent: Vec<i64> = self
             .tx
@@ -709,7 +978,13 @@ impl Tx<'_> {
                 params![id, next.value(), self.at.as_millis()],
             )?;
             let queued = TxnState::Queued.as_str();
-            self.log(Some(id), "transaction", Some(queued), queued, &format!("not sent when batch {batch} closed: moved to batch {next}"))?;
+            self.log(
+                Some(id),
+                "transaction",
+                Some(queued),
+                queued,
+                &format!("not sent when batch {batch} closed: moved to batch {next}"),
+            )?;
         }
         self.exec(
             "closing the batch",
@@ -734,7 +1009,13 @@ pub(crate) struct ReversalChange<'a> {
 impl ReversalChange<'_> {
     /// Only the state changes.
     pub fn to(state: ReversalState) -> Self {
-        ReversalChange { state, reason: None, attempts: None, last_response: None, next_attempt_at: None }
+        ReversalChange {
+            state,
+            reason: None,
+            attempts: None,
+            last_response: None,
+            next_attempt_at: None,
+        }
     }
 }
 

@@ -13,22 +13,22 @@ pub(crate) const SENDING_ADVICES: &str = "SELECT txn_id FROM advices WHERE state
 /// Slips handed to the printer and not confirmed.
 pub(crate) const SENDING_JOBS: &str = "SELECT id, txn_id FROM print_jobs WHERE state = 'sending'";
 /// Slips waiting for the operator, with why.
-pub(crate) const HELD_JOBS: &str = "SELECT id, txn_id, held_reason FROM print_jobs WHERE state = 'held' ORDER BY id";
+pub(crate) const HELD_JOBS: &str =
+    "SELECT id, txn_id, held_reason FROM print_jobs WHERE state = 'held' ORDER BY id";
 /// Whether printing is paused for a printer fault (a slip held for anything but tear-off).
-pub(crate) const HELD_FOR_FAULT: &str =
-    "SELECT held_reason FROM print_jobs WHERE state = 'held' AND held_reason != 'tear_off' ORDER BY id LIMIT 1";
+pub(crate) const HELD_FOR_FAULT: &str = "SELECT held_reason FROM print_jobs WHERE state = 'held' AND held_reason != 'tear_off' ORDER BY id LIMIT 1";
 /// Queued slips failing since before `?1` (the electronic receipt fallback).
-pub(crate) const QUEUED_FAILING: &str = "SELECT id, txn_id FROM print_jobs WHERE state = 'queued' AND failing_since <= ?1";
+pub(crate) const QUEUED_FAILING: &str =
+    "SELECT id, txn_id FROM print_jobs WHERE state = 'queued' AND failing_since <= ?1";
 /// Held slips failing since before `?1` (the electronic receipt fallback).
-pub(crate) const HELD_FAILING: &str = "SELECT id, txn_id FROM print_jobs WHERE state = 'held' AND failing_since <= ?1"; 
+pub(crate) const HELD_FAILING: &str =
+    "SELECT id, txn_id FROM print_jobs WHERE state = 'held' AND failing_since <= ?1";
 /// Batches whose settlement was cut off.
 pub(crate) const SETTLING_BATCHES: &str = "SELECT batch FROM batches WHERE state = 'settling'";
 /// The pending reversal due first (`?1` = due by this time).
-pub(crate) const NEXT_REVERSAL: &str =
-    "SELECT txn_id FROM reversals WHERE state = 'pending' AND next_attempt_at <= ?1 ORDER BY next_attempt_at, txn_id LIMIT 1";
+pub(crate) const NEXT_REVERSAL: &str = "SELECT txn_id FROM reversals WHERE state = 'pending' AND next_attempt_at <= ?1 ORDER BY next_attempt_at, txn_id LIMIT 1";
 /// The queued advice due first (`?1` = due by this time).
-pub(crate) const NEXT_ADVICE: &str =
-    "SELECT txn_id FROM advices WHERE state = 'queued' AND next_attempt_at <= ?1 ORDER BY next_attempt_at, txn_id LIMIT 1";
+pub(crate) const NEXT_ADVICE: &str = "SELECT txn_id FROM advices WHERE state = 'queued' AND next_attempt_at <= ?1 ORDER BY next_attempt_at, txn_id LIMIT 1";
 /// The queued slip due first (`?1` = due by this time) whose transaction has no earlier slip
 /// still waiting: the cardholder copy goes only after the merchant copy is done.
 pub(crate) const NEXT_PRINT_JOB: &str = "SELECT p.id, p.txn_id FROM print_jobs p WHERE p.state = 'queued' AND p.next_attempt_at <= ?1 \
@@ -43,7 +43,11 @@ mod tests {
     #[test]
     fn every_work_query_uses_its_partial_index() {
         let dir = tempfile::tempdir().unwrap();
-        let (journal, _) = crate::journal::Journal::open(&dir.path().join("j.db"), crate::Timestamp::from_millis(0)).unwrap();
+        let (journal, _) = crate::journal::Journal::open(
+            &dir.path().join("j.db"),
+            crate::Timestamp::from_millis(0),
+        )
+        .unwrap();
         let queries = [
             (QUEUED_TRANSACTIONS, "transactions_queued"),
             (SENDING_TRANSACTIONS, "transactions_sending"),
@@ -61,10 +65,20 @@ mod tests {
         for (sql, index) in queries {
             let explain = format!("EXPLAIN QUERY PLAN {}", sql.replace("?1", "0"));
             let mut stmt = journal.conn().prepare(&explain).unwrap();
-            let plan: Vec<String> = stmt.query_map([], |r| r.get::<_, String>(3)).unwrap().map(Result::unwrap).collect();
+            let plan: Vec<String> = stmt
+                .query_map([], |r| r.get::<_, String>(3))
+                .unwrap()
+                .map(Result::unwrap)
+                .collect();
             let plan = plan.join("; ");
-            assert!(plan.contains(index), "{sql}\n  does not use {index}: {plan}");
-            assert!(!plan.contains("TEMP B-TREE"), "{sql}\n  sorts instead of reading in index order: {plan}");
+            assert!(
+                plan.contains(index),
+                "{sql}\n  does not use {index}: {plan}"
+            );
+            assert!(
+                !plan.contains("TEMP B-TREE"),
+                "{sql}\n  sorts instead of reading in index order: {plan}"
+            );
         }
     }
 }

@@ -49,15 +49,25 @@ impl fmt::Display for RecoveryReport {
         write!(
             f,
             "{} unknown (reversal pending), {} not sent, {} advices and {} print jobs requeued, {} settlements reopened",
-            self.made_unknown, self.made_not_sent, self.advices_requeued, self.print_jobs_requeued, self.settlements_reopened
+            self.made_unknown,
+            self.made_not_sent,
+            self.advices_requeued,
+            self.print_jobs_requeued,
+            self.settlements_reopened
         )
     }
 }
 
 fn ids(tx: &Tx<'_>, sql: &str) -> Result<Vec<i64>, JournalError> {
-    let mut stmt = tx.conn().prepare(sql).map_err(JournalError::sqlite("recovering"))?;
-    let rows = stmt.query_map([], |r| r.get(0)).map_err(JournalError::sqlite("recovering"))?;
-    rows.collect::<Result<Vec<i64>, _>>().map_err(JournalError::sqlite("recovering"))
+    let mut stmt = tx
+        .conn()
+        .prepare(sql)
+        .map_err(JournalError::sqlite("recovering"))?;
+    let rows = stmt
+        .query_map([], |r| r.get(0))
+        .map_err(JournalError::sqlite("recovering"))?;
+    rows.collect::<Result<Vec<i64>, _>>()
+        .map_err(JournalError::sqlite("recovering"))
 }
 
 /// Settles every unfinished row, inside the caller's transaction.
@@ -66,11 +76,21 @@ pub(super) fn recover(tx: &Tx<'_>) -> Result<RecoveryReport, JournalError> {
     const CAUSE: &str = "recovery after restart";
 
     for id in ids(tx, queries::QUEUED_TRANSACTIONS)? {
-        tx.set_txn_state(id, TxnState::Queued, TxnState::NotSent, "recovery: never sent before the restart")?;
+        tx.set_txn_state(
+            id,
+            TxnState::Queued,
+            TxnState::NotSent,
+            "recovery: never sent before the restart",
+        )?;
         report.made_not_sent += 1;
     }
     for id in ids(tx, queries::SENDING_TRANSACTIONS)? {
-        tx.set_txn_state(id, TxnState::Sending, TxnState::Unknown, "recovery: may have been sent, answer not seen")?;
+        tx.set_txn_state(
+            id,
+            TxnState::Sending,
+            TxnState::Unknown,
+            "recovery: may have been sent, answer not seen",
+        )?;
         let mut change = super::ReversalChange::to(ReversalState::Pending);
         change.reason = Some(ReversalReason::NoAnswer);
         change.next_attempt_at = Some(tx.at());
@@ -89,10 +109,23 @@ pub(super) fn recover(tx: &Tx<'_>) -> Result<RecoveryReport, JournalError> {
         // as a retransmission and the host does not take it for a second completion.
         let attempts: u32 = tx
             .conn()
-            .query_row("SELECT attempts FROM advices WHERE txn_id = ?1", params![id], |r| r.get(0))
+            .query_row(
+                "SELECT attempts FROM advices WHERE txn_id = ?1",
+                params![id],
+                |r| r.get(0),
+            )
             .map_err(JournalError::sqlite("recovering"))?;
-        let change = super::RetryChange { attempts: Some(attempts + 1), ..Default::default() };
-        tx.set_advice(id, AdviceState::Sending, AdviceState::Queued, &change, "recovery after restart: may have been sent, goes again as a retransmission")?;
+        let change = super::RetryChange {
+            attempts: Some(attempts + 1),
+            ..Default::default()
+        };
+        tx.set_advice(
+            id,
+            AdviceState::Sending,
+            AdviceState::Queued,
+            &change,
+            "recovery after restart: may have been sent, goes again as a retransmission",
+        )?;
         report.advices_requeued += 1;
     }
     let jobs = {
@@ -103,7 +136,8 @@ pub(super) fn recover(tx: &Tx<'_>) -> Result<RecoveryReport, JournalError> {
         let rows = stmt
             .query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))
             .map_err(JournalError::sqlite("recovering"))?;
-        rows.collect::<Result<Vec<_>, _>>().map_err(JournalError::sqlite("recovering"))?
+        rows.collect::<Result<Vec<_>, _>>()
+            .map_err(JournalError::sqlite("recovering"))?
     };
     for (job, txn) in jobs {
         // The slip may have come out before the restart: it prints again marked REPRINT,
@@ -111,7 +145,11 @@ pub(super) fn recover(tx: &Tx<'_>) -> Result<RecoveryReport, JournalError> {
         let failure = super::PrintFailure {
             attempts: tx
                 .conn()
-                .query_row("SELECT attempts + 1 FROM print_jobs WHERE id = ?1", params![job], |r| r.get(0))
+                .query_row(
+                    "SELECT attempts + 1 FROM print_jobs WHERE id = ?1",
+                    params![job],
+                    |r| r.get(0),
+                )
                 .map_err(JournalError::sqlite("recovering"))?,
             condition: "restart",
             detail: "printing was cut off by a restart; it may have printed",
@@ -125,9 +163,18 @@ pub(super) fn recover(tx: &Tx<'_>) -> Result<RecoveryReport, JournalError> {
     let settling: Vec<i64> = ids(tx, queries::SETTLING_BATCHES)?;
     for batch in settling {
         tx.conn()
-            .execute("UPDATE batches SET state = 'open' WHERE batch = ?1", params![batch])
+            .execute(
+                "UPDATE batches SET state = 'open' WHERE batch = ?1",
+                params![batch],
+            )
             .map_err(JournalError::sqlite("recovering"))?;
-        tx.log(None, "batch", Some("settling"), "open", "recovery: settlement cut off by a restart")?;
+        tx.log(
+            None,
+            "batch",
+            Some("settling"),
+            "open",
+            "recovery: settlement cut off by a restart",
+        )?;
         report.settlements_reopened += 1;
     }
     Ok(report)

@@ -9,7 +9,9 @@ use crate::ids::{BatchNumber, RequestId, TraceNumber};
 use crate::money::{Currency, Money};
 use crate::record::{PrintJobRecord, ReversalRecord, TxnRecord};
 use crate::time::Timestamp;
-use crate::txn::{Delivery, PrintJobState, PrintKind, ReversalReason, ReversalState, SlipCopy, TxnKind, TxnState};
+use crate::txn::{
+    Delivery, PrintJobState, PrintKind, ReversalReason, ReversalState, SlipCopy, TxnKind, TxnState,
+};
 
 /// The columns [`txn_from_row`] reads, in order.
 pub(crate) const TXN_COLUMNS: &str = "t.id, t.request_id, t.kind, t.state, t.trace, t.batch, t.amount_minor, t.currency, \
@@ -17,14 +19,17 @@ pub(crate) const TXN_COLUMNS: &str = "t.id, t.request_id, t.kind, t.state, t.tra
      r.state, r.reason, r.attempts, r.last_response, t.original_id, t.training";
 
 /// The FROM clause matching [`TXN_COLUMNS`].
-pub(crate) const TXN_FROM: &str =
-    "transactions t LEFT JOIN transactions o ON o.id = t.original_id LEFT JOIN reversals r ON r.txn_id = t.id";
+pub(crate) const TXN_FROM: &str = "transactions t LEFT JOIN transactions o ON o.id = t.original_id LEFT JOIN reversals r ON r.txn_id = t.id";
 
 fn corrupt(what: impl Into<String>) -> JournalError {
     JournalError::Corrupt { what: what.into() }
 }
 
-fn parse_text<T>(text: String, what: &str, parse: fn(&str) -> Option<T>) -> Result<T, JournalError> {
+fn parse_text<T>(
+    text: String,
+    what: &str,
+    parse: fn(&str) -> Option<T>,
+) -> Result<T, JournalError> {
     parse(&text).ok_or_else(|| corrupt(format!("{what} {text:?}")))
 }
 
@@ -58,7 +63,8 @@ fn read_txn_row(row: &Row<'_>) -> rusqlite::Result<Result<TxnRow, JournalError>>
     let original_id: Option<i64> = row.get(20)?;
     let training: bool = row.get(21)?;
     Ok((|| {
-        let currency = Currency::from_code(&currency).ok_or_else(|| corrupt(format!("currency {currency:?}")))?;
+        let currency = Currency::from_code(&currency)
+            .ok_or_else(|| corrupt(format!("currency {currency:?}")))?;
         let reversal = match (reversal_state, reversal_reason) {
             (Some(state), Some(reason)) => Some(ReversalRecord {
                 state: parse_text(state, "reversal state", ReversalState::from_text)?,
@@ -70,7 +76,8 @@ fn read_txn_row(row: &Row<'_>) -> rusqlite::Result<Result<TxnRow, JournalError>>
         };
         let record = TxnRecord {
             id,
-            request_id: RequestId::parse(&request_id).map_err(|_| corrupt(format!("request id {request_id:?}")))?,
+            request_id: RequestId::parse(&request_id)
+                .map_err(|_| corrupt(format!("request id {request_id:?}")))?,
             kind: parse_text(kind, "kind", TxnKind::from_text)?,
             state: parse_text(state, "state", TxnState::from_text)?,
             trace: TraceNumber::new(trace).ok_or_else(|| corrupt(format!("trace {trace}")))?,
@@ -91,7 +98,10 @@ fn read_txn_row(row: &Row<'_>) -> rusqlite::Result<Result<TxnRow, JournalError>>
             print_jobs: Vec::new(),
             training,
         };
-        Ok(TxnRow { record, original_id })
+        Ok(TxnRow {
+            record,
+            original_id,
+        })
     })())
 }
 
@@ -124,7 +134,10 @@ fn read_print_job(row: &Row<'_>) -> rusqlite::Result<Result<PrintJobRecord, Jour
 }
 
 /// The print jobs of one transaction, oldest first.
-pub(crate) fn print_jobs_of(conn: &Connection, txn_id: i64) -> Result<Vec<PrintJobRecord>, JournalError> {
+pub(crate) fn print_jobs_of(
+    conn: &Connection,
+    txn_id: i64,
+) -> Result<Vec<PrintJobRecord>, JournalError> {
     let mut stmt = conn
         .prepare_cached("SELECT id, copy, kind, state, attempts, last_error, printed_at, held_reason, delivered FROM print_jobs WHERE txn_id = ?1 ORDER BY id")
         .map_err(JournalError::sqlite("reading print jobs"))?;
@@ -139,9 +152,17 @@ pub(crate) fn print_jobs_of(conn: &Connection, txn_id: i64) -> Result<Vec<PrintJ
 }
 
 /// One transaction row matching `where_clause` (which uses `?1`), with its print jobs.
-pub(crate) fn txn_where(conn: &Connection, where_clause: &str, param: &dyn rusqlite::ToSql) -> Result<Option<TxnRow>, JournalError> {
-    let sql = format!("SELECT {TXN_COLUMNS} FROM {TXN_FROM} WHERE {where_clause} ORDER BY t.id DESC LIMIT 1");
-    let mut stmt = conn.prepare_cached(&sql).map_err(JournalError::sqlite("reading a transaction"))?;
+pub(crate) fn txn_where(
+    conn: &Connection,
+    where_clause: &str,
+    param: &dyn rusqlite::ToSql,
+) -> Result<Option<TxnRow>, JournalError> {
+    let sql = format!(
+        "SELECT {TXN_COLUMNS} FROM {TXN_FROM} WHERE {where_clause} ORDER BY t.id DESC LIMIT 1"
+    );
+    let mut stmt = conn
+        .prepare_cached(&sql)
+        .map_err(JournalError::sqlite("reading a transaction"))?;
     let found = stmt
         .query_row([param], read_txn_row)
         .optional()
@@ -158,7 +179,8 @@ pub(crate) fn txn_where(conn: &Connection, where_clause: &str, param: &dyn rusql
 
 /// The transaction with this row id, which must exist.
 pub(crate) fn txn_by_id(conn: &Connection, id: i64) -> Result<TxnRow, JournalError> {
-    txn_where(conn, "t.id = ?1", &id)?.ok_or_else(|| corrupt(format!("missing transaction row {id}")))
+    txn_where(conn, "t.id = ?1", &id)?
+        .ok_or_else(|| corrupt(format!("missing transaction row {id}")))
 }
 
 /// Every transaction matching `where_clause` (no parameters), oldest first, each handed to
@@ -169,10 +191,19 @@ pub(crate) fn for_each_txn(
     mut visit: impl FnMut(TxnRecord) -> Result<(), JournalError>,
 ) -> Result<(), JournalError> {
     let sql = format!("SELECT {TXN_COLUMNS} FROM {TXN_FROM} WHERE {where_clause} ORDER BY t.id");
-    let mut stmt = conn.prepare(&sql).map_err(JournalError::sqlite("listing transactions"))?;
-    let mut rows = stmt.query([]).map_err(JournalError::sqlite("listing transactions"))?;
-    while let Some(row) = rows.next().map_err(JournalError::sqlite("listing transactions"))? {
-        let mut record = read_txn_row(row).map_err(JournalError::sqlite("listing transactions"))??.record;
+    let mut stmt = conn
+        .prepare(&sql)
+        .map_err(JournalError::sqlite("listing transactions"))?;
+    let mut rows = stmt
+        .query([])
+        .map_err(JournalError::sqlite("listing transactions"))?;
+    while let Some(row) = rows
+        .next()
+        .map_err(JournalError::sqlite("listing transactions"))?
+    {
+        let mut record = read_txn_row(row)
+            .map_err(JournalError::sqlite("listing transactions"))??
+            .record;
         record.print_jobs = print_jobs_of(conn, record.id)?;
         visit(record)?;
     }
@@ -185,7 +216,10 @@ pub(crate) fn current_batch(conn: &Connection) -> Result<BatchNumber, JournalErr
 }
 
 /// The transactions that name `original_id` as their original, oldest first.
-pub(crate) fn children_of(conn: &Connection, original_id: i64) -> Result<Vec<TxnRecord>, JournalError> {
+pub(crate) fn children_of(
+    conn: &Connection,
+    original_id: i64,
+) -> Result<Vec<TxnRecord>, JournalError> {
     let mut out = Vec::new();
     for_each_txn(conn, &format!("t.original_id = {original_id}"), |r| {
         out.push(r);

@@ -2,12 +2,19 @@
 
 use poscore_escpos::{Align, Document, Element, TextStyle};
 
-use super::{SlipConfig, SlipInput, SlipLanguage, extend, format_amount, format_date, format_datetime};
+use super::{
+    SlipConfig, SlipInput, SlipLanguage, extend, format_amount, format_date, format_datetime,
+};
 use crate::signature::fit_width;
 use crate::txn::{PrintKind, SlipCopy, TxnKind};
 
 /// Bold and twice as tall, same width: markers and the kind fit a 58 mm line.
-pub(super) const TALL: TextStyle = TextStyle { bold: true, underline: false, double_width: false, double_height: true };
+pub(super) const TALL: TextStyle = TextStyle {
+    bold: true,
+    underline: false,
+    double_width: false,
+    double_height: true,
+};
 
 /// The kind's name on a slip, Chinese and English (reference payments.md §1).
 pub fn kind_names(kind: TxnKind) -> (&'static str, &'static str) {
@@ -41,7 +48,10 @@ pub fn training_marker(language: SlipLanguage) -> String {
 
 /// The training notice, one line per language.
 fn training_notice(language: SlipLanguage) -> Vec<&'static str> {
-    let (zh, en) = ("培训交易 不作为付款凭证", "TRAINING - NOT A PAYMENT RECEIPT");
+    let (zh, en) = (
+        "培训交易 不作为付款凭证",
+        "TRAINING - NOT A PAYMENT RECEIPT",
+    );
     match language {
         SlipLanguage::Bilingual => vec![zh, en],
         SlipLanguage::Chinese => vec![zh],
@@ -83,15 +93,31 @@ pub fn slip_document(input: &SlipInput, config: &SlipConfig) -> Document {
     }
     doc = extend(doc, title(lang));
     let (copy_zh, copy_en) = copy_names(input.copy);
-    doc = doc.text(&lang.label(copy_zh, copy_en), TextStyle::BOLD, Align::Center);
+    doc = doc.text(
+        &lang.label(copy_zh, copy_en),
+        TextStyle::BOLD,
+        Align::Center,
+    );
     doc = extend(doc, markers(lang, reprint, input.training));
 
     doc = doc
         .separator('-')
-        .row(&config.label("商户名称", "MERCHANT NAME"), &config.merchant_name)
-        .row(&config.label("商户编号", "MERCHANT NO."), &config.merchant_id)
-        .row(&config.label("终端编号", "TERMINAL NO."), &config.terminal_id)
-        .row(&config.label("操作员号", "OPERATOR NO."), &config.operator_id)
+        .row(
+            &config.label("商户名称", "MERCHANT NAME"),
+            &config.merchant_name,
+        )
+        .row(
+            &config.label("商户编号", "MERCHANT NO."),
+            &config.merchant_id,
+        )
+        .row(
+            &config.label("终端编号", "TERMINAL NO."),
+            &config.terminal_id,
+        )
+        .row(
+            &config.label("操作员号", "OPERATOR NO."),
+            &config.operator_id,
+        )
         .separator('-');
     if !config.acquirer.is_empty() {
         doc = doc.row(&config.label("收单行", "ACQUIRER"), &config.acquirer);
@@ -109,10 +135,22 @@ pub fn slip_document(input: &SlipInput, config: &SlipConfig) -> Document {
         .line(&config.label("交易类型", "TRANS TYPE"))
         .text(&lang.label(kind_zh, kind_en), TALL, Align::Left)
         .row(&config.label("批次号", "BATCH NO."), &txn.batch.to_string())
-        .row(&config.label("凭证号", "VOUCHER NO."), &txn.trace.to_string())
-        .row(&config.label("授权码", "AUTH NO."), txn.auth_code.as_deref().unwrap_or(""))
-        .row(&config.label("参考号", "REFER NO."), txn.rrn.as_deref().unwrap_or(""))
-        .row(&config.label("日期时间", "DATE/TIME"), &format_datetime(config.local(txn.created_at)))
+        .row(
+            &config.label("凭证号", "VOUCHER NO."),
+            &txn.trace.to_string(),
+        )
+        .row(
+            &config.label("授权码", "AUTH NO."),
+            txn.auth_code.as_deref().unwrap_or(""),
+        )
+        .row(
+            &config.label("参考号", "REFER NO."),
+            txn.rrn.as_deref().unwrap_or(""),
+        )
+        .row(
+            &config.label("日期时间", "DATE/TIME"),
+            &format_datetime(config.local(txn.created_at)),
+        )
         .line(&config.label("金额", "AMOUNT"))
         .text(&format_amount(txn.amount), TextStyle::BIG, Align::Right)
         .separator('-');
@@ -139,7 +177,11 @@ pub fn slip_document(input: &SlipInput, config: &SlipConfig) -> Document {
 fn title(lang: SlipLanguage) -> Document {
     let doc = Document::new();
     match lang {
-        SlipLanguage::Bilingual => doc.text("签购单", TextStyle::BIG, Align::Center).text("POS SALES SLIP", TextStyle::BOLD, Align::Center),
+        SlipLanguage::Bilingual => doc.text("签购单", TextStyle::BIG, Align::Center).text(
+            "POS SALES SLIP",
+            TextStyle::BOLD,
+            Align::Center,
+        ),
         SlipLanguage::Chinese => doc.text("签购单", TextStyle::BIG, Align::Center),
         SlipLanguage::English => doc.text("POS SALES SLIP", TALL, Align::Center),
     }
@@ -163,16 +205,28 @@ fn remarks(input: &SlipInput, config: &SlipConfig) -> Document {
     let mut rows: Vec<(String, String)> = Vec::new();
     match input.original {
         Some(original) => {
-            rows.push((config.label("原批次号", "ORIG BATCH NO."), original.batch.to_string()));
-            rows.push((config.label("原凭证号", "ORIG VOUCHER NO."), original.trace.to_string()));
+            rows.push((
+                config.label("原批次号", "ORIG BATCH NO."),
+                original.batch.to_string(),
+            ));
+            rows.push((
+                config.label("原凭证号", "ORIG VOUCHER NO."),
+                original.trace.to_string(),
+            ));
             if let Some(auth) = original.auth_code.as_deref().filter(|a| !a.is_empty()) {
                 rows.push((config.label("原授权码", "ORIG AUTH NO."), auth.to_string()));
             }
-            rows.push((config.label("原交易日期", "ORIG DATE"), format_date(config.local(original.created_at))));
+            rows.push((
+                config.label("原交易日期", "ORIG DATE"),
+                format_date(config.local(original.created_at)),
+            ));
         }
         None => {
             if let Some(trace) = txn.original_trace {
-                rows.push((config.label("原凭证号", "ORIG VOUCHER NO."), trace.to_string()));
+                rows.push((
+                    config.label("原凭证号", "ORIG VOUCHER NO."),
+                    trace.to_string(),
+                ));
             }
         }
     }
@@ -180,7 +234,10 @@ fn remarks(input: &SlipInput, config: &SlipConfig) -> Document {
         return Document::new();
     }
     rows.into_iter()
-        .fold(Document::new().line(&config.label("备注", "REFERENCE")), |doc, (label, value)| doc.row(&label, &value))
+        .fold(
+            Document::new().line(&config.label("备注", "REFERENCE")),
+            |doc, (label, value)| doc.row(&label, &value),
+        )
         .separator('-')
 }
 
@@ -188,7 +245,10 @@ fn remarks(input: &SlipInput, config: &SlipConfig) -> Document {
 fn signature_area(input: &SlipInput, config: &SlipConfig) -> Document {
     let lang = config.language;
     let mut doc = Document::new().line(&config.label("持卡人签名", "CARDHOLDER SIGNATURE"));
-    let image = input.signature.map(|s| s.to_bitmap(config.paper.dots())).filter(|b| b.black_dots() > 0);
+    let image = input
+        .signature
+        .map(|s| s.to_bitmap(config.paper.dots()))
+        .filter(|b| b.black_dots() > 0);
     doc = match image {
         Some(bitmap) => doc.image(bitmap, Align::Center).separator('_'),
         None => doc.feed(3).separator('_'),
@@ -209,7 +269,9 @@ mod tests {
         doc.elements
             .iter()
             .filter_map(|e| match e {
-                Element::Text { spans, .. } => Some(spans.iter().map(|s| s.text.as_str()).collect()),
+                Element::Text { spans, .. } => {
+                    Some(spans.iter().map(|s| s.text.as_str()).collect())
+                }
                 Element::Row { label, value, .. } => Some(format!("{label}|{value}")),
                 _ => None,
             })
@@ -219,10 +281,22 @@ mod tests {
     #[test]
     fn a_preauth_slip_has_its_fields_in_order() {
         let txn = sample_txn(TxnKind::PreAuth);
-        let input = SlipInput { txn: &txn, original: None, copy: SlipCopy::Merchant, kind: PrintKind::Original, training: false, signature: None };
+        let input = SlipInput {
+            txn: &txn,
+            original: None,
+            copy: SlipCopy::Merchant,
+            kind: PrintKind::Original,
+            training: false,
+            signature: None,
+        };
         let doc = slip_document(&input, &SlipConfig::default());
         let lines = texts(&doc);
-        let at = |needle: &str| lines.iter().position(|l| l == needle).unwrap_or_else(|| panic!("{needle:?} missing from {lines:#?}"));
+        let at = |needle: &str| {
+            lines
+                .iter()
+                .position(|l| l == needle)
+                .unwrap_or_else(|| panic!("{needle:?} missing from {lines:#?}"))
+        };
         let order = [
             at("签购单"),
             at("商户存根 MERCHANT COPY"),
@@ -234,20 +308,43 @@ mod tests {
             at("本人确认以上交易，同意将其计入本卡账户"),
         ];
         assert!(order.windows(2).all(|w| w[0] < w[1]), "{order:?}");
-        assert!(!lines.iter().any(|l| l.contains("REPRINT") || l.contains("TRAINING") || l.contains("备注")));
+        assert!(
+            !lines
+                .iter()
+                .any(|l| l.contains("REPRINT") || l.contains("TRAINING") || l.contains("备注"))
+        );
         assert!(matches!(doc.elements.last(), Some(Element::Cut { .. })));
     }
 
     #[test]
     fn markers_are_at_top_and_bottom() {
         let txn = sample_txn(TxnKind::CompletionVoid);
-        let input = SlipInput { txn: &txn, original: None, copy: SlipCopy::Cardholder, kind: PrintKind::Reprint, training: true, signature: None };
+        let input = SlipInput {
+            txn: &txn,
+            original: None,
+            copy: SlipCopy::Cardholder,
+            kind: PrintKind::Reprint,
+            training: true,
+            signature: None,
+        };
         let doc = slip_document(&input, &SlipConfig::default());
         let lines = texts(&doc);
-        let reprints: Vec<usize> = lines.iter().enumerate().filter(|(_, l)| *l == "***** 重打印 REPRINT *****").map(|(i, _)| i).collect();
-        let trainings = lines.iter().filter(|l| *l == "*** 培训 TRAINING ***").count();
+        let reprints: Vec<usize> = lines
+            .iter()
+            .enumerate()
+            .filter(|(_, l)| *l == "***** 重打印 REPRINT *****")
+            .map(|(i, _)| i)
+            .collect();
+        let trainings = lines
+            .iter()
+            .filter(|l| *l == "*** 培训 TRAINING ***")
+            .count();
         assert_eq!(reprints.len(), 2);
-        assert!(reprints[0] < 5 && reprints[1] > lines.len() - 4, "{reprints:?} of {}", lines.len());
+        assert!(
+            reprints[0] < 5 && reprints[1] > lines.len() - 4,
+            "{reprints:?} of {}",
+            lines.len()
+        );
         assert_eq!(trainings, 2);
         assert!(lines.contains(&"TRAINING - NOT A PAYMENT RECEIPT".to_string()));
         // The cardholder's copy has no signature area; the original's trace is a remark.

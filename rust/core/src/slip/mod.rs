@@ -42,7 +42,11 @@ pub enum SlipLanguage {
 
 impl SlipLanguage {
     /// Every language, in declaration order.
-    pub const ALL: [SlipLanguage; 3] = [SlipLanguage::Bilingual, SlipLanguage::Chinese, SlipLanguage::English];
+    pub const ALL: [SlipLanguage; 3] = [
+        SlipLanguage::Bilingual,
+        SlipLanguage::Chinese,
+        SlipLanguage::English,
+    ];
 
     /// The text of a label in this language: `"商户名称 MERCHANT NAME"`, `"商户名称"` or
     /// `"MERCHANT NAME"`.
@@ -156,9 +160,18 @@ pub fn format_minor(minor: u64, currency: Currency) -> String {
         minor.to_string()
     } else {
         let scale = 10u64.pow(exponent);
-        format!("{}.{:0width$}", minor / scale, minor % scale, width = exponent as usize)
+        format!(
+            "{}.{:0width$}",
+            minor / scale,
+            minor % scale,
+            width = exponent as usize
+        )
     };
-    let code = if currency == Currency::CNY { "RMB" } else { currency.code() };
+    let code = if currency == Currency::CNY {
+        "RMB"
+    } else {
+        currency.code()
+    };
     format!("{code} {number}")
 }
 
@@ -188,13 +201,27 @@ pub(crate) fn time_of_day(at: Timestamp) -> (i64, i64, i64) {
 /// Fails only when the document cannot be printed on this paper (an image wider than the
 /// paper, an empty or oversized QR code…); [`slip_document`] never makes such a document.
 #[cfg(feature = "render")]
-pub fn slip_png(document: &Document, paper: PaperWidth) -> Result<Vec<u8>, poscore_escpos::document::DocumentError> {
+pub fn slip_png(
+    document: &Document,
+    paper: PaperWidth,
+) -> Result<Vec<u8>, poscore_escpos::document::DocumentError> {
     use poscore_escpos::decode::DecodeOptions;
     use poscore_escpos::{Profile, QrMode, TextEncoding};
 
-    let profile = Profile { paper, encoding: TextEncoding::Gb18030, qr: QrMode::Native, process_id: true };
+    let profile = Profile {
+        paper,
+        encoding: TextEncoding::Gb18030,
+        qr: QrMode::Native,
+        process_id: true,
+    };
     let bytes = poscore_escpos::encode(document, &profile)?;
-    let page = poscore_escpos::decode(&bytes, &DecodeOptions { paper, encoding: TextEncoding::Gb18030 });
+    let page = poscore_escpos::decode(
+        &bytes,
+        &DecodeOptions {
+            paper,
+            encoding: TextEncoding::Gb18030,
+        },
+    );
     Ok(poscore_escpos::render::render_png(&page))
 }
 
@@ -229,7 +256,9 @@ pub(crate) mod testing {
             auth_code: Some("A1B2C3".into()),
             rrn: Some("123456789012".into()),
             response_code: Some("00".into()),
-            original_trace: kind.has_original().then(|| TraceNumber::new(100).expect("valid")),
+            original_trace: kind
+                .has_original()
+                .then(|| TraceNumber::new(100).expect("valid")),
             settled: false,
             created_at: at,
             updated_at: at,
@@ -246,9 +275,18 @@ mod tests {
 
     #[test]
     fn labels_follow_the_language() {
-        assert_eq!(SlipLanguage::Bilingual.label("商户名称", "MERCHANT NAME"), "商户名称 MERCHANT NAME");
-        assert_eq!(SlipLanguage::Chinese.label("商户名称", "MERCHANT NAME"), "商户名称");
-        assert_eq!(SlipLanguage::English.label("商户名称", "MERCHANT NAME"), "MERCHANT NAME");
+        assert_eq!(
+            SlipLanguage::Bilingual.label("商户名称", "MERCHANT NAME"),
+            "商户名称 MERCHANT NAME"
+        );
+        assert_eq!(
+            SlipLanguage::Chinese.label("商户名称", "MERCHANT NAME"),
+            "商户名称"
+        );
+        assert_eq!(
+            SlipLanguage::English.label("商户名称", "MERCHANT NAME"),
+            "MERCHANT NAME"
+        );
         assert_eq!(SlipLanguage::default(), SlipLanguage::Bilingual);
     }
 

@@ -44,23 +44,50 @@ pub fn settlement_document(s: &SettlementSlip, config: &SlipConfig) -> Document 
         doc = doc.text(line, TextStyle::default(), Align::Center);
     }
     doc = match lang {
-        SlipLanguage::Bilingual => doc.text("结算单", TextStyle::BIG, Align::Center).text("SETTLEMENT", TextStyle::BOLD, Align::Center),
+        SlipLanguage::Bilingual => doc.text("结算单", TextStyle::BIG, Align::Center).text(
+            "SETTLEMENT",
+            TextStyle::BOLD,
+            Align::Center,
+        ),
         SlipLanguage::Chinese => doc.text("结算单", TextStyle::BIG, Align::Center),
         SlipLanguage::English => doc.text("SETTLEMENT", TALL, Align::Center),
     };
     doc = extend(doc, markers(lang, false, s.training));
     doc = doc
         .separator('-')
-        .row(&config.label("商户名称", "MERCHANT NAME"), &config.merchant_name)
-        .row(&config.label("商户编号", "MERCHANT NO."), &config.merchant_id)
-        .row(&config.label("终端编号", "TERMINAL NO."), &config.terminal_id)
-        .row(&config.label("操作员号", "OPERATOR NO."), &config.operator_id)
+        .row(
+            &config.label("商户名称", "MERCHANT NAME"),
+            &config.merchant_name,
+        )
+        .row(
+            &config.label("商户编号", "MERCHANT NO."),
+            &config.merchant_id,
+        )
+        .row(
+            &config.label("终端编号", "TERMINAL NO."),
+            &config.terminal_id,
+        )
+        .row(
+            &config.label("操作员号", "OPERATOR NO."),
+            &config.operator_id,
+        )
         .row(&config.label("批次号", "BATCH NO."), &s.batch.to_string());
     if let Some(opened) = s.opened_at {
-        doc = doc.row(&config.label("开始时间", "FROM"), &format_datetime(config.local(opened)));
+        doc = doc.row(
+            &config.label("开始时间", "FROM"),
+            &format_datetime(config.local(opened)),
+        );
     }
-    doc = doc.row(&config.label("结算时间", "SETTLED AT"), &format_datetime(config.local(s.closed_at))).separator('-');
-    doc = doc.row(&config.label("类型", "TYPE"), &config.label("笔数/金额", "COUNT/AMOUNT"));
+    doc = doc
+        .row(
+            &config.label("结算时间", "SETTLED AT"),
+            &format_datetime(config.local(s.closed_at)),
+        )
+        .separator('-');
+    doc = doc.row(
+        &config.label("类型", "TYPE"),
+        &config.label("笔数/金额", "COUNT/AMOUNT"),
+    );
     for &(kind, count, minor) in &s.per_kind {
         let (zh, en) = kind_names(kind);
         let value = format!("{count} / {}", format_minor(minor, s.currency));
@@ -71,11 +98,19 @@ pub fn settlement_document(s: &SettlementSlip, config: &SlipConfig) -> Document 
             SlipLanguage::English => doc.row(en, &value),
         };
     }
-    let (zh, en) = if s.balanced { ("对账平", "BALANCED") } else { ("对账不平", "NOT BALANCED") };
+    let (zh, en) = if s.balanced {
+        ("对账平", "BALANCED")
+    } else {
+        ("对账不平", "NOT BALANCED")
+    };
     doc.separator('-')
         .row(&config.label("总笔数", "TOTAL COUNT"), &s.count.to_string())
         .line(&config.label("总金额", "TOTAL AMOUNT"))
-        .text(&format_minor(s.total_minor, s.currency), TextStyle::BIG, Align::Right)
+        .text(
+            &format_minor(s.total_minor, s.currency),
+            TextStyle::BIG,
+            Align::Right,
+        )
         .separator('-')
         .text(&lang.label(zh, en), TALL, Align::Center)
         .feed(2)

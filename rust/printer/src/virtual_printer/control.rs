@@ -56,7 +56,10 @@ impl ControlCommand {
             ["close-cover"] => Ok(ControlCommand::CloseCover),
             ["status"] => Ok(ControlCommand::Status),
             [] => Err(format!("empty line; commands: {COMMANDS}")),
-            _ => Err(format!("unknown command {:?}; commands: {COMMANDS}", line.trim())),
+            _ => Err(format!(
+                "unknown command {:?}; commands: {COMMANDS}",
+                line.trim()
+            )),
         }
     }
 }
@@ -106,7 +109,10 @@ pub fn execute(printer: &VirtualPrinter, line: &str) -> String {
 }
 
 /// Binds the control port and serves it in the background; returns the bound address.
-pub(crate) async fn serve(printer: VirtualPrinter, addr: SocketAddr) -> std::io::Result<SocketAddr> {
+pub(crate) async fn serve(
+    printer: VirtualPrinter,
+    addr: SocketAddr,
+) -> std::io::Result<SocketAddr> {
     let listener = TcpListener::bind(addr).await?;
     let bound = listener.local_addr()?;
     tokio::spawn(async move {
@@ -149,24 +155,48 @@ mod tests {
     fn commands_parse() {
         assert_eq!(
             ControlCommand::parse("inject after-bytes=200 overheat=2s"),
-            Ok(ControlCommand::Inject(Trigger::AfterJobBytes(200), Fault::Overheat(Duration::from_secs(2))))
+            Ok(ControlCommand::Inject(
+                Trigger::AfterJobBytes(200),
+                Fault::Overheat(Duration::from_secs(2))
+            ))
         );
-        assert_eq!(ControlCommand::parse("  clear \r"), Ok(ControlCommand::Clear));
-        assert_eq!(ControlCommand::parse("load-paper"), Ok(ControlCommand::LoadPaper));
-        assert_eq!(ControlCommand::parse("close-cover"), Ok(ControlCommand::CloseCover));
+        assert_eq!(
+            ControlCommand::parse("  clear \r"),
+            Ok(ControlCommand::Clear)
+        );
+        assert_eq!(
+            ControlCommand::parse("load-paper"),
+            Ok(ControlCommand::LoadPaper)
+        );
+        assert_eq!(
+            ControlCommand::parse("close-cover"),
+            Ok(ControlCommand::CloseCover)
+        );
         assert_eq!(ControlCommand::parse("status"), Ok(ControlCommand::Status));
     }
 
     #[test]
     fn errors_say_what_and_list_the_commands() {
         let unknown = ControlCommand::parse("explode").unwrap_err();
-        assert!(unknown.contains("explode") && unknown.contains(COMMANDS), "{unknown}");
+        assert!(
+            unknown.contains("explode") && unknown.contains(COMMANDS),
+            "{unknown}"
+        );
         let short = ControlCommand::parse("inject now").unwrap_err();
-        assert!(short.contains("before-confirm") && short.contains("never-confirm"), "{short}");
+        assert!(
+            short.contains("before-confirm") && short.contains("never-confirm"),
+            "{short}"
+        );
         let bad_fault = ControlCommand::parse("inject now jam").unwrap_err();
-        assert!(bad_fault.contains("jam") && bad_fault.contains("paper-out"), "{bad_fault}");
+        assert!(
+            bad_fault.contains("jam") && bad_fault.contains("paper-out"),
+            "{bad_fault}"
+        );
         let bad_trigger = ControlCommand::parse("inject soon drop").unwrap_err();
-        assert!(bad_trigger.contains("soon") && bad_trigger.contains("after-bytes="), "{bad_trigger}");
+        assert!(
+            bad_trigger.contains("soon") && bad_trigger.contains("after-bytes="),
+            "{bad_trigger}"
+        );
         assert!(ControlCommand::parse("").unwrap_err().contains(COMMANDS));
     }
 }

@@ -82,7 +82,11 @@ fn parse_duration(text: &str) -> Option<Duration> {
     }
     let secs = text.strip_suffix('s').unwrap_or(text).trim();
     let secs: f64 = secs.parse().ok()?;
-    if (0.0..1.0e9).contains(&secs) { Some(Duration::from_secs_f64(secs)) } else { None }
+    if (0.0..1.0e9).contains(&secs) {
+        Some(Duration::from_secs_f64(secs))
+    } else {
+        None
+    }
 }
 
 impl FromStr for Fault {
@@ -95,12 +99,25 @@ impl FromStr for Fault {
             "cover-open" | "cover_open" | "coveropen" => Fault::CoverOpen,
             "drop" | "drop-connection" | "drop_connection" => Fault::DropConnection,
             "never-confirm" | "never_confirm" | "neverconfirm" => Fault::NeverConfirm,
-            _ => match text.strip_prefix("overheat=").or_else(|| text.strip_prefix("overheat:")) {
-                Some(duration) => Fault::Overheat(
-                    parse_duration(duration).ok_or_else(|| ParseFaultError::BadDuration { given: s.to_string() })?,
-                ),
-                None if text == "overheat" => return Err(ParseFaultError::BadDuration { given: s.to_string() }),
-                None => return Err(ParseFaultError::UnknownFault { given: s.to_string() }),
+            _ => match text
+                .strip_prefix("overheat=")
+                .or_else(|| text.strip_prefix("overheat:"))
+            {
+                Some(duration) => Fault::Overheat(parse_duration(duration).ok_or_else(|| {
+                    ParseFaultError::BadDuration {
+                        given: s.to_string(),
+                    }
+                })?),
+                None if text == "overheat" => {
+                    return Err(ParseFaultError::BadDuration {
+                        given: s.to_string(),
+                    });
+                }
+                None => {
+                    return Err(ParseFaultError::UnknownFault {
+                        given: s.to_string(),
+                    });
+                }
             },
         };
         Ok(fault)
@@ -115,13 +132,18 @@ impl FromStr for Trigger {
         match text.as_str() {
             "now" => Ok(Trigger::Now),
             "before-confirm" | "before_confirm" => Ok(Trigger::BeforeConfirm),
-            _ => match text.strip_prefix("after-bytes=").or_else(|| text.strip_prefix("after_bytes=")) {
-                Some(n) => n
-                    .trim()
-                    .parse()
-                    .map(Trigger::AfterJobBytes)
-                    .map_err(|_| ParseFaultError::BadByteCount { given: s.to_string() }),
-                None => Err(ParseFaultError::UnknownTrigger { given: s.to_string() }),
+            _ => match text
+                .strip_prefix("after-bytes=")
+                .or_else(|| text.strip_prefix("after_bytes="))
+            {
+                Some(n) => n.trim().parse().map(Trigger::AfterJobBytes).map_err(|_| {
+                    ParseFaultError::BadByteCount {
+                        given: s.to_string(),
+                    }
+                }),
+                None => Err(ParseFaultError::UnknownTrigger {
+                    given: s.to_string(),
+                }),
             },
         }
     }
@@ -160,9 +182,18 @@ mod tests {
     fn faults_parse_in_every_form() {
         assert_eq!("paper-out".parse(), Ok(Fault::PaperOut));
         assert_eq!("Cover-Open".parse(), Ok(Fault::CoverOpen));
-        assert_eq!("overheat=5s".parse(), Ok(Fault::Overheat(Duration::from_secs(5))));
-        assert_eq!("overheat=250ms".parse(), Ok(Fault::Overheat(Duration::from_millis(250))));
-        assert_eq!("overheat=1.5".parse(), Ok(Fault::Overheat(Duration::from_millis(1500))));
+        assert_eq!(
+            "overheat=5s".parse(),
+            Ok(Fault::Overheat(Duration::from_secs(5)))
+        );
+        assert_eq!(
+            "overheat=250ms".parse(),
+            Ok(Fault::Overheat(Duration::from_millis(250)))
+        );
+        assert_eq!(
+            "overheat=1.5".parse(),
+            Ok(Fault::Overheat(Duration::from_millis(1500)))
+        );
         assert_eq!("drop".parse(), Ok(Fault::DropConnection));
         assert_eq!("never-confirm".parse(), Ok(Fault::NeverConfirm));
     }
@@ -172,12 +203,27 @@ mod tests {
         let err = "jam".parse::<Fault>().unwrap_err();
         assert!(matches!(err, ParseFaultError::UnknownFault { .. }));
         let text = err.to_string();
-        for form in ["paper-out", "cover-open", "overheat=", "drop", "never-confirm"] {
+        for form in [
+            "paper-out",
+            "cover-open",
+            "overheat=",
+            "drop",
+            "never-confirm",
+        ] {
             assert!(text.contains(form), "{text} lacks {form}");
         }
-        assert!(matches!("overheat=hot".parse::<Fault>(), Err(ParseFaultError::BadDuration { .. })));
-        assert!(matches!("overheat".parse::<Fault>(), Err(ParseFaultError::BadDuration { .. })));
-        assert!(matches!("overheat=-1s".parse::<Fault>(), Err(ParseFaultError::BadDuration { .. })));
+        assert!(matches!(
+            "overheat=hot".parse::<Fault>(),
+            Err(ParseFaultError::BadDuration { .. })
+        ));
+        assert!(matches!(
+            "overheat".parse::<Fault>(),
+            Err(ParseFaultError::BadDuration { .. })
+        ));
+        assert!(matches!(
+            "overheat=-1s".parse::<Fault>(),
+            Err(ParseFaultError::BadDuration { .. })
+        ));
     }
 
     #[test]
@@ -186,8 +232,14 @@ mod tests {
         assert_eq!("after-bytes=200".parse(), Ok(Trigger::AfterJobBytes(200)));
         assert_eq!("before-confirm".parse(), Ok(Trigger::BeforeConfirm));
         let err = "later".parse::<Trigger>().unwrap_err().to_string();
-        assert!(err.contains("now") && err.contains("after-bytes=") && err.contains("before-confirm"), "{err}");
-        assert!(matches!("after-bytes=x".parse::<Trigger>(), Err(ParseFaultError::BadByteCount { .. })));
+        assert!(
+            err.contains("now") && err.contains("after-bytes=") && err.contains("before-confirm"),
+            "{err}"
+        );
+        assert!(matches!(
+            "after-bytes=x".parse::<Trigger>(),
+            Err(ParseFaultError::BadByteCount { .. })
+        ));
     }
 
     #[test]
@@ -202,7 +254,11 @@ mod tests {
         ] {
             assert_eq!(fault.to_string().parse::<Fault>(), Ok(fault.clone()));
         }
-        for trigger in [Trigger::Now, Trigger::AfterJobBytes(17), Trigger::BeforeConfirm] {
+        for trigger in [
+            Trigger::Now,
+            Trigger::AfterJobBytes(17),
+            Trigger::BeforeConfirm,
+        ] {
             assert_eq!(trigger.to_string().parse::<Trigger>(), Ok(trigger));
         }
     }

@@ -17,7 +17,10 @@ pub struct Pace {
 impl Pace {
     /// A direction at this rate (`None`: as fast as the socket goes).
     pub fn new(baud: Option<u32>) -> Pace {
-        Pace { baud: baud.filter(|b| *b > 0), free_at: None }
+        Pace {
+            baud: baud.filter(|b| *b > 0),
+            free_at: None,
+        }
     }
 
     /// How long `bytes` bytes take on the wire (10 bits per byte).
@@ -62,7 +65,11 @@ mod tests {
         let pace = Pace::new(Some(9600));
         assert_eq!(pace.wire_time(960), Duration::from_secs(1));
         assert_eq!(Pace::new(None).wire_time(1_000_000), Duration::ZERO);
-        assert_eq!(Pace::new(Some(0)).wire_time(10), Duration::ZERO, "0 baud means no limit");
+        assert_eq!(
+            Pace::new(Some(0)).wire_time(10),
+            Duration::ZERO,
+            "0 baud means no limit"
+        );
     }
 
     #[test]

@@ -71,7 +71,12 @@ impl Default for VirtualPrinterConfig {
     /// 58 mm, GB18030, `GS ( H` supported ([`Profile::mm58`]), no PNGs, a fast link, an
     /// endless roll.
     fn default() -> Self {
-        VirtualPrinterConfig { profile: Profile::mm58(), png_dir: None, baud: None, paper_out_after_mm: None }
+        VirtualPrinterConfig {
+            profile: Profile::mm58(),
+            png_dir: None,
+            baud: None,
+            paper_out_after_mm: None,
+        }
     }
 }
 
@@ -106,13 +111,18 @@ pub(crate) struct Inner {
 impl Inner {
     fn lock(&self) -> MutexGuard<'_, Machine> {
         // A panic while holding the lock leaves a consistent enough machine for a simulator.
-        self.machine.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.machine
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Runs `f` on the machine, then does what it asked for outside the lock (broadcast
     /// status changes, drop connections, start overheat timers). Returns `f`'s result and
     /// whether the calling connection must be closed.
-    pub(crate) fn with<R>(self: &Arc<Self>, f: impl FnOnce(&mut Machine, &mut Effects) -> R) -> (R, bool) {
+    pub(crate) fn with<R>(
+        self: &Arc<Self>,
+        f: impl FnOnce(&mut Machine, &mut Effects) -> R,
+    ) -> (R, bool) {
         let mut effects = Effects::default();
         let (result, changes) = {
             let mut machine = self.lock();
@@ -136,14 +146,18 @@ impl Inner {
 /// Ends overheat number `which` after `duration` (on its own thread: it works with or
 /// without a tokio runtime, and from any caller).
 fn start_overheat_timer(inner: Weak<Inner>, duration: Duration, which: u64) {
-    let spawned = std::thread::Builder::new().name("vprinter-overheat".into()).spawn(move || {
-        std::thread::sleep(duration);
-        if let Some(inner) = inner.upgrade() {
-            inner.with(|machine, _| machine.end_overheat(which));
-        }
-    });
+    let spawned = std::thread::Builder::new()
+        .name("vprinter-overheat".into())
+        .spawn(move || {
+            std::thread::sleep(duration);
+            if let Some(inner) = inner.upgrade() {
+                inner.with(|machine, _| machine.end_overheat(which));
+            }
+        });
     if let Err(err) = spawned {
-        warn!("virtual printer: cannot start the overheat timer ({err}); clear() ends the overheat");
+        warn!(
+            "virtual printer: cannot start the overheat timer ({err}); clear() ends the overheat"
+        );
     }
 }
 
@@ -158,7 +172,13 @@ impl VirtualPrinter {
     pub fn new(config: VirtualPrinterConfig) -> VirtualPrinter {
         let (events, _) = broadcast::channel(256);
         let baud = config.baud;
-        VirtualPrinter { inner: Arc::new(Inner { machine: Mutex::new(Machine::new(config)), events, baud }) }
+        VirtualPrinter {
+            inner: Arc::new(Inner {
+                machine: Mutex::new(Machine::new(config)),
+                events,
+                baud,
+            }),
+        }
     }
 
     /// Listens on `addr` (port 0 picks one) and serves every connection in the background;
@@ -198,7 +218,8 @@ impl VirtualPrinter {
 
     /// Puts the printer into `fault` when `trigger` says.
     pub fn inject(&self, trigger: Trigger, fault: Fault) {
-        self.inner.with(|machine, effects| machine.inject(trigger, fault, effects));
+        self.inner
+            .with(|machine, effects| machine.inject(trigger, fault, effects));
     }
 
     /// Paper loaded, cover closed, overheat over, never-confirm off, pending injections
@@ -244,7 +265,8 @@ impl VirtualPrinter {
 
     /// Schedules the end of the roll this many mm from now (`None`: an endless roll).
     pub fn set_paper_out_after_mm(&self, mm: Option<u32>) {
-        self.inner.with(|machine, _| machine.set_paper_out_after_mm(mm));
+        self.inner
+            .with(|machine, _| machine.set_paper_out_after_mm(mm));
     }
 
     /// Finishes the page in progress without a cut (for streams that never cut, such as a

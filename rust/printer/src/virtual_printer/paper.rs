@@ -201,20 +201,75 @@ mod tests {
     fn text_lines_feed_the_line_spacing() {
         let mut m = PaperMeter::new();
         let text = Command::Text(b"hello".to_vec());
-        assert_eq!(feed(&mut m, &[text.clone(), Command::LineFeed, text.clone(), Command::LineFeed]), 60);
-        assert_eq!(feed(&mut m, &[Command::LineSpacing(Some(40)), text.clone(), Command::LineFeed]), 40);
-        assert_eq!(feed(&mut m, &[Command::LineSpacing(None), Command::LineFeed]), 30, "an empty LF feeds one line");
+        assert_eq!(
+            feed(
+                &mut m,
+                &[
+                    text.clone(),
+                    Command::LineFeed,
+                    text.clone(),
+                    Command::LineFeed
+                ]
+            ),
+            60
+        );
+        assert_eq!(
+            feed(
+                &mut m,
+                &[
+                    Command::LineSpacing(Some(40)),
+                    text.clone(),
+                    Command::LineFeed
+                ]
+            ),
+            40
+        );
+        assert_eq!(
+            feed(&mut m, &[Command::LineSpacing(None), Command::LineFeed]),
+            30,
+            "an empty LF feeds one line"
+        );
     }
 
     #[test]
     fn tall_lines_feed_at_least_their_height() {
         let mut m = PaperMeter::new();
         let text = Command::Text("大字".as_bytes().to_vec());
-        assert_eq!(feed(&mut m, &[Command::PrintMode(0x10), text.clone(), Command::LineFeed]), 54);
-        assert_eq!(feed(&mut m, &[Command::PrintMode(0), text.clone(), Command::LineFeed]), 30);
-        assert_eq!(feed(&mut m, &[Command::CharacterSize(0x02), text.clone(), Command::LineFeed]), 78);
         assert_eq!(
-            feed(&mut m, &[Command::CharacterSize(0x01), Command::LineSpacing(Some(100)), text, Command::LineFeed]),
+            feed(
+                &mut m,
+                &[Command::PrintMode(0x10), text.clone(), Command::LineFeed]
+            ),
+            54
+        );
+        assert_eq!(
+            feed(
+                &mut m,
+                &[Command::PrintMode(0), text.clone(), Command::LineFeed]
+            ),
+            30
+        );
+        assert_eq!(
+            feed(
+                &mut m,
+                &[
+                    Command::CharacterSize(0x02),
+                    text.clone(),
+                    Command::LineFeed
+                ]
+            ),
+            78
+        );
+        assert_eq!(
+            feed(
+                &mut m,
+                &[
+                    Command::CharacterSize(0x01),
+                    Command::LineSpacing(Some(100)),
+                    text,
+                    Command::LineFeed
+                ]
+            ),
             100,
             "a wide spacing wins over the tall line"
         );
@@ -225,19 +280,85 @@ mod tests {
         let mut m = PaperMeter::new();
         assert_eq!(m.apply(&Command::FeedLines(3)), 90);
         assert_eq!(m.apply(&Command::FeedDots(17)), 17);
-        assert_eq!(feed(&mut m, &[Command::Text(b"x".to_vec()), Command::FeedLines(2)]), 60, "the pending line is the first");
-        assert_eq!(feed(&mut m, &[Command::Text(b"x".to_vec()), Command::FeedLines(0)]), 30, "the line still prints");
-        assert_eq!(feed(&mut m, &[Command::Text(b"x".to_vec()), Command::FeedDots(10)]), 30);
+        assert_eq!(
+            feed(
+                &mut m,
+                &[Command::Text(b"x".to_vec()), Command::FeedLines(2)]
+            ),
+            60,
+            "the pending line is the first"
+        );
+        assert_eq!(
+            feed(
+                &mut m,
+                &[Command::Text(b"x".to_vec()), Command::FeedLines(0)]
+            ),
+            30,
+            "the line still prints"
+        );
+        assert_eq!(
+            feed(
+                &mut m,
+                &[Command::Text(b"x".to_vec()), Command::FeedDots(10)]
+            ),
+            30
+        );
         let bitmap = Bitmap::new(16, 40);
-        assert_eq!(m.apply(&Command::Raster { mode: 0, bitmap: bitmap.clone() }), 40);
+        assert_eq!(
+            m.apply(&Command::Raster {
+                mode: 0,
+                bitmap: bitmap.clone()
+            }),
+            40
+        );
         assert_eq!(m.apply(&Command::Raster { mode: 2, bitmap }), 80);
         // "hello" at level L is a version-1 code: 21 modules.
-        assert_eq!(feed(&mut m, &[Command::QrModuleSize(4), Command::QrStore(b"hello".to_vec()), Command::QrPrint]), 84);
-        assert_eq!(feed(&mut m, &[Command::BarcodeHeight(80), Command::Barcode { system: 73, data: b"{B1".to_vec() }]), 80);
-        assert_eq!(feed(&mut m, &[Command::BarcodeHri(2), Command::Barcode { system: 73, data: b"{B1".to_vec() }]), 110);
+        assert_eq!(
+            feed(
+                &mut m,
+                &[
+                    Command::QrModuleSize(4),
+                    Command::QrStore(b"hello".to_vec()),
+                    Command::QrPrint
+                ]
+            ),
+            84
+        );
+        assert_eq!(
+            feed(
+                &mut m,
+                &[
+                    Command::BarcodeHeight(80),
+                    Command::Barcode {
+                        system: 73,
+                        data: b"{B1".to_vec()
+                    }
+                ]
+            ),
+            80
+        );
+        assert_eq!(
+            feed(
+                &mut m,
+                &[
+                    Command::BarcodeHri(2),
+                    Command::Barcode {
+                        system: 73,
+                        data: b"{B1".to_vec()
+                    }
+                ]
+            ),
+            110
+        );
         assert_eq!(m.apply(&Command::Cut { partial: false }), 0);
         m.apply(&Command::Initialize);
-        assert_eq!(m.apply(&Command::Barcode { system: 73, data: b"{B1".to_vec() }), DEFAULT_BARCODE_HEIGHT);
+        assert_eq!(
+            m.apply(&Command::Barcode {
+                system: 73,
+                data: b"{B1".to_vec()
+            }),
+            DEFAULT_BARCODE_HEIGHT
+        );
     }
 
     #[test]
@@ -245,7 +366,11 @@ mod tests {
         let mut m = PaperMeter::new();
         m.apply(&Command::Text(b"abc".to_vec()));
         assert_eq!(m.peek(&Command::LineFeed), 30);
-        assert_eq!(m.peek(&Command::FeedLines(2)), 60, "the line is still pending");
+        assert_eq!(
+            m.peek(&Command::FeedLines(2)),
+            60,
+            "the line is still pending"
+        );
         assert_eq!(dots_to_mm(240), 30.0);
     }
 }

@@ -84,7 +84,11 @@ where
 }
 
 /// Writes the answer once it has crossed the link.
-async fn send<W: AsyncWrite>(writer: &mut WriteHalf<W>, pace: &mut Pace, bytes: &[u8]) -> std::io::Result<()> {
+async fn send<W: AsyncWrite>(
+    writer: &mut WriteHalf<W>,
+    pace: &mut Pace,
+    bytes: &[u8],
+) -> std::io::Result<()> {
     pace.cross(bytes.len()).await;
     writer.write_all(bytes).await?;
     writer.flush().await

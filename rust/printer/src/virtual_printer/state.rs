@@ -94,7 +94,10 @@ pub struct Machine {
 impl Machine {
     /// A printer just powered on, ready, with a full roll.
     pub fn new(config: VirtualPrinterConfig) -> Machine {
-        let options = DecodeOptions { paper: config.profile.paper, encoding: config.profile.encoding };
+        let options = DecodeOptions {
+            paper: config.profile.paper,
+            encoding: config.profile.encoding,
+        };
         let roll_end_dots = config.paper_out_after_mm.map(|mm| u64::from(mm) * 8);
         Machine {
             options,
@@ -194,12 +197,20 @@ impl Machine {
         info!("virtual printer: fault {fault} injected, strikes {trigger}");
         match trigger {
             Trigger::Now => self.strike_now(fault, effects),
-            Trigger::AfterJobBytes(0) if fault != Fault::DropConnection => self.strike(fault, effects),
+            Trigger::AfterJobBytes(0) if fault != Fault::DropConnection => {
+                self.strike(fault, effects)
+            }
             Trigger::AfterJobBytes(n) => {
                 let n = u64::try_from(n).unwrap_or(u64::MAX).max(1);
-                self.pending.push(Pending { when: When::DataBytes(self.data_bytes.saturating_add(n)), fault });
+                self.pending.push(Pending {
+                    when: When::DataBytes(self.data_bytes.saturating_add(n)),
+                    fault,
+                });
             }
-            Trigger::BeforeConfirm => self.pending.push(Pending { when: When::Confirm, fault }),
+            Trigger::BeforeConfirm => self.pending.push(Pending {
+                when: When::Confirm,
+                fault,
+            }),
         }
     }
 
@@ -207,11 +218,16 @@ impl Machine {
     fn strike_now(&mut self, fault: Fault, effects: &mut Effects) {
         if fault == Fault::DropConnection {
             if self.open_sessions > 0 {
-                info!("virtual printer: dropping {} open connection(s)", self.open_sessions);
+                info!(
+                    "virtual printer: dropping {} open connection(s)",
+                    self.open_sessions
+                );
                 effects.drop_all = true;
                 self.lose_job();
             } else {
-                info!("virtual printer: no connection open; the next one is dropped on its first data");
+                info!(
+                    "virtual printer: no connection open; the next one is dropped on its first data"
+                );
                 self.drop_next = true;
             }
         } else {
@@ -254,7 +270,10 @@ impl Machine {
         self.builder = PageBuilder::new(self.options);
         self.meter = PaperMeter::new();
         if !page.is_empty() {
-            info!("virtual printer: page cut short after {} item(s)", page.items.len());
+            info!(
+                "virtual printer: page cut short after {} item(s)",
+                page.items.len()
+            );
             self.record(page, false);
         }
         self.job_pages_from = self.pages.len();
@@ -342,7 +361,13 @@ impl Machine {
 
     /// Bytes from one connection: executes what they complete and appends the answers to
     /// `out`.
-    pub fn feed(&mut self, session: &mut SessionState, bytes: &[u8], out: &mut Vec<u8>, effects: &mut Effects) {
+    pub fn feed(
+        &mut self,
+        session: &mut SessionState,
+        bytes: &[u8],
+        out: &mut Vec<u8>,
+        effects: &mut Effects,
+    ) {
         if std::mem::take(&mut self.drop_next) {
             info!("virtual printer: fault drop strikes on the connection's first data");
             effects.drop_this = true;
@@ -353,13 +378,18 @@ impl Machine {
         while !rest.is_empty() {
             let online = self.online();
             let take = match self.bytes_to_next_trigger() {
-                Some(left) if online => usize::try_from(left.max(1)).unwrap_or(usize::MAX).min(rest.len()),
+                Some(left) if online => usize::try_from(left.max(1))
+                    .unwrap_or(usize::MAX)
+                    .min(rest.len()),
                 _ => rest.len(),
             };
             let (piece, tail) = rest.split_at(take);
             rest = tail;
             let commands = session.tokenizer.feed(piece);
-            let realtime = commands.iter().filter(|c| matches!(c, Command::RealtimeStatus(_))).count();
+            let realtime = commands
+                .iter()
+                .filter(|c| matches!(c, Command::RealtimeStatus(_)))
+                .count();
             for command in &commands {
                 self.execute(session, command, out, effects);
                 if effects.drop_this {
@@ -377,17 +407,28 @@ impl Machine {
     }
 
     /// Executes one command.
-    fn execute(&mut self, session: &mut SessionState, command: &Command, out: &mut Vec<u8>, effects: &mut Effects) {
+    fn execute(
+        &mut self,
+        session: &mut SessionState,
+        command: &Command,
+        out: &mut Vec<u8>,
+        effects: &mut Effects,
+    ) {
         match command {
             Command::RealtimeStatus(n @ 1..=4) => {
                 let reply = self.status().realtime_reply(*n);
                 debug!("virtual printer: DLE EOT {n} -> {reply:#04x}");
                 out.push(reply);
             }
-            Command::RealtimeStatus(n) => debug!("virtual printer: DLE EOT {n} ignored (only 1-4 exist)"),
+            Command::RealtimeStatus(n) => {
+                debug!("virtual printer: DLE EOT {n} ignored (only 1-4 exist)")
+            }
             Command::AutoStatusBack(n) => {
                 session.asb = *n != 0;
-                debug!("virtual printer: GS a {n:#04x}: ASB {}", if session.asb { "on" } else { "off" });
+                debug!(
+                    "virtual printer: GS a {n:#04x}: ASB {}",
+                    if session.asb { "on" } else { "off" }
+                );
                 if session.asb {
                     out.extend_from_slice(&self.status().asb());
                 }
@@ -428,7 +469,11 @@ impl Machine {
 
     /// A `GS r` / `GS ( H` request: fires the faults waiting for it, then says whether it
     /// is answered (with the status to answer from).
-    fn confirm_request(&mut self, id: Option<[u8; 4]>, effects: &mut Effects) -> Option<PrinterStatus> {
+    fn confirm_request(
+        &mut self,
+        id: Option<[u8; 4]>,
+        effects: &mut Effects,
+    ) -> Option<PrinterStatus> {
         if !self.online() {
             debug!("virtual printer: offline, confirmation request {id:02X?} discarded");
             return None;
@@ -443,7 +488,9 @@ impl Machine {
             let from = job_from.min(self.pages.len());
             for page in &mut self.pages[from..] {
                 if page.complete {
-                    info!("virtual printer: the fault struck before the printing completed: page cut short");
+                    info!(
+                        "virtual printer: the fault struck before the printing completed: page cut short"
+                    );
                     page.complete = false;
                 }
             }
@@ -462,9 +509,14 @@ impl Machine {
     fn print(&mut self, command: &Command, effects: &mut Effects) {
         debug!("virtual printer: {}", class(command));
         let dots = u64::from(self.meter.peek(command));
-        let runs_out = self.roll_end_dots.filter(|end| dots > 0 && self.paper_dots + dots > *end);
+        let runs_out = self
+            .roll_end_dots
+            .filter(|end| dots > 0 && self.paper_dots + dots > *end);
         if let Some(end) = runs_out {
-            info!("virtual printer: the roll ran out at {:.1} mm", dots_to_mm(end));
+            info!(
+                "virtual printer: the roll ran out at {:.1} mm",
+                dots_to_mm(end)
+            );
             self.paper_dots = end.max(self.paper_dots);
             self.roll_end_dots = None;
             self.strike(Fault::PaperOut, effects);
@@ -485,14 +537,24 @@ impl Machine {
     /// Keeps a finished page (and writes its PNG when asked to).
     fn record(&mut self, page: Page, complete: bool) {
         let number = self.pages.len() + 1;
-        let png = self.config.png_dir.as_deref().and_then(|dir| write_png(dir, number, &page));
+        let png = self
+            .config
+            .png_dir
+            .as_deref()
+            .and_then(|dir| write_png(dir, number, &page));
         info!(
             "virtual printer: page {number} {} ({} items){}",
             if complete { "printed" } else { "cut short" },
             page.items.len(),
-            png.as_ref().map(|p| format!(", {}", p.display())).unwrap_or_default()
+            png.as_ref()
+                .map(|p| format!(", {}", p.display()))
+                .unwrap_or_default()
         );
-        self.pages.push(VirtualPage { page, complete, png });
+        self.pages.push(VirtualPage {
+            page,
+            complete,
+            png,
+        });
     }
 }
 
@@ -508,7 +570,10 @@ fn write_png(dir: &Path, number: usize, page: &Page) -> Option<PathBuf> {
     match result {
         Ok(()) => Some(path),
         Err(err) => {
-            warn!("virtual printer: cannot write {}: {err} (check the --png-dir directory)", path.display());
+            warn!(
+                "virtual printer: cannot write {}: {err} (check the --png-dir directory)",
+                path.display()
+            );
             None
         }
     }
@@ -534,11 +599,14 @@ fn class(command: &Command) -> &'static str {
         | Command::QrErrorLevel(_)
         | Command::QrStore(_)
         | Command::QrPrint => "QR code",
-        Command::BarcodeHeight(_) | Command::BarcodeWidth(_) | Command::BarcodeHri(_) | Command::Barcode { .. } => {
-            "barcode"
-        }
+        Command::BarcodeHeight(_)
+        | Command::BarcodeWidth(_)
+        | Command::BarcodeHri(_)
+        | Command::Barcode { .. } => "barcode",
         Command::Cut { .. } => "cut",
-        Command::RealtimeStatus(_) | Command::TransmitStatus(_) | Command::AutoStatusBack(_) => "status",
+        Command::RealtimeStatus(_) | Command::TransmitStatus(_) | Command::AutoStatusBack(_) => {
+            "status"
+        }
         Command::ProcessId(_) => "process ID",
         Command::Unknown(_) => "unknown command",
     }
@@ -546,7 +614,11 @@ fn class(command: &Command) -> &'static str {
 
 /// Bytes as spaced hex.
 fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02X}")).collect::<Vec<_>>().join(" ")
+    bytes
+        .iter()
+        .map(|b| format!("{b:02X}"))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// A status in words, for logs.
@@ -572,7 +644,10 @@ mod tests {
     use poscore_escpos::Profile;
 
     fn machine(paper_out_after_mm: Option<u32>) -> Machine {
-        Machine::new(VirtualPrinterConfig { paper_out_after_mm, ..VirtualPrinterConfig::default() })
+        Machine::new(VirtualPrinterConfig {
+            paper_out_after_mm,
+            ..VirtualPrinterConfig::default()
+        })
     }
 
     fn feed(m: &mut Machine, s: &mut SessionState, bytes: &[u8]) -> (Vec<u8>, Effects) {
@@ -672,11 +747,18 @@ mod tests {
         let mut m = machine(None);
         let mut s = SessionState::default();
         let mut effects = Effects::default();
-        m.inject(Trigger::BeforeConfirm, Fault::Overheat(Duration::from_secs(1)), &mut effects);
+        m.inject(
+            Trigger::BeforeConfirm,
+            Fault::Overheat(Duration::from_secs(1)),
+            &mut effects,
+        );
         let (out, effects) = feed(&mut m, &mut s, &[JOB, CONFIRM].concat());
         assert!(out.is_empty());
         assert_eq!(effects.timers, vec![(Duration::from_secs(1), 1)]);
-        assert!(!m.pages()[0].complete, "the fault struck before the printing completed");
+        assert!(
+            !m.pages()[0].complete,
+            "the fault struck before the printing completed"
+        );
         assert!(m.status().recoverable_error && !m.status().online);
         m.end_overheat(1);
         assert!(m.status().online);
@@ -708,9 +790,17 @@ mod tests {
     fn a_stale_overheat_timer_does_not_end_a_newer_overheat() {
         let mut m = machine(None);
         let mut effects = Effects::default();
-        m.inject(Trigger::Now, Fault::Overheat(Duration::from_secs(1)), &mut effects);
+        m.inject(
+            Trigger::Now,
+            Fault::Overheat(Duration::from_secs(1)),
+            &mut effects,
+        );
         m.clear();
-        m.inject(Trigger::Now, Fault::Overheat(Duration::from_secs(5)), &mut effects);
+        m.inject(
+            Trigger::Now,
+            Fault::Overheat(Duration::from_secs(5)),
+            &mut effects,
+        );
         m.end_overheat(1);
         assert!(m.status().recoverable_error);
         m.end_overheat(2);
@@ -737,7 +827,11 @@ mod tests {
         let mut m = machine(None);
         let mut s = SessionState::default();
         let mut effects = Effects::default();
-        m.inject(Trigger::AfterJobBytes(8), Fault::DropConnection, &mut effects);
+        m.inject(
+            Trigger::AfterJobBytes(8),
+            Fault::DropConnection,
+            &mut effects,
+        );
         let (out, effects) = feed(&mut m, &mut s, &[JOB, CONFIRM].concat());
         assert!(out.is_empty());
         assert!(effects.drop_this);
@@ -786,7 +880,10 @@ mod tests {
     #[test]
     fn asb_on_enable_and_unsupported_process_id_is_listed() {
         let mut m = Machine::new(VirtualPrinterConfig {
-            profile: Profile { process_id: false, ..Profile::mm58() },
+            profile: Profile {
+                process_id: false,
+                ..Profile::mm58()
+            },
             ..VirtualPrinterConfig::default()
         });
         let mut s = SessionState::default();
@@ -796,7 +893,18 @@ mod tests {
         let (out, _) = feed(&mut m, &mut s, &[JOB, CONFIRM].concat());
         assert!(out.is_empty());
         let (out, _) = feed(&mut m, &mut s, &[JOB, CONFIRM].concat());
-        assert!(out.is_empty(), "GS ( H is never answered without process-ID support");
-        assert!(m.pages()[1].page.unknown.iter().any(|u| u.starts_with("1D 28 48")), "{:?}", m.pages()[1].page.unknown);
+        assert!(
+            out.is_empty(),
+            "GS ( H is never answered without process-ID support"
+        );
+        assert!(
+            m.pages()[1]
+                .page
+                .unknown
+                .iter()
+                .any(|u| u.starts_with("1D 28 48")),
+            "{:?}",
+            m.pages()[1].page.unknown
+        );
     }
 }
