@@ -357,7 +357,7 @@ fn kill_9_at_every_step_of_printing_keeps_every_slip() {
     let sim = PrinterSim::start(&bin, dir.as_path());
     let printer = sim.print_addr.clone();
     let rounds = env_number("POSCORE_PRINT_KILL_ROUNDS", 30) as u32;
-    let seed = env_number("POSCORE_PRINT_KILL_SEED", 0x7072_696e_74);
+    let seed = env_number("POSCORE_PRINT_KILL_SEED", 0x0070_7269_6e74);
     let mut rng = StdRng::seed_from_u64(seed);
     let mut tally = Tally::default();
     let mut full_run = Duration::from_millis(1500);
@@ -576,9 +576,8 @@ fn kill_9_at_every_step_of_printing_keeps_every_slip() {
         violations.push(format!("the journal has {printed_jobs} slips printed but the printer confirmed only {confirmed}"));
     }
     if confirmed > printed_jobs + cut_events {
-        violations.push(format!(
-            "the printer confirmed {confirmed} slips: more than the {printed_jobs} printed plus {cut_events} cut off by a restart"
-        ));
+        violations
+            .push(format!("the printer confirmed {confirmed} slips: more than the {printed_jobs} printed plus {cut_events} cut off by a restart"));
     }
     if pages < confirmed {
         violations.push(format!(

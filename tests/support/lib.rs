@@ -349,7 +349,8 @@ fn check_unique(
             ));
         }
         if let Some(first) = request_ids.insert(t.request_id, t.index) {
-            violations.push(format!("request id {} is in the export twice (items {first} and {}): one request authorized twice", t.request_id, t.index));
+            violations
+                .push(format!("request id {} is in the export twice (items {first} and {}): one request authorized twice", t.request_id, t.index));
         }
     }
     for ((batch, trace), view) in host {

@@ -93,7 +93,27 @@ pub async fn run(command: Cmd, db: &Path, lang: Lang, links: &LinkOptions) -> Re
             let request_id = request_id_or_fresh(None, "sign-on", lang)?;
             transact(db, links, lang, request_id, Command::SignOn).await
         }
-        Cmd::HostSim { listen, ledger } => host_sim(listen, ledger.as_deref(), lang).await,
+        Cmd::HostSim {
+            listen,
+            ledger,
+            script,
+            control,
+            tls_cert,
+            tls_key,
+        } => {
+            let tls = tls_cert.zip(tls_key);
+            host_sim(
+                HostSimArgs {
+                    listen,
+                    ledger: ledger.as_deref(),
+                    script: script.as_deref(),
+                    control,
+                    tls: tls.as_ref().map(|(c, k)| (c.as_path(), k.as_path())),
+                },
+                lang,
+            )
+            .await
+        }
         Cmd::Settle => {
             let request_id = request_id_or_fresh(None, "settle", lang)?;
             transact(db, links, lang, request_id, Command::Settle).await
@@ -127,6 +147,20 @@ pub async fn run(command: Cmd, db: &Path, lang: Lang, links: &LinkOptions) -> Re
             )
             .await
             .map(|_| ())
+        }
+        Cmd::SettlementSlip { batch } => {
+            let batch = batch
+                .map(|b| poscore::ids::BatchNumber::parse(&b).map_err(|e| Failure::usage(&e, lang)))
+                .transpose()?;
+            let request_id = request_id_or_fresh(None, "settlement-slip", lang)?;
+            transact(
+                db,
+                links,
+                lang,
+                request_id,
+                Command::PrintSettlementSlip { batch },
+            )
+            .await
         }
         Cmd::ResumePrinting => {
             let request_id = request_id_or_fresh(None, "resume-printing", lang)?;
@@ -495,29 +529,76 @@ fn export(db: &Path, format: ExportFormat) -> Result<(), Failure> {
     out.flush().map_err(io)
 }
 
-/// `poscore host-sim`: serves until killed.
-async fn host_sim(
+/// `poscore host-sim`'s options.
+struct HostSimArgs<'a> {
     listen: std::net::SocketAddr,
-    ledger: Option<&Path>,
-    lang: Lang,
-) -> Result<(), Failure> {
+    ledger: Option<&'a Path>,
+    script: Option<&'a Path>,
+    control: Option<std::net::SocketAddr>,
+    /// The certificate chain and the key, PEM files.
+    tls: Option<(&'a Path, &'a Path)>,
+}
+
+/// `poscore host-sim`: serves until killed. A bad script, certificate or key is a usage error.
+async fn host_sim(args: HostSimArgs<'_>, lang: Lang) -> Result<(), Failure> {
+    let usage = |message: String| Failure {
+        exit_code: 2,
+        message,
+    };
     let mut sim = poscore_host::HostSim::new(poscore_host::SimConfig::default())
         .map_err(|e| Failure::io(format!("host-sim keys: {e}")))?;
-    if let Some(ledger) = ledger {
+    if let Some(path) = args.script {
+        let script = poscore_host::Script::load(path)
+            .map_err(|e| usage(format!("host-sim --script {}: {e}", path.display())))?;
+        sim = sim.with_script(script);
+    }
+    if let Some(ledger) = args.ledger {
         sim = sim
             .with_ledger(ledger)
             .map_err(|e| Failure::io(format!("host-sim ledger {}: {e}", ledger.display())))?;
     }
-    let bound = sim
-        .serve(listen)
-        .await
-        .map_err(|e| Failure::io(format!("listening on {listen}: {e}")))?;
-    println!("host-sim listening on {bound}");
+    let listen = args.listen;
+    let bound = match args.tls {
+        Some((cert, key)) => {
+            let read = |path: &Path, what: &str| {
+                std::fs::read(path)
+                    .map_err(|e| usage(format!("host-sim {what} {}: {e}", path.display())))
+            };
+            let (cert_pem, key_pem) = (read(cert, "--tls-cert")?, read(key, "--tls-key")?);
+            sim.serve_tls(listen, &cert_pem, &key_pem)
+                .await
+                .map_err(|e| match e.kind() {
+                    std::io::ErrorKind::InvalidInput => {
+                        usage(format!("host-sim --tls-cert/--tls-key: {e}"))
+                    }
+                    _ => Failure::io(format!("listening on {listen}: {e}")),
+                })?
+        }
+        None => sim
+            .serve(listen)
+            .await
+            .map_err(|e| Failure::io(format!("listening on {listen}: {e}")))?,
+    };
+    let control = match args.control {
+        Some(addr) => Some(
+            sim.serve_control(addr)
+                .await
+                .map_err(|e| Failure::io(format!("control port {addr}: {e}")))?,
+        ),
+        None => None,
+    };
+    match control {
+        Some(control) => println!("host-sim listening on {bound} control {control}"),
+        None => println!("host-sim listening on {bound}"),
+    }
+    let _ = std::io::stdout().flush();
+    let tls = if args.tls.is_some() { ", TLS" } else { "" };
     eprintln!(
         "{}",
         match lang {
-            Lang::Zh => "主机模拟器运行中（ISO 8583，测试密钥）；按 Ctrl-C 退出",
-            Lang::En => "host simulator running (ISO 8583, test keys); Ctrl-C to stop",
+            Lang::Zh => format!("主机模拟器运行中（ISO 8583{tls}，测试密钥）；按 Ctrl-C 退出"),
+            Lang::En =>
+                format!("host simulator running (ISO 8583{tls}, test keys); Ctrl-C to stop"),
         }
     );
     std::future::pending::<()>().await;

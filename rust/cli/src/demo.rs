@@ -70,6 +70,10 @@ impl Printer for DemoPrinter {
         self.slips.print(job).await
     }
 
+    async fn print_report(&self, report: &poscore::ReportJob) -> poscore::print::PrintOutcome {
+        self.slips.print_report(report).await
+    }
+
     async fn condition(&self) -> Condition {
         self.slips.condition().await
     }

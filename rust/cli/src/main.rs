@@ -63,6 +63,17 @@ struct Cli {
     /// Default: host-sim's test key.
     #[arg(long, global = true, value_name = "HEX")]
     host_mac_key: Option<String>,
+    /// Speak TLS to `--host`, trusting the system's CA certificates and checking the host
+    /// name of `--host` (or `--tls-server-name`). A failed handshake sends nothing.
+    #[arg(long, global = true)]
+    tls: bool,
+    /// Trust only the CA certificate(s) in this PEM file for `--host` (implies `--tls`).
+    #[arg(long, global = true, value_name = "FILE")]
+    tls_ca: Option<PathBuf>,
+    /// The name the host's TLS certificate must carry, when it is not the host part of
+    /// `--host` (e.g. `--host 10.1.2.3:5000 --tls-server-name pos.acquirer.cn`; implies `--tls`).
+    #[arg(long, global = true, value_name = "NAME")]
+    tls_server_name: Option<String>,
     /// The slip printer: HOST:PORT (TCP, port 9100), tcp:HOST, /dev/ttyS1?baud=9600,
     /// /dev/usb/lp0, file:PATH. Transaction commands print their slips there (default: an
     /// in-memory printer that prints nothing); the printer commands talk to it.
@@ -76,6 +87,10 @@ struct Cli {
     /// host only, even with `--host`.
     #[arg(long, global = true)]
     training: bool,
+    /// A merchant fee rate for the settlement slip's fee estimate: CHANNEL=PERCENT, channel
+    /// `card` or `qr`, e.g. `--fee-rate card=0.6 --fee-rate qr=0.38`. Repeatable.
+    #[arg(long = "fee-rate", global = true, value_name = "CHANNEL=PERCENT", value_parser = session::parse_fee_rate)]
+    fee_rates: Vec<poscore::FeeRate>,
     #[command(flatten)]
     profile: printing::ProfileArgs,
     #[command(subcommand)]
@@ -208,6 +223,13 @@ enum Cmd {
         #[arg(long, value_enum)]
         copy: Option<CopyArg>,
     },
+    /// Print the settlement slip (结算单) of a settled batch again: totals by kind, and the
+    /// estimated fees when rates are configured. Settlement prints it by itself once.
+    SettlementSlip {
+        /// The batch number (default: the batch settled last).
+        #[arg(long)]
+        batch: Option<String>,
+    },
     /// Put every held slip back in the queue (after fixing the printer or tearing the paper
     /// off) and print them.
     ResumePrinting,
@@ -253,7 +275,8 @@ enum Cmd {
     /// Sign on to the host (签到): fetches the working keys.
     SignOn,
     /// Run a host simulator speaking UnionPay-style ISO 8583 over TCP (approves, declines by
-    /// the magic amounts, answers reversals and settlements); runs until killed.
+    /// the magic amounts, answers reversals and settlements); runs until killed. Faults come
+    /// from a script (`--script`) and from a control port (`--control`).
     HostSim {
         /// Where to listen (port 0 picks a free one; the address is printed).
         #[arg(long, default_value = "127.0.0.1:5000")]
@@ -261,6 +284,22 @@ enum Cmd {
         /// Append every approval and reversal to this JSON-lines file (reloaded on start).
         #[arg(long)]
         ledger: Option<PathBuf>,
+        /// A fault script: one rule per line, `WHEN ACTION` (e.g. `mti 0100 #2 drop`); WHEN is
+        /// `request N`, `next`, `mti 0100 [#K]` or `amount 12.98 [#K]`; ACTION is `drop`,
+        /// `delay 5000ms`, `bad-mac`, `twice`, `close-mid-frame`, `sign-on`, `unbalanced`,
+        /// `balanced` or `decline 51`; `#` starts a comment. A bad line is a usage error.
+        #[arg(long, value_name = "FILE")]
+        script: Option<PathBuf>,
+        /// A control port: one command per line (an ACTION for the next reply, or `status`),
+        /// one reply line each. Its address is printed after `control`.
+        #[arg(long, value_name = "ADDR")]
+        control: Option<std::net::SocketAddr>,
+        /// Serve TLS with this certificate chain (PEM, the server's certificate first).
+        #[arg(long, value_name = "FILE", requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// The private key of `--tls-cert` (PEM).
+        #[arg(long, value_name = "FILE", requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
     },
     /// Ask the ESC/POS printer (`--printer`) for its status (DLE EOT 1–4). Exit 1 when it
     /// cannot print.
@@ -358,9 +397,13 @@ fn main() -> ExitCode {
         profile: cli.profile.profile(),
         printer_timeout: Duration::from_millis(cli.printer_timeout_ms.max(1)),
         training: cli.training,
+        fee_rates: cli.fee_rates.clone(),
         host: cli.host.clone(),
         host_master_key: cli.host_master_key.clone(),
         host_mac_key: cli.host_mac_key.clone(),
+        tls: cli.tls,
+        tls_ca: cli.tls_ca.clone(),
+        tls_server_name: cli.tls_server_name.clone(),
     };
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -95,7 +95,11 @@ pub fn outcome(outcome: &CommandOutcome, lang: Lang) -> String {
         (CommandOutcome::Settled(s), Lang::Zh) => format!(
             "批次 {} 结算完成（{}）：完成交易 {} 笔，金额 {} 分；新批次 {}",
             s.batch,
-            if s.balanced { "平" } else { "不平" },
+            if s.balanced {
+                "对账平".to_string()
+            } else {
+                format!("对账不平，已批上送 {} 笔", s.uploaded)
+            },
             s.totals.count,
             s.totals.amount_minor,
             s.next_batch
@@ -103,19 +107,31 @@ pub fn outcome(outcome: &CommandOutcome, lang: Lang) -> String {
         (CommandOutcome::Settled(s), Lang::En) => format!(
             "batch {} settled ({}): {} completions, {} minor units; new batch {}",
             s.batch,
-            if s.balanced { "balanced" } else { "unbalanced" },
+            if s.balanced {
+                "balanced".to_string()
+            } else {
+                format!("unbalanced, {} records uploaded", s.uploaded)
+            },
             s.totals.count,
             s.totals.amount_minor,
             s.next_batch
         ),
+        (CommandOutcome::SettlementSlipQueued { batch }, Lang::Zh) => {
+            format!("批次 {batch} 的结算单已送打印")
+        }
+        (CommandOutcome::SettlementSlipQueued { batch }, Lang::En) => {
+            format!("the settlement slip of batch {batch} is queued for the printer")
+        }
         (CommandOutcome::ReversalRequeued(t), Lang::Zh) => {
             format!("凭证号 {} 的冲正已重新排队：{}", t.trace, reversal(t))
         }
-        (CommandOutcome::ReversalRequeued(t), Lang::En) => format!(
-            "reversal of trace {} queued again: {}",
-            t.trace,
-            reversal(t)
-        ),
+        (CommandOutcome::ReversalRequeued(t), Lang::En) => {
+            format!(
+                "reversal of trace {} queued again: {}",
+                t.trace,
+                reversal(t)
+            )
+        }
         (CommandOutcome::SignedOn, Lang::Zh) => "签到成功".into(),
         (CommandOutcome::SignedOn, Lang::En) => "signed on".into(),
         (CommandOutcome::PrintingResumed { jobs }, Lang::Zh) => {
@@ -141,12 +157,14 @@ pub fn reprint_outcome(outcome: &CommandOutcome, lang: Lang) -> String {
         return self::outcome(outcome, lang);
     };
     match lang {
-        Lang::Zh => format!(
-            "重打印已排队：凭证号 {} {}（{}）",
-            t.trace,
-            crate::progress::copy_name(job.copy, lang),
-            t.kind.zh_name()
-        ),
+        Lang::Zh => {
+            format!(
+                "重打印已排队：凭证号 {} {}（{}）",
+                t.trace,
+                crate::progress::copy_name(job.copy, lang),
+                t.kind.zh_name()
+            )
+        }
         Lang::En => format!(
             "reprint queued: {} copy of trace {} ({})",
             job.copy,

@@ -218,6 +218,24 @@ impl Display {
                     }
                 );
             }
+            Event::SettlementSlip {
+                batch,
+                printed,
+                detail,
+            } => {
+                // `detail` is "中文 / English" (the zh part first).
+                let (zh, en) = detail
+                    .split_once(" / ")
+                    .unwrap_or((detail.as_str(), detail.as_str()));
+                let _ = printed;
+                eprintln!(
+                    "{}",
+                    match lang {
+                        Lang::Zh => format!("批次 {batch}：{zh}"),
+                        Lang::En => format!("batch {batch}: {en}"),
+                    }
+                );
+            }
             _ => {}
         }
     }

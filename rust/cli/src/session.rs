@@ -37,12 +37,20 @@ pub struct LinkOptions {
     pub printer_timeout: Duration,
     /// Training mode.
     pub training: bool,
+    /// `--fee-rate`: merchant fee rates for the settlement slip.
+    pub fee_rates: Vec<poscore::FeeRate>,
     /// The acquirer host's address (`--host`); `None` uses the in-process simulated host.
     pub host: Option<String>,
     /// `--host-master-key`, hex.
     pub host_master_key: Option<String>,
     /// `--host-mac-key`, hex.
     pub host_mac_key: Option<String>,
+    /// `--tls`: TLS to `--host` with the system's CAs.
+    pub tls: bool,
+    /// `--tls-ca`: trust only this CA (PEM file); implies TLS.
+    pub tls_ca: Option<PathBuf>,
+    /// `--tls-server-name`: the name to check instead of `--host`'s; implies TLS.
+    pub tls_server_name: Option<String>,
 }
 
 /// Reads a hex key of 8 or 16 bytes.
@@ -99,6 +107,7 @@ fn host_link(links: &LinkOptions) -> Result<Arc<dyn HostLink>, Failure> {
     let config = poscore_host::LinkConfig {
         master_key: Some(master),
         read_timeout: links.host_timeout,
+        tls: tls_settings(links, address)?,
         ..poscore_host::LinkConfig::new(address.clone())
     };
     Ok(Arc::new(poscore_host::TcpHostLink::new(
@@ -107,11 +116,45 @@ fn host_link(links: &LinkOptions) -> Result<Arc<dyn HostLink>, Failure> {
     )))
 }
 
+/// TLS for `--host` from `--tls`, `--tls-ca` and `--tls-server-name` (either of the last two
+/// implies TLS), checked before anything is journaled: an unreadable or empty CA file, or a
+/// bad server name, is a usage error.
+fn tls_settings(
+    links: &LinkOptions,
+    address: &str,
+) -> Result<Option<poscore_host::TlsSettings>, Failure> {
+    if !links.tls && links.tls_ca.is_none() && links.tls_server_name.is_none() {
+        return Ok(None);
+    }
+    let usage = |message: String| Failure {
+        exit_code: 2,
+        message,
+    };
+    let roots = match &links.tls_ca {
+        Some(path) => {
+            let pem =
+                fs::read(path).map_err(|e| usage(format!("--tls-ca {}: {e}", path.display())))?;
+            poscore_host::TlsRoots::Pem(pem)
+        }
+        None => poscore_host::TlsRoots::System,
+    };
+    let settings = poscore_host::TlsSettings {
+        roots,
+        server_name: links.tls_server_name.clone(),
+    };
+    settings
+        .check(address)
+        .map_err(|e| usage(format!("TLS to {address}: {e}")))?;
+    Ok(Some(settings))
+}
+
 impl LinkOptions {
-    /// The terminal's settings: the defaults, with the paper and training mode of the flags.
+    /// The terminal's settings: the defaults, with the paper, training mode and fee rates of
+    /// the flags.
     pub fn config(&self) -> Config {
         let mut config = Config {
             training: self.training,
+            fee_rates: self.fee_rates.clone(),
             ..Config::default()
         };
         config.printing.paper = self.profile.paper;
@@ -216,6 +259,10 @@ impl Printer for NoPrinter {
         self.0.print(job).await
     }
 
+    async fn print_report(&self, report: &poscore::ReportJob) -> poscore::print::PrintOutcome {
+        self.0.print_report(report).await
+    }
+
     async fn condition(&self) -> poscore::print::Condition {
         poscore::print::Condition::NotFound
     }
@@ -264,4 +311,61 @@ pub fn start_with_printer(
 /// Describes a journal error for the operator.
 pub fn describe(error: &dyn Bilingual, lang: poscore::Lang) -> String {
     format!("{} [{}]", error.message(lang), error.code())
+}
+
+/// Reads `--fee-rate CHANNEL=PERCENT` (`card=0.6`, `qr=0.38`): at most two decimals, at most
+/// 10 %.
+pub fn parse_fee_rate(text: &str) -> Result<poscore::FeeRate, String> {
+    let usage =
+        "write CHANNEL=PERCENT with channel card or qr and at most two decimals, e.g. card=0.6";
+    let (channel, percent) = text
+        .split_once('=')
+        .ok_or_else(|| format!("{text:?} has no '=': {usage}"))?;
+    let channel = match channel.trim().to_ascii_lowercase().as_str() {
+        "card" => poscore::FeeChannel::Card,
+        "qr" => poscore::FeeChannel::Qr,
+        other => return Err(format!("unknown channel {other:?}: {usage}")),
+    };
+    let percent = percent.trim().trim_end_matches('%');
+    let (whole, fraction) = percent.split_once('.').unwrap_or((percent, ""));
+    let digits = |s: &str| !s.is_empty() && s.len() <= 4 && s.bytes().all(|b| b.is_ascii_digit());
+    if !digits(whole) || fraction.len() > 2 || !(fraction.is_empty() || digits(fraction)) {
+        return Err(format!("{percent:?} is not a percentage: {usage}"));
+    }
+    let basis_points = whole.parse::<u32>().map_err(|e| e.to_string())? * 100
+        + format!("{fraction:0<2}")
+            .parse::<u32>()
+            .map_err(|e| e.to_string())?;
+    if basis_points > 1_000 {
+        return Err(format!("{percent}% is more than 10%: {usage}"));
+    }
+    Ok(poscore::FeeRate {
+        channel,
+        basis_points,
+    })
+}
+
+#[cfg(test)]
+mod fee_rate_tests {
+    use super::*;
+
+    #[test]
+    fn fee_rates_read_as_basis_points() {
+        let rate = |t: &str| parse_fee_rate(t).map(|r| (r.channel, r.basis_points));
+        assert_eq!(rate("card=0.6"), Ok((poscore::FeeChannel::Card, 60)));
+        assert_eq!(rate("qr=0.38%"), Ok((poscore::FeeChannel::Qr, 38)));
+        assert_eq!(rate("CARD=1"), Ok((poscore::FeeChannel::Card, 100)));
+        for bad in [
+            "card",
+            "cash=0.6",
+            "card=0.605",
+            "card=abc",
+            "card=11",
+            "card=",
+            "card=.5",
+        ] {
+            let error = parse_fee_rate(bad).unwrap_err();
+            assert!(error.contains("card=0.6"), "{bad}: {error}");
+        }
+    }
 }

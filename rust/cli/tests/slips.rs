@@ -672,3 +672,71 @@ fn a_signature_goes_onto_the_slips_printed_after_it() {
         Some(2)
     );
 }
+
+#[test]
+fn settlement_prints_its_slip_with_fee_estimates_and_it_can_be_printed_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let pages = dir.path().join("pages");
+    std::fs::create_dir_all(&pages).unwrap();
+    let sim = sim_start(&pages);
+    let db = dir.path().join("j.db");
+    let printer = ["--printer", sim.printer.as_str()];
+    let with_printer = |args: &[&str]| poscore(&db, &[&printer[..], args].concat());
+    let pre = with_printer(&[
+        "preauth",
+        "--amount",
+        "100.00",
+        "--pan",
+        PAN,
+        "--expiry",
+        "3012",
+        "--request-id",
+        "s1",
+    ]);
+    assert_eq!(pre.status.code(), Some(0), "{}", text(&pre));
+    let done = with_printer(&[
+        "complete",
+        "--trace",
+        &trace_of(&pre),
+        "--amount",
+        "80.00",
+        "--request-id",
+        "s1-done",
+    ]);
+    assert_eq!(done.status.code(), Some(0), "{}", text(&done));
+    let before = sim.status()["pages"].as_u64().unwrap();
+
+    let settled = with_printer(&["--fee-rate", "card=0.6", "--fee-rate", "qr=0.38", "settle"]);
+    assert_eq!(settled.status.code(), Some(0), "{}", text(&settled));
+    assert!(
+        text(&settled).contains("batch 000001 settled (balanced)"),
+        "{}",
+        text(&settled)
+    );
+    assert!(
+        text(&settled).contains("batch 000001: settlement slip printed"),
+        "{}",
+        text(&settled)
+    );
+    assert_eq!(
+        sim.status()["pages"].as_u64().unwrap(),
+        before + 1,
+        "the settlement slip came out"
+    );
+
+    let again = with_printer(&["settlement-slip"]);
+    assert_eq!(again.status.code(), Some(0), "{}", text(&again));
+    assert!(
+        text(&again).contains("settlement slip of batch 000001 is queued"),
+        "{}",
+        text(&again)
+    );
+    assert_eq!(sim.status()["pages"].as_u64().unwrap(), before + 2);
+
+    let open = poscore(&db, &["settlement-slip", "--batch", "000002"]);
+    assert_eq!(open.status.code(), Some(1), "{}", text(&open));
+    assert!(text(&open).contains("NO_SETTLED_BATCH"), "{}", text(&open));
+    let bad = poscore(&db, &["--fee-rate", "card=12", "settlement-slip"]);
+    assert_eq!(bad.status.code(), Some(2), "{}", text(&bad));
+    assert!(text(&bad).contains("more than 10%"), "{}", text(&bad));
+}

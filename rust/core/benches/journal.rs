@@ -592,12 +592,10 @@ impl RawApproval {
             ])
             .unwrap();
             for copy in ["merchant", "cardholder"] {
-                tx.prepare_cached(
-                    "INSERT INTO print_jobs (txn_id, copy, kind, state, created_at, updated_at) VALUES (?1, ?2, ?3, 'queued', ?4, ?4)",
-                )
-                .unwrap()
-                .execute(params![id, copy, "original", at])
-                .unwrap();
+                tx.prepare_cached("INSERT INTO print_jobs (txn_id, copy, kind, state, created_at, updated_at) VALUES (?1, ?2, ?3, 'queued', ?4, ?4)")
+                    .unwrap()
+                    .execute(params![id, copy, "original", at])
+                    .unwrap();
                 ev.execute(params![
                     at,
                     id,
@@ -707,9 +705,7 @@ fn big_journal(dir: &Path, rows: u64) -> PathBuf {
                  VALUES (?1, ?2, 'original', 'printed', 1, NULL, 0, ?3, ?4)",
             )
             .unwrap();
-        let mut event = tx
-            .prepare("INSERT INTO events (at, txn_id, entity, from_state, to_state, cause) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
-            .unwrap();
+        let mut event = tx.prepare("INSERT INTO events (at, txn_id, entity, from_state, to_state, cause) VALUES (?1, ?2, ?3, ?4, ?5, ?6)").unwrap();
         let mut batch_row = tx
             .prepare(
                 "INSERT INTO batches (batch, state, opened_at, closed_at, total_count, total_minor, balanced) \
@@ -1006,9 +1002,8 @@ impl RecoveryRig {
                 |r| r.get(0),
             )
             .unwrap();
-        let printing: i64 = tx
-            .query_row("SELECT COUNT(*) FROM print_jobs WHERE state IN ('queued', 'printing') AND state = 'printing'", [], |r| r.get(0))
-            .unwrap();
+        let printing: i64 =
+            tx.query_row("SELECT COUNT(*) FROM print_jobs WHERE state IN ('queued', 'printing') AND state = 'printing'", [], |r| r.get(0)).unwrap();
         assert_eq!(
             (left, printing),
             (0, 0),
@@ -1452,9 +1447,7 @@ fn big_part(c: &mut Criterion, args: &Args, report: &mut Vec<String>) {
         "recovery/open_1m_finished_10_unfinished",
     ));
     let warm = Stats::of(&rig.opens);
-    report.push(format!(
-        "recovery: Engine::open on {rows} finished + 10 unfinished rows, every timed open (warm-up included), OS page cache warm:"
-    ));
+    report.push(format!("recovery: Engine::open on {rows} finished + 10 unfinished rows, every timed open (warm-up included), OS page cache warm:"));
     report.push(warm.line("  Engine::open (recovery of 10 rows)"));
 
     // A few opens with the file's pages dropped from the OS cache first: closer to a

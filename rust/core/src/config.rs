@@ -35,6 +35,48 @@ pub struct Config {
     pub training: bool,
     /// How slips are printed.
     pub printing: PrintConfig,
+    /// The merchant's fee rates (商户手续费率) per payment channel. When any are set, the
+    /// settlement slip shows an estimated fee per channel. Empty by default: the acquirer's
+    /// contract decides them.
+    pub fee_rates: Vec<FeeRate>,
+}
+
+/// A payment channel a fee rate applies to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FeeChannel {
+    /// Bank cards (银行卡). Every pre-authorization family transaction is a card one.
+    Card,
+    /// QR-code payments (扫码). This terminal's pre-authorizations never are, so the
+    /// channel's base is zero; the line is printed so the merchant sees the rate.
+    Qr,
+}
+
+impl FeeChannel {
+    /// The channel's name on slips: (Chinese, English).
+    pub fn names(self) -> (&'static str, &'static str) {
+        match self {
+            FeeChannel::Card => ("银行卡", "CARD"),
+            FeeChannel::Qr => ("扫码", "QR"),
+        }
+    }
+}
+
+/// A merchant fee rate: `basis_points` hundredths of a percent of the channel's settled
+/// amount (0.6 % = 60, 0.38 % = 38).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FeeRate {
+    /// The channel.
+    pub channel: FeeChannel,
+    /// The rate, in basis points (0–1000, i.e. at most 10 %).
+    pub basis_points: u32,
+}
+
+impl FeeRate {
+    /// The estimated fee on `amount_minor`, rounded half up to the minor unit.
+    pub fn fee_on(&self, amount_minor: u64) -> u64 {
+        let fee = (u128::from(amount_minor) * u128::from(self.basis_points) + 5_000) / 10_000;
+        u64::try_from(fee).unwrap_or(u64::MAX)
+    }
 }
 
 /// How slips are printed and delivered.
@@ -96,6 +138,7 @@ impl Default for Config {
             retry_max_delay_ms: 60_000,
             training: false,
             printing: PrintConfig::default(),
+            fee_rates: Vec::new(),
         }
     }
 }
@@ -188,6 +231,26 @@ impl Config {
             "merchant_name",
             &self.merchant_name,
             "1 to 40 characters",
+        )?;
+        for rate in &self.fee_rates {
+            check(
+                rate.basis_points <= 1_000,
+                "fee_rates.basis_points",
+                rate.basis_points,
+                "0 to 1000 (at most 10 %)",
+            )?;
+        }
+        check(
+            self.fee_rates
+                .iter()
+                .enumerate()
+                .all(|(i, r)| self.fee_rates[..i].iter().all(|o| o.channel != r.channel)),
+            "fee_rates",
+            format!(
+                "{:?}",
+                self.fee_rates.iter().map(|r| r.channel).collect::<Vec<_>>()
+            ),
+            "one rate per channel",
         )?;
         check(
             (1_000..=200_000).contains(&self.printing.roll_length_mm),

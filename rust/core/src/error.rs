@@ -251,6 +251,14 @@ pub enum CommandError {
         /// What was asked for ("trace 000123", "the last slip").
         what: String,
     },
+    /// No settled batch to print a settlement slip for.
+    #[error(
+        "{what} has not been settled, so it has no settlement slip; settle first, or name a settled batch"
+    )]
+    NoSettledBatch {
+        /// What was asked for ("batch 000007", "the last settled batch").
+        what: String,
+    },
     /// No slip of that transaction is waiting to be delivered.
     #[error(
         "trace {trace} has no slip waiting for the printer; its slips are printed or delivered already (reprint it instead)"
@@ -294,6 +302,7 @@ impl Bilingual for CommandError {
             CommandError::BatchFull { .. } => "BATCH_FULL",
             CommandError::NothingToReprint { .. } => "NOTHING_TO_REPRINT",
             CommandError::NothingToDeliver { .. } => "NOTHING_TO_DELIVER",
+            CommandError::NoSettledBatch { .. } => "NO_SETTLED_BATCH",
             CommandError::BadSignature { .. } => "BAD_SIGNATURE",
             CommandError::Journal(e) => e.code(),
         }
@@ -337,11 +346,13 @@ impl Bilingual for CommandError {
                 other,
                 kind,
                 state,
-            } => format!(
-                "凭证号 {trace} 的另一笔{}（凭证号 {other}）状态为 {}：请等待其结束或冲正完成",
-                kind.zh_name(),
-                zh_state(*state)
-            ),
+            } => {
+                format!(
+                    "凭证号 {trace} 的另一笔{}（凭证号 {other}）状态为 {}：请等待其结束或冲正完成",
+                    kind.zh_name(),
+                    zh_state(*state)
+                )
+            }
             CommandError::PreAuthExpired { trace, days } => {
                 format!("预授权 {trace} 已超过 {days} 天，不能再完成：请联系收单机构办理延期完成")
             }
@@ -376,9 +387,14 @@ impl Bilingual for CommandError {
             CommandError::NothingToReprint { what } => {
                 format!("{what} 没有可重打印的签购单：只有成功的交易才有签购单")
             }
-            CommandError::NothingToDeliver { trace } => format!(
-                "凭证号 {trace} 没有等待打印的签购单：已打印或已发送电子签购单（如需请重打印）"
-            ),
+            CommandError::NoSettledBatch { what } => {
+                format!("{what}尚未结算，没有结算单：请先结算，或指定已结算的批次")
+            }
+            CommandError::NothingToDeliver { trace } => {
+                format!(
+                    "凭证号 {trace} 没有等待打印的签购单：已打印或已发送电子签购单（如需请重打印）"
+                )
+            }
             CommandError::BadSignature { why } => {
                 format!("签名无法保存（{why}）：请持卡人重新签名")
             }

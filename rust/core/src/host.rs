@@ -114,12 +114,30 @@ pub struct BatchTotals {
 /// A settlement (批结算) of the current batch.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SettlementRequest {
+    /// Field 11: a fresh trace from the journal's counter.
+    pub trace: TraceNumber,
     /// The batch being closed.
     pub batch: BatchNumber,
     /// The terminal's totals.
     pub totals: BatchTotals,
     /// Who sends it.
     pub identity: TerminalIdentity,
+}
+
+/// One transaction of a batch upload (批上送, 0320): a completion the host's totals must
+/// include. Sent one by one after a settlement the host reported unbalanced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BatchUploadRecord {
+    /// The transaction's kind (a completion or a completion advice).
+    pub kind: TxnKind,
+    /// Its own trace (field 11 of the record).
+    pub trace: TraceNumber,
+    /// Its amount.
+    pub amount: Money,
+    /// Its authorization code (field 38), if any.
+    pub auth_code: Option<String>,
+    /// Its RRN (field 37), if any.
+    pub rrn: Option<String>,
 }
 
 /// Everything the engine may ask the host link to send.
@@ -129,6 +147,8 @@ pub enum HostRequest {
     SignOn {
         /// Field 11 for the sign-on.
         trace: TraceNumber,
+        /// The open batch (field 60.2).
+        batch: BatchNumber,
         /// Who signs on.
         identity: TerminalIdentity,
     },
@@ -140,6 +160,26 @@ pub enum HostRequest {
     Advice(AdviceRequest),
     /// A settlement.
     Settlement(SettlementRequest),
+    /// One record of the batch upload that follows an unbalanced settlement.
+    BatchUpload {
+        /// The batch being settled.
+        batch: BatchNumber,
+        /// The record.
+        record: BatchUploadRecord,
+        /// Who sends it.
+        identity: TerminalIdentity,
+    },
+    /// The end of the batch upload (批上送结束): how many records were sent.
+    BatchUploadEnd {
+        /// Field 11 for the end message (a fresh trace).
+        trace: TraceNumber,
+        /// The batch being settled.
+        batch: BatchNumber,
+        /// How many records the upload sent.
+        count: u32,
+        /// Who sends it.
+        identity: TerminalIdentity,
+    },
 }
 
 impl HostRequest {
@@ -148,12 +188,23 @@ impl HostRequest {
         match self {
             HostRequest::SignOn { trace, .. } => format!("sign-on {trace}"),
             HostRequest::Financial(r) => format!("financial {} {}", r.kind, r.trace),
-            HostRequest::Reversal(r) => format!(
-                "reversal {} {} reason {}",
-                r.original_kind, r.original_trace, r.reason
-            ),
+            HostRequest::Reversal(r) => {
+                format!(
+                    "reversal {} {} reason {}",
+                    r.original_kind, r.original_trace, r.reason
+                )
+            }
             HostRequest::Advice(r) => format!("advice {}", r.trace),
             HostRequest::Settlement(r) => format!("settlement batch {}", r.batch),
+            HostRequest::BatchUpload { batch, record, .. } => {
+                format!(
+                    "batch upload {} {} of batch {batch}",
+                    record.kind, record.trace
+                )
+            }
+            HostRequest::BatchUploadEnd { batch, count, .. } => {
+                format!("batch upload end of batch {batch} ({count} records)")
+            }
         }
     }
 }

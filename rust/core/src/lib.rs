@@ -68,10 +68,10 @@ pub mod slip;
 pub mod time;
 pub mod txn;
 
-pub use config::Config;
+pub use config::{Config, FeeChannel, FeeRate};
 pub use engine::{
     Command, CommandDone, CommandOutcome, Engine, Event, Input, OpenError, Output, PrintJob,
-    SettlementSummary, Ticket,
+    ReportJob, SettlementSummary, Ticket,
 };
 pub use error::{CommandError, JournalError};
 pub use lang::{Bilingual, Lang};

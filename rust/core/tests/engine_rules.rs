@@ -20,7 +20,7 @@ use poscore::txn::{
 };
 use poscore::{
     Bilingual, Command, CommandDone, CommandError, CommandOutcome, Config, Engine, Event, Input,
-    JournalError, Output, PrintJob, Ticket, Timestamp,
+    JournalError, Output, PrintJob, ReportJob, Ticket, Timestamp,
 };
 
 // ---------------------------------------------------------------------------------------
@@ -196,6 +196,8 @@ struct Harness {
     in_flight: Option<(ExchangeId, HostRequest)>,
     /// The slip the printer holds, if any.
     printing: Option<PrintJob>,
+    /// The report (settlement slip) at the printer.
+    report: Option<ReportJob>,
     /// Every request the engine sent, in order.
     sent: Vec<HostRequest>,
 }
@@ -225,6 +227,7 @@ impl Harness {
             replies: 0,
             in_flight: None,
             printing: None,
+            report: None,
             sent: Vec::new(),
         }
     }
@@ -282,7 +285,19 @@ impl Harness {
                         "job {} handed to the printer while another one prints",
                         job.job_id
                     );
+                    assert!(
+                        self.report.is_none(),
+                        "job {} handed to the printer while a report prints",
+                        job.job_id
+                    );
                     self.printing = Some(job.clone());
+                }
+                Output::PrintReport(report) => {
+                    assert!(
+                        self.printing.is_none() && self.report.is_none(),
+                        "a report handed to a busy printer"
+                    );
+                    self.report = Some(report.clone());
                 }
                 Output::Done(_) | Output::Event(_) => {}
             }
@@ -384,10 +399,17 @@ impl Harness {
         })
     }
 
-    /// Confirms every slip until the printer is idle.
+    /// Confirms every slip (and report) until the printer is idle; returns the slips.
     fn print_all(&mut self) -> Vec<PrintJob> {
         let mut printed = Vec::new();
         for _ in 0..100 {
+            if let Some(report) = self.report.take() {
+                self.handle(Input::ReportResult {
+                    report_id: report.report_id,
+                    outcome: PrintOutcome::Printed { length_mm: 120 },
+                });
+                continue;
+            }
             let Some(job) = self.printing.clone() else {
                 return printed;
             };
@@ -885,6 +907,8 @@ fn a_pending_reversal_goes_out_before_the_next_financial_request() {
             HostRequest::Reversal(_) => "reversal",
             HostRequest::Advice(_) => "advice",
             HostRequest::Settlement(_) => "settlement",
+            HostRequest::BatchUpload { .. } => "batch upload",
+            HostRequest::BatchUploadEnd { .. } => "batch upload end",
         })
         .collect();
     assert_eq!(
@@ -1968,7 +1992,9 @@ fn a_printer_fault_that_clears_by_itself_retries_the_slip_with_backoff() {
     h.approve();
     let job = h.printing.clone().expect("a slip at the printer");
     let outputs = h.print_fails(Condition::Overheated, false);
-    assert!(outputs.iter().any(|o| matches!(o, Output::Event(Event::PrintJob { job: j, .. }) if j.id == job.job_id && j.state == PrintJobState::Queued)));
+    assert!(
+        outputs.iter().any(|o| matches!(o, Output::Event(Event::PrintJob { job: j, .. }) if j.id == job.job_id && j.state == PrintJobState::Queued))
+    );
     let record = h.txn("r1");
     let faulted = record
         .print_jobs
@@ -2110,6 +2136,264 @@ fn a_transaction_taken_while_settlement_is_in_flight_belongs_to_the_next_batch()
     let batches: std::collections::HashSet<(BatchNumber, TraceNumber)> =
         h.all_txns().iter().map(|t| (t.batch, t.trace)).collect();
     assert_eq!(batches.len(), h.all_txns().len());
+}
+
+fn unbalanced() -> HostReply {
+    HostReply {
+        settlement_balanced: Some(false),
+        ..HostReply::with_code("00")
+    }
+}
+
+/// A batch with two approved completions (one online, one offline with its advice
+/// delivered), a voided pre-auth and an open pre-auth.
+fn batch_with_two_completions(h: &mut Harness) -> (TxnRecord, TxnRecord) {
+    let p1 = h.approved_preauth("p1", "100.00");
+    let p2 = h.approved_preauth("p2", "50.00");
+    let p3 = h.approved_preauth("p3", "20.00");
+    let _open = h.approved_preauth("p4", "10.00");
+    h.submit(
+        "c1",
+        Command::Complete {
+            original_trace: p1.trace,
+            amount: cny("90.00"),
+        },
+    );
+    h.approve_all();
+    h.submit(
+        "c2",
+        Command::CompleteOffline {
+            original_trace: p2.trace,
+            amount: cny("45.00"),
+        },
+    );
+    h.approve_all();
+    h.submit(
+        "v3",
+        Command::Void {
+            original_trace: p3.trace,
+        },
+    );
+    h.approve_all();
+    h.print_all();
+    (h.txn("c1"), h.txn("c2"))
+}
+
+#[test]
+fn an_unbalanced_settlement_uploads_each_completion_then_the_end_message_and_closes_the_batch() {
+    let mut h = Harness::signed_on();
+    let (c1, c2) = batch_with_two_completions(&mut h);
+    let batch = h.txn("p1").batch;
+    let outputs = h.submit("settle", Command::Settle);
+    assert!(
+        matches!(sends(&outputs)[..], [HostRequest::Settlement(s)] if s.totals.count == 2 && s.totals.amount_minor == 13_500)
+    );
+
+    // 对账不平: the batch stays open, and the first record goes out.
+    let outputs = h.reply(unbalanced());
+    assert!(
+        dones(&outputs).is_empty(),
+        "the settlement is not over before the upload"
+    );
+    match sends(&outputs)[..] {
+        [
+            HostRequest::BatchUpload {
+                batch: b, record, ..
+            },
+        ] => {
+            assert_eq!(
+                (*b, record.trace, record.kind, record.amount),
+                (batch, c1.trace, TxnKind::CompletionRequest, c1.amount)
+            );
+            assert_eq!(
+                (record.auth_code.as_deref(), record.rrn.as_deref()),
+                (c1.auth_code.as_deref(), c1.rrn.as_deref())
+            );
+        }
+        ref other => panic!("expected the first upload record, got {other:?}"),
+    }
+    assert_eq!(h.engine().journal().current_batch().unwrap(), batch);
+
+    // A cashier's completion taken during the upload waits: it is in neither the host's
+    // totals nor the upload, so it must not reach the host before the batch closes.
+    h.submit(
+        "c4",
+        Command::Complete {
+            original_trace: h.txn("p4").trace,
+            amount: cny("10.00"),
+        },
+    );
+    let outputs = h.reply(HostReply::with_code("00"));
+    match sends(&outputs)[..] {
+        [HostRequest::BatchUpload { record, .. }] => {
+            assert_eq!(
+                (record.trace, record.kind),
+                (c2.trace, TxnKind::CompletionAdvice)
+            )
+        }
+        ref other => panic!("expected the second upload record, got {other:?}"),
+    }
+    let outputs = h.reply(HostReply::with_code("00"));
+    match sends(&outputs)[..] {
+        [
+            HostRequest::BatchUploadEnd {
+                batch: b, count, ..
+            },
+        ] => assert_eq!((*b, *count), (batch, 2)),
+        ref other => panic!("expected the end message, got {other:?}"),
+    }
+    let outputs = h.reply(HostReply::with_code("00"));
+    let summary = match &dones(&outputs)
+        .iter()
+        .find(|d| d.request_id == rid("settle"))
+        .expect("settled")
+        .outcome
+    {
+        Ok(CommandOutcome::Settled(summary)) => *summary,
+        other => panic!("expected a settlement, got {other:?}"),
+    };
+    assert!(!summary.balanced);
+    assert_eq!(
+        (
+            summary.batch,
+            summary.uploaded,
+            summary.totals.count,
+            summary.totals.amount_minor
+        ),
+        (batch, 2, 2, 13_500)
+    );
+    assert_eq!(summary.next_batch, batch.next());
+    assert!(h.txn("c1").settled && h.txn("c2").settled);
+    // Only now does the waiting completion go, in the new batch.
+    assert!(matches!(financial_sends(&outputs)[..], [f] if f.batch == batch.next()));
+}
+
+#[test]
+fn a_batch_upload_that_keeps_failing_gives_the_settlement_up_and_keeps_the_batch_open() {
+    let mut h = Harness::signed_on();
+    let (c1, _) = batch_with_two_completions(&mut h);
+    let batch = c1.batch;
+    h.submit("settle", Command::Settle);
+    h.reply(unbalanced());
+    // The first record: two timeouts are retried, the third gives up.
+    for attempt in 1..=3 {
+        let outputs = h.timeout();
+        if attempt < 3 {
+            assert!(
+                matches!(sends(&outputs)[..], [HostRequest::BatchUpload { record, .. }] if record.trace == c1.trace),
+                "attempt {attempt}"
+            );
+            continue;
+        }
+        match &dones(&outputs)[..] {
+            [done] => match &done.outcome {
+                Err(CommandError::SettlementFailed { why }) => {
+                    assert!(why.contains("record 1 of 2"), "{why}")
+                }
+                other => panic!("expected SettlementFailed, got {other:?}"),
+            },
+            other => panic!("expected one outcome, got {other:?}"),
+        }
+    }
+    assert_eq!(
+        h.engine().journal().current_batch().unwrap(),
+        batch,
+        "the batch is still open"
+    );
+    assert!(!h.txn("c1").settled);
+    // Settling again repeats the settlement and the whole upload.
+    let outputs = h.submit("settle-2", Command::Settle);
+    assert!(matches!(sends(&outputs)[..], [HostRequest::Settlement(_)]));
+    h.reply(unbalanced());
+    h.approve_all();
+    assert!(h.txn("c1").settled && h.txn("c2").settled);
+    assert_eq!(h.engine().journal().current_batch().unwrap(), batch.next());
+}
+
+#[test]
+fn settlement_prints_its_slip_after_the_slips_due_and_it_can_be_printed_again() {
+    use poscore::{FeeChannel, FeeRate};
+    let config = Config {
+        fee_rates: vec![FeeRate {
+            channel: FeeChannel::Card,
+            basis_points: 60,
+        }],
+        ..Config::default()
+    };
+    let mut h = Harness::signed_on_with(config);
+    let (c1, _) = batch_with_two_completions(&mut h);
+    let batch = c1.batch;
+    // A slip still at the printer when the batch closes: the report waits for it.
+    h.approved_unprinted("p5", "5.00");
+    h.submit("settle", Command::Settle);
+    let outputs = h.approve_all();
+    assert!(
+        !outputs.iter().any(|o| matches!(o, Output::PrintReport(_))),
+        "the report waits for the slip at the printer"
+    );
+    h.printed();
+    // The slip's second copy goes before the report too.
+    h.printed();
+    let report = h
+        .report
+        .clone()
+        .expect("the settlement slip goes to the printer");
+    assert_eq!(report.batch, batch);
+    let slip = h
+        .engine()
+        .settlement_slip(batch)
+        .unwrap()
+        .expect("a closed batch has a slip");
+    assert_eq!(
+        (slip.count, slip.total_minor, slip.balanced),
+        (2, 13_500, true)
+    );
+    // 135.00 × 0.60 % = 0.81.
+    assert_eq!(
+        slip.fees.iter().map(|f| f.fee_minor).collect::<Vec<_>>(),
+        [81]
+    );
+    let kinds: Vec<_> = slip.per_kind.iter().map(|&(k, n, m)| (k, n, m)).collect();
+    assert!(kinds.contains(&(TxnKind::PreAuth, 5, 18_500)), "{kinds:?}");
+    assert!(
+        kinds.contains(&(TxnKind::PreAuthVoid, 1, 2_000)),
+        "{kinds:?}"
+    );
+    // The printer fails it: reported with a remedy, not retried.
+    let report_id = h.report.take().unwrap().report_id;
+    let outputs = h.handle(Input::ReportResult {
+        report_id,
+        outcome: PrintOutcome::Failed {
+            condition: Condition::PaperOut,
+            detail: "缺纸 / paper out".into(),
+            may_have_printed: false,
+        },
+    });
+    assert!(outputs.iter().any(
+        |o| matches!(o, Output::Event(Event::SettlementSlip { batch: b, printed: false, detail }) if *b == batch && detail.contains("print it again"))
+    ));
+    h.tick();
+    assert!(
+        h.report.is_none(),
+        "a failed report is not retried on its own"
+    );
+    // The operator prints it again; an open batch has none.
+    let outputs = h.submit("again", Command::PrintSettlementSlip { batch: None });
+    assert!(
+        matches!(dones(&outputs)[0].outcome, Ok(CommandOutcome::SettlementSlipQueued { batch: b }) if b == batch)
+    );
+    assert_eq!(h.report.as_ref().map(|r| r.batch), Some(batch));
+    h.print_all();
+    let outputs = h.submit(
+        "open",
+        Command::PrintSettlementSlip {
+            batch: Some(batch.next()),
+        },
+    );
+    assert!(matches!(
+        &dones(&outputs)[0].outcome,
+        Err(CommandError::NoSettledBatch { .. })
+    ));
 }
 
 // ---------------------------------------------------------------------------------------
@@ -2293,6 +2577,7 @@ fn variant(error: &CommandError) -> &'static str {
         CommandError::BatchFull { .. } => "BatchFull",
         CommandError::NothingToReprint { .. } => "NothingToReprint",
         CommandError::NothingToDeliver { .. } => "NothingToDeliver",
+        CommandError::NoSettledBatch { .. } => "NoSettledBatch",
         CommandError::BadSignature { .. } => "BadSignature",
         CommandError::Journal(_) => "Journal",
     }
@@ -2325,6 +2610,9 @@ fn every_command_error_speaks_chinese_and_english() {
             what: "trace 000012".into(),
         },
         CommandError::NothingToDeliver { trace: t },
+        CommandError::NoSettledBatch {
+            what: "batch 000007".into(),
+        },
         CommandError::BadSignature {
             why: "no strokes".into(),
         },
@@ -2384,7 +2672,7 @@ fn every_command_error_speaks_chinese_and_english() {
         assert_eq!(error.message(poscore::Lang::En), en);
     }
     assert_eq!(names.len(), all.len(), "every variant once");
-    assert_eq!(names.len(), 23, "every CommandError variant is listed");
+    assert_eq!(names.len(), 24, "every CommandError variant is listed");
     assert_eq!(
         codes.len(),
         all.len(),
@@ -2563,7 +2851,9 @@ fn paper_out_holds_printing_until_the_printer_is_ready_and_counts_a_paper_change
     let mut h = Harness::signed_on();
     let t = h.approved_unprinted("r1", "100.00");
     let outputs = h.print_fails(Condition::PaperOut, false);
-    assert!(events(&outputs).iter().any(|e| matches!(e, Event::PrintingHeld { reason, remedy } if reason == "paper_out" && remedy.0.contains("缺纸"))));
+    assert!(
+        events(&outputs).iter().any(|e| matches!(e, Event::PrintingHeld { reason, remedy } if reason == "paper_out" && remedy.0.contains("缺纸")))
+    );
     let record = h.txn("r1");
     assert_eq!(record.print_jobs[0].state, PrintJobState::Held);
     assert_eq!(

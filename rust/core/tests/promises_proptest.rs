@@ -92,6 +92,8 @@ enum Step {
     Code(&'static str),
     /// The answer's MAC is wrong.
     BadMac,
+    /// The host approves, and reports a settlement in flight unbalanced (批上送 follows).
+    Unbalanced,
     Timeout,
     LinkFailed,
     PrintOk,
@@ -118,7 +120,7 @@ fn step() -> impl Strategy<Value = Step> {
         2 => (any::<usize>(), reuse()).prop_map(|(target, reuse)| Step::Void { target, reuse }),
         2 => (any::<usize>(), reuse()).prop_map(|(target, reuse)| Step::CompleteVoid { target, reuse }),
         2 => any::<usize>().prop_map(|index| Step::Repeat { index }),
-        1 => Just(Step::Settle),
+        2 => Just(Step::Settle),
         1 => any::<usize>().prop_map(|target| Step::RetryReversal { target }),
         1 => Just(Step::SignOn),
         16 => Just(Step::Approve),
@@ -127,6 +129,7 @@ fn step() -> impl Strategy<Value = Step> {
         1 => Just(Step::Code("25")),
         1 => Just(Step::Code("96")),
         2 => Just(Step::BadMac),
+        4 => Just(Step::Unbalanced),
         3 => Just(Step::Timeout),
         1 => Just(Step::LinkFailed),
         6 => Just(Step::PrintOk),
@@ -149,6 +152,7 @@ enum Sent {
     Reversal { txn_id: i64 },
     Advice { txn_id: i64 },
     Settlement,
+    BatchUpload,
 }
 
 struct World {
@@ -162,6 +166,8 @@ struct World {
     replies: u64,
     in_flight: Option<(ExchangeId, Sent)>,
     printing: Option<i64>,
+    /// The report (settlement slip) at the printer, if any.
+    report: Option<u64>,
     /// Every command submitted, for repeats.
     submitted: Vec<(RequestId, Command)>,
     /// Every request id used, accepted or not.
@@ -246,6 +252,7 @@ impl World {
             replies: 0,
             in_flight: None,
             printing: None,
+            report: None,
             submitted: Vec::new(),
             request_ids: Vec::new(),
             host_approved: HashSet::new(),
@@ -430,6 +437,19 @@ impl World {
                 mac_valid: false,
                 ..HostReply::approved("666666", "000000006666")
             }),
+            Step::Unbalanced => {
+                if self
+                    .in_flight
+                    .is_some_and(|(_, sent)| sent == Sent::Settlement)
+                {
+                    self.reply(HostReply {
+                        settlement_balanced: Some(false),
+                        ..HostReply::with_code("00")
+                    });
+                } else {
+                    self.approve();
+                }
+            }
             Step::Timeout => {
                 if let Some((exchange, sent)) = self.in_flight.take() {
                     self.note_maybe_delivered(sent);
@@ -454,24 +474,31 @@ impl World {
                         job_id,
                         outcome: PrintOutcome::Printed { length_mm: 90 },
                     });
+                } else if let Some(report_id) = self.report.take() {
+                    self.handle(Input::ReportResult {
+                        report_id,
+                        outcome: PrintOutcome::Printed { length_mm: 120 },
+                    });
                 }
             }
             Step::PrintFault(kind) => {
+                let (condition, may_have_printed) = [
+                    (Condition::PaperOut, false),
+                    (Condition::Busy, false),
+                    (Condition::CommunicationError, true),
+                ][kind];
+                let outcome = PrintOutcome::Failed {
+                    condition,
+                    detail: condition.code().into(),
+                    may_have_printed,
+                };
                 if let Some(job_id) = self.printing.take() {
-                    let (condition, may_have_printed) = [
-                        (Condition::PaperOut, false),
-                        (Condition::Busy, false),
-                        (Condition::CommunicationError, true),
-                    ][kind];
                     if may_have_printed {
                         self.uncertain.insert(job_id);
                     }
-                    let outcome = PrintOutcome::Failed {
-                        condition,
-                        detail: condition.code().into(),
-                        may_have_printed,
-                    };
                     self.handle(Input::PrintResult { job_id, outcome });
+                } else if let Some(report_id) = self.report.take() {
+                    self.handle(Input::ReportResult { report_id, outcome });
                 }
             }
             Step::PrinterReady => self.handle(Input::PrinterReady),
@@ -490,6 +517,7 @@ impl World {
         }
         self.engine = None;
         self.in_flight = None;
+        self.report = None;
         if let Some(job_id) = self.printing.take() {
             self.uncertain.insert(job_id);
         }
@@ -519,8 +547,19 @@ impl World {
                     let sent = self.check_send(&request);
                     self.in_flight = Some((exchange, sent));
                 }
+                Output::PrintReport(report) => {
+                    assert!(
+                        self.printing.is_none() && self.report.is_none(),
+                        "a report sent while the printer is busy"
+                    );
+                    self.report = Some(report.report_id);
+                }
                 Output::Print(job) => {
                     assert!(self.printing.is_none(), "two slips at the printer at once");
+                    assert!(
+                        self.report.is_none(),
+                        "a slip sent while a report is at the printer"
+                    );
                     assert_eq!(
                         job.txn
                             .print_jobs
@@ -588,6 +627,36 @@ impl World {
         match request {
             HostRequest::SignOn { .. } => Sent::SignOn,
             HostRequest::Settlement(_) => Sent::Settlement,
+            HostRequest::BatchUpload { batch, record, .. } => {
+                let txn = self.by_trace(record.trace);
+                assert_eq!(
+                    *batch,
+                    self.engine().journal().current_batch().expect("reads"),
+                    "an upload of another batch"
+                );
+                assert_eq!(
+                    (txn.batch, txn.state, txn.amount),
+                    (*batch, TxnState::Approved, record.amount),
+                    "only the batch's approved txns are uploaded"
+                );
+                assert!(
+                    matches!(
+                        txn.kind,
+                        TxnKind::CompletionRequest | TxnKind::CompletionAdvice
+                    ),
+                    "{} uploaded",
+                    txn.kind
+                );
+                Sent::BatchUpload
+            }
+            HostRequest::BatchUploadEnd { batch, .. } => {
+                assert_eq!(
+                    *batch,
+                    self.engine().journal().current_batch().expect("reads"),
+                    "an upload end of another batch"
+                );
+                Sent::BatchUpload
+            }
             HostRequest::Financial(f) => {
                 let txn = self.by_trace(f.trace);
                 assert_eq!(
@@ -759,14 +828,16 @@ impl World {
             // Promise 3.
             let reversal = txn.reversal.as_ref().map(|r| r.state);
             match txn.state {
-                TxnState::Unknown => assert!(
-                    matches!(
-                        reversal,
-                        Some(ReversalState::Pending | ReversalState::Failed)
-                    ),
-                    "unknown {} has reversal {reversal:?}",
-                    txn.trace
-                ),
+                TxnState::Unknown => {
+                    assert!(
+                        matches!(
+                            reversal,
+                            Some(ReversalState::Pending | ReversalState::Failed)
+                        ),
+                        "unknown {} has reversal {reversal:?}",
+                        txn.trace
+                    )
+                }
                 TxnState::Reversed => assert_eq!(
                     reversal,
                     Some(ReversalState::Done),

@@ -389,6 +389,7 @@ fn settlement() -> SettlementSlip {
             (TxnKind::CompletionVoid, 0, 0),
         ],
         training: false,
+        fees: Vec::new(),
     }
 }
 
@@ -707,6 +708,64 @@ fn the_settlement_slip_has_its_totals() {
     assert!(
         text.contains("对账不平 NOT BALANCED") && text.contains("*** 培训 TRAINING ***"),
         "{text}"
+    );
+    assert!(
+        !text.contains("EST. MERCHANT FEES"),
+        "no rates, no fee section:\n{text}"
+    );
+}
+
+#[test]
+fn the_settlement_slip_estimates_fees_per_channel_when_rates_are_set() {
+    use poscore::{FeeChannel, FeeRate};
+    let rates = [
+        FeeRate {
+            channel: FeeChannel::Card,
+            basis_points: 60,
+        },
+        FeeRate {
+            channel: FeeChannel::Qr,
+            basis_points: 38,
+        },
+    ];
+    // 880.50 × 0.60 % = 5.283 → 5.28; QR carries nothing on a pre-auth terminal.
+    let fees = poscore::slip::FeeLine::for_rates(&rates, 88_050);
+    assert_eq!(
+        fees.iter()
+            .map(|f| (f.base_minor, f.fee_minor))
+            .collect::<Vec<_>>(),
+        [(88_050, 528), (0, 0)]
+    );
+    let slip = SettlementSlip {
+        fees,
+        ..settlement()
+    };
+    for language in SlipLanguage::ALL {
+        let text = printed_text(
+            &settlement_document(&slip, &config(PaperWidth::Mm58, language)),
+            PaperWidth::Mm58,
+        );
+        for needle in [
+            language.label("手续费估算", "EST. MERCHANT FEES"),
+            format!("{} 0.60%", language.label("银行卡", "CARD")),
+            format!("{} 0.38%", language.label("扫码", "QR")),
+            "RMB 5.28".into(),
+            language.label("合计", "TOTAL FEES"),
+        ] {
+            assert!(
+                squeeze(&text).contains(&squeeze(&needle)),
+                "{language:?}: {needle:?} missing from\n{text}"
+            );
+        }
+    }
+    // Half up: 0.5 of a fen rounds up, less rounds down.
+    let rate = FeeRate {
+        channel: FeeChannel::Card,
+        basis_points: 50,
+    };
+    assert_eq!(
+        (rate.fee_on(100), rate.fee_on(99), rate.fee_on(0)),
+        (1, 0, 0)
     );
 }
 

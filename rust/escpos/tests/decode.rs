@@ -395,7 +395,7 @@ fn decodes_images_codes_feeds_and_cuts() {
         height: 80,
         module_width: 2,
         hri_below: true,
-        align: Align::Left,
+        align: Align::Left
     }));
     // ESC d 2 on an empty buffer feeds 2 lines (60 dots), ESC J 10 10 dots: merged.
     assert!(page.items.contains(&PageItem::Feed(70)), "{:?}", page.items);

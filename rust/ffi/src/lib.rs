@@ -8,9 +8,12 @@
 //! - records and enums ([`Transaction`], [`TxnState`], …) and one error, [`PosError`]
 //!   (Kotlin: sealed `PosException`), whose variants carry a stable code and the operator's
 //!   message in Chinese and English;
+//! - the acquirer host: the simulated one in process, or with [`HostConfig`] the real one,
+//!   ISO 8583 over TCP through `poscore-host` ([`KeyedHostLink`]); sign-on with working keys
+//!   installed in the [`KeyProvider`];
 //! - foreign traits implemented in Kotlin: [`PrinterDevice`] (vendor printer SDKs; Rust maps
 //!   their raw status codes with its own tables), [`KeyProvider`] (the secure module: PAN-hash
-//!   key and MAC), [`EventListener`] (UI events, in order, on a background thread); with
+//!   key, MAC, the sign-on's working keys), [`EventListener`] (UI events, in order, on a background thread); with
 //!   software implementations [`SoftwarePrinter`] and [`SoftwareKeyProvider`] for tests and
 //!   the demo;
 //! - the print queue's operator calls on [`PosTerminal`]: reprint, resume after a hold,
@@ -27,6 +30,7 @@
 
 mod error;
 mod escpos;
+mod host;
 mod keys;
 mod printer;
 mod records;
@@ -40,7 +44,11 @@ pub use escpos::{
     EscPosProfile, EscPosStatus, PaperSize, PaperState, PrinterEncoding, SelfTestReport,
     default_escpos_profile, escpos_print_self_test, escpos_printer_status, self_test_escpos_bytes,
 };
-pub use keys::{KeyProvider, SoftwareKeyProvider, cup_ecb_mac};
+pub use host::{
+    HostConfig, KeyProviderMac, KeyedHostLink, MacAlgorithm, SignOnResult, WorkingKeys,
+    default_host_config,
+};
+pub use keys::{KeyProvider, SoftwareKeyProvider};
 pub use printer::{
     DeviceStatus, HoldRemedy, PrinterCondition, PrinterDevice, PrinterStatusInfo, PrinterVendor,
     Slip, SoftwarePrinter, condition_of, describe_hold, describe_printer_status,

@@ -411,20 +411,19 @@ fn uncertain(status: &DeviceStatus) -> bool {
         && matches!(status.raw_code, NO_CONFIRMATION | STATUS_UNREADABLE)
 }
 
-#[async_trait::async_trait]
-impl poscore_terminal::Printer for DevicePrinter {
-    async fn print(&self, job: &PrintJob) -> PrintOutcome {
+impl DevicePrinter {
+    /// Sends one slip (text lines plus the ESC/POS of `document`) and reads the outcome.
+    async fn send(&self, mut slip: Slip, document: &poscore_escpos::Document) -> PrintOutcome {
         // Refuse to send into a known fault: the status first, bounded like the job.
         if let Some(refused) = self.check_before().await {
             return refused;
         }
-        let mut slip = slip_text::slip(job, &self.merchant_name);
-        slip.escpos = match poscore_escpos::encode(&job.document, &self.profile) {
+        slip.escpos = match poscore_escpos::encode(document, &self.profile) {
             Ok(bytes) => bytes,
             Err(error) => {
                 log::error!(
                     "slip {} cannot be encoded as ESC/POS ({error}); the device gets the text lines only",
-                    job.job_id
+                    slip.job_id
                 );
                 Vec::new()
             }
@@ -448,7 +447,7 @@ impl poscore_terminal::Printer for DevicePrinter {
                 let (condition, _) = explain(status.vendor, status.raw_code);
                 if condition.can_print() {
                     PrintOutcome::Printed {
-                        length_mm: document_mm(&job.document, &self.profile),
+                        length_mm: document_mm(document, &self.profile),
                     }
                 } else {
                     PrintOutcome::Failed {
@@ -459,6 +458,18 @@ impl poscore_terminal::Printer for DevicePrinter {
                 }
             }
         }
+    }
+}
+
+#[async_trait::async_trait]
+impl poscore_terminal::Printer for DevicePrinter {
+    async fn print(&self, job: &PrintJob) -> PrintOutcome {
+        self.send(slip_text::slip(job, &self.merchant_name), &job.document)
+            .await
+    }
+
+    async fn print_report(&self, report: &poscore::ReportJob) -> PrintOutcome {
+        self.send(slip_text::report(report), &report.document).await
     }
 
     async fn condition(&self) -> Condition {

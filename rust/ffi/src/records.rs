@@ -8,6 +8,7 @@ use poscore::record::{PrintJobRecord, ReversalRecord};
 use poscore::{SettlementSummary, TxnRecord};
 
 use crate::escpos::PaperSize;
+use crate::host::HostConfig;
 
 /// The terminal's settings. `defaultConfig()` gives a working demo terminal.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
@@ -32,7 +33,7 @@ pub struct TerminalConfig {
     pub reversal_max_attempts: i32,
     /// How long to wait for the host's answer, in ms.
     pub host_timeout_ms: i64,
-    /// The simulated acquirer's answer delay, in ms (until the real host link is set up).
+    /// The simulated acquirer's answer delay, in ms (when `host` is `null`).
     pub sim_host_delay_ms: i64,
     /// Training mode (培训): every transaction is a training one, kept apart in the journal
     /// and the totals; every slip says 培训 TRAINING.
@@ -47,6 +48,11 @@ pub struct TerminalConfig {
     pub roll_length_mm: i32,
     /// The paper roll: 58 or 80 mm.
     pub paper: PaperSize,
+    /// The acquirer host (ISO 8583 over TCP, MACs and working keys through the
+    /// `KeyProvider`); `null` = the simulated acquirer in process. Training mode always uses
+    /// the simulated one: a training transaction never reaches an acquirer.
+    #[uniffi(default = None)]
+    pub host: Option<HostConfig>,
 }
 
 /// The default settings: a demo merchant, CNY, 2 slips, 115%, 30 days, 3 reversal sends,
@@ -74,6 +80,7 @@ pub fn default_config() -> TerminalConfig {
             poscore_escpos::PaperWidth::Mm58 => PaperSize::Mm58,
             poscore_escpos::PaperWidth::Mm80 => PaperSize::Mm80,
         },
+        host: None,
     }
 }
 
@@ -369,6 +376,8 @@ pub struct Settlement {
     pub amount_minor: i64,
     /// Whether the host's totals matched.
     pub balanced: bool,
+    /// How many completions the batch upload sent (0 when balanced).
+    pub uploaded: i32,
     /// The new batch.
     pub next_batch: i32,
 }
@@ -380,6 +389,7 @@ impl From<&SettlementSummary> for Settlement {
             count: s.totals.count as i32,
             amount_minor: s.totals.amount_minor as i64,
             balanced: s.balanced,
+            uploaded: s.uploaded as i32,
             next_batch: s.next_batch.value() as i32,
         }
     }
@@ -472,6 +482,16 @@ pub enum TerminalEvent {
         /// Why: on request, or how long the printer had been failing.
         why: String,
     },
+    /// The settlement slip of a batch was printed, or could not be (`detail` says why and
+    /// what to do; it is not retried on its own).
+    SettlementSlip {
+        /// The batch.
+        batch: i32,
+        /// Whether the printer confirmed it.
+        printed: bool,
+        /// What happened, for the operator (Chinese / English).
+        detail: String,
+    },
 }
 
 impl From<&poscore::Event> for TerminalEvent {
@@ -522,6 +542,15 @@ impl From<&poscore::Event> for TerminalEvent {
                     why: why.clone(),
                 }
             }
+            poscore::Event::SettlementSlip {
+                batch,
+                printed,
+                detail,
+            } => TerminalEvent::SettlementSlip {
+                batch: batch.value() as i32,
+                printed: *printed,
+                detail: detail.clone(),
+            },
         }
     }
 }

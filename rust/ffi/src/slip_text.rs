@@ -89,6 +89,40 @@ pub(crate) fn slip(job: &PrintJob, merchant_name: &str) -> Slip {
     }
 }
 
+/// A report (the settlement slip) as text lines: the text of its document, wrapped at the
+/// slip's width. `job_id` is -1 and `trace` 0: a report belongs to no transaction; `copy`
+/// is `settlement`.
+pub(crate) fn report(report: &poscore::ReportJob) -> Slip {
+    use poscore_escpos::Element;
+    let mut lines = Vec::new();
+    for element in &report.document.elements {
+        match element {
+            Element::Text { spans, .. } => {
+                lines.push(spans.iter().map(|s| s.text.as_str()).collect::<String>())
+            }
+            Element::Row { label, value, .. } => {
+                let used = columns(label) + columns(value);
+                if used < WIDTH {
+                    lines.push(format!("{label}{}{value}", " ".repeat(WIDTH - used)));
+                } else {
+                    lines.push(label.clone());
+                    lines.push(value.clone());
+                }
+            }
+            Element::Separator { ch } => lines.push(ch.to_string().repeat(WIDTH)),
+            _ => {}
+        }
+    }
+    Slip {
+        job_id: -1,
+        trace: 0,
+        copy: "settlement".into(),
+        reprint: false,
+        lines,
+        escpos: Vec::new(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -18,6 +18,7 @@ use poscore_terminal::{Clock, DriverConfig, SimHost, SystemClock, Terminal, Term
 
 use crate::error::PosError;
 use crate::escpos::PaperSize;
+use crate::host::{KeyedHostLink, SignOnResult, link_config};
 use crate::keys::KeyProvider;
 use crate::printer::{DevicePrinter, PrinterDevice};
 use crate::records::{
@@ -72,6 +73,8 @@ pub struct PosTerminal {
     receipt_key: Arc<Vec<u8>>,
     /// The paper roll's length, for the forecast.
     roll_length_mm: u32,
+    /// The real host link, when `TerminalConfig.host` is set (outside training).
+    link: Option<Arc<KeyedHostLink>>,
 }
 
 /// The e-receipt key: HMAC-SHA-256(PAN-hash key, a fixed label), so the secure module's
@@ -212,7 +215,9 @@ fn start_event_thread(
 #[uniffi::export]
 impl PosTerminal {
     /// Opens the journal at `journal_path` (creating it), runs recovery, and starts the
-    /// terminal against the simulated acquirer host, printing through `printer`.
+    /// terminal against the acquirer host of `config.host` (ISO 8583 over TCP, MACs and
+    /// working keys through `keys`), or the simulated acquirer when it is `null` or in
+    /// training mode, printing through `printer`.
     #[uniffi::constructor]
     pub fn open(
         config: TerminalConfig,
@@ -223,6 +228,12 @@ impl PosTerminal {
     ) -> Result<Arc<PosTerminal>, PosError> {
         runtime::init_logging();
         let core = config_of(&config)?;
+        // Checked in training mode too, though training never uses it.
+        let link_config = config
+            .host
+            .as_ref()
+            .map(|h| link_config(h, config.host_timeout_ms))
+            .transpose()?;
         let key_bytes = keys.pan_hash_key()?;
         let receipt_key = Arc::new(receipt_key(&key_bytes));
         let pan_key = PanHashKey::new(key_bytes).ok_or_else(|| PosError::InvalidInput {
@@ -247,8 +258,18 @@ impl PosTerminal {
         .map_err(|e| PosError::storage(&e))?;
         let rt = runtime::runtime();
         let _entered = rt.enter();
-        let host =
-            SimHost::new().with_delay(Duration::from_millis(config.sim_host_delay_ms as u64));
+        let link = match link_config {
+            Some(link_config) if !config.training => {
+                Some(Arc::new(KeyedHostLink::new(link_config, Arc::clone(&keys))))
+            }
+            _ => None,
+        };
+        let host: Arc<dyn poscore_terminal::HostLink> = match &link {
+            Some(link) => Arc::clone(link) as Arc<dyn poscore_terminal::HostLink>,
+            None => Arc::new(
+                SimHost::new().with_delay(Duration::from_millis(config.sim_host_delay_ms as u64)),
+            ),
+        };
         let printer = DevicePrinter {
             device: printer,
             merchant_name,
@@ -261,7 +282,7 @@ impl PosTerminal {
             print_watchdog: PRINTER_WATCHDOG * 2 + Duration::from_secs(5),
             ..DriverConfig::default()
         };
-        let mut terminal = Terminal::start(engine, Arc::new(host), Arc::new(printer), driver);
+        let mut terminal = Terminal::start(engine, host, Arc::new(printer), driver);
         let handle = terminal.handle();
         let first_events = terminal
             .take_first_events()
@@ -279,6 +300,7 @@ impl PosTerminal {
             slip_config,
             receipt_key,
             roll_length_mm,
+            link,
         }))
     }
 
@@ -357,7 +379,52 @@ impl PosTerminal {
             .and_then(transaction)
     }
 
-    /// 批结算: sends pending reversals and advices, then settles the batch.
+    /// 签到: signs on to the host. With a real host, the working keys of the approved reply
+    /// go to the `KeyProvider` (`installWorkingKeys`) first; if it refuses them the sign-on
+    /// fails with `KEY_INSTALL_FAILED` and no financial message is sent until a sign-on
+    /// succeeds. A refusal by the host is `SIGN_ON_FAILED`, no answer `HOST_UNREACHABLE`.
+    /// (The terminal also signs on by itself before the first transaction when needed.)
+    pub async fn sign_on(&self, request_id: String) -> Result<SignOnResult, PosError> {
+        let request_id = parse_request_id(&request_id)?;
+        match self.submit(request_id, Command::SignOn).await? {
+            CommandOutcome::SignedOn => Ok(match &self.link {
+                Some(link) => {
+                    let check = link.installed_mac_check();
+                    let (zh, en) = match &check {
+                        Some(check) => (
+                            format!("签到成功：工作密钥已装入（MAC 密钥校验值 {check}）"),
+                            format!(
+                                "signed on: working keys installed (MAC key check value {check})"
+                            ),
+                        ),
+                        None => (
+                            "签到成功：主机未下发工作密钥，沿用当前密钥".to_string(),
+                            "signed on: the host sent no working keys; the current keys stay"
+                                .to_string(),
+                        ),
+                    };
+                    SignOnResult {
+                        host: link.address().to_string(),
+                        keys_installed: check.is_some(),
+                        mac_key_check: check,
+                        message_zh: zh,
+                        message_en: en,
+                    }
+                }
+                None => SignOnResult {
+                    host: "simulated".into(),
+                    keys_installed: false,
+                    mac_key_check: None,
+                    message_zh: "签到成功（模拟主机）".into(),
+                    message_en: "signed on (simulated host)".into(),
+                },
+            }),
+            other => Err(PosError::internal(&format!("unexpected outcome {other:?}"))),
+        }
+    }
+
+    /// 批结算: sends pending reversals and advices, then settles the batch. The result says
+    /// whether the host's totals matched (`balanced`), the batch's totals and the next batch.
     pub async fn settle(&self, request_id: String) -> Result<Settlement, PosError> {
         let request_id = parse_request_id(&request_id)?;
         match self.submit(request_id, Command::Settle).await? {
@@ -702,13 +769,21 @@ impl PosTerminal {
         command: Command,
     ) -> Result<CommandOutcome, PosError> {
         let handle = self.handle()?;
-        run(async move {
+        let result = run(async move {
             handle
                 .submit(request_id, command)
                 .await
                 .map_err(PosError::from)
         })
-        .await
+        .await;
+        // A sign-on whose keys the secure module refused reads as "refused (code 00)" in the
+        // engine: say what really happened.
+        match (result, &self.link) {
+            (Err(e), Some(link)) if matches!(e.code(), "SIGN_ON_FAILED" | "HOST_UNREACHABLE") => {
+                Err(link.install_failure().unwrap_or(e))
+            }
+            (result, _) => result,
+        }
     }
 }
 

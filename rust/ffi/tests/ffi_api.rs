@@ -221,7 +221,9 @@ fn a_printer_fault_holds_printing_until_the_device_reports_ready() {
     assert_eq!(printer.printed().len(), 2, "each copy printed once");
     terminal.shutdown();
     let seen = events.0.lock().unwrap().clone();
-    let held = seen.iter().position(|e| matches!(e, TerminalEvent::PrintingHeld { reason, message_zh, .. } if reason == "hardware_error" && message_zh.contains("故障")));
+    let held = seen.iter().position(
+        |e| matches!(e, TerminalEvent::PrintingHeld { reason, message_zh, .. } if reason == "hardware_error" && message_zh.contains("故障")),
+    );
     let resumed = seen
         .iter()
         .position(|e| matches!(e, TerminalEvent::PrintingResumed));

@@ -17,28 +17,35 @@
 //! The connection is kept between exchanges, so a reply that arrives after its timeout is read
 //! (and ignored) during a later exchange. PIN and track data are never logged: only the MTI,
 //! F11 and the request's description.
+//!
+//! With [`LinkConfig::tls`] set (and the cargo feature `tls`) the connection is TLS (rustls,
+//! ring): the connect timeout covers the TCP connection and the handshake, and a handshake that
+//! fails (unknown CA, wrong name, no TLS on the other side) is [`LinkError::NotSent`] with
+//! rustls' reason. Before each exchange a kept connection is polled once without waiting
+//! (plain or TLS alike): bytes already there (late replies) go into the frame reader, an end
+//! of stream or an error drops the connection and a new one is made.
 
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::pin::Pin;
 use std::sync::{Arc, Mutex as StdMutex, RwLock};
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use async_trait::async_trait;
 use poscore::host::{HostReply, HostRequest};
-use poscore::ids::{BatchNumber, TraceNumber};
+
 use poscore_iso8583::frame::frame;
 use poscore_iso8583::{
     FrameReader, Header, MacAlgorithm, Message, ProcessingRequirement, Profile, Tpdu,
     check_reply_tpdu, decode, mac, unionpay_pos,
 };
 use poscore_terminal::{HostLink, LinkError};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::time::{Instant, timeout, timeout_at};
 
 use crate::keys::{MacKey, SoftwareMacKey, decrypt_key};
-use crate::mapping::{
-    MappingError, WireContext, WorkingKeys, from_message, to_message, working_keys,
-};
+use crate::mapping::{MappingError, WorkingKeys, from_message, to_message, working_keys};
+use crate::tls::TlsSettings;
 
 /// How to reach the host and frame messages for it.
 #[derive(Clone)]
@@ -58,8 +65,8 @@ pub struct LinkConfig {
     pub master_key: Option<Vec<u8>>,
     /// The MAC algorithm of keys installed from a sign-on.
     pub mac_algorithm: MacAlgorithm,
-    /// F60.2 of sign-ons (the current batch).
-    pub batch: BatchNumber,
+    /// TLS to the host; `None` (the default) is plain TCP.
+    pub tls: Option<TlsSettings>,
 }
 
 impl std::fmt::Debug for LinkConfig {
@@ -70,6 +77,7 @@ impl std::fmt::Debug for LinkConfig {
             .field("read_timeout", &self.read_timeout)
             .field("tpdu", &self.tpdu)
             .field("master_key", &self.master_key.as_ref().map(|_| "<set>"))
+            .field("tls", &self.tls)
             .finish_non_exhaustive()
     }
 }
@@ -96,13 +104,18 @@ impl LinkConfig {
             header: default_header(),
             master_key: None,
             mac_algorithm: MacAlgorithm::CupEcb,
-            batch: BatchNumber::FIRST,
+            tls: None,
         }
     }
 }
 
+/// A byte stream to the host: plain TCP or TLS over it.
+trait HostStream: AsyncRead + AsyncWrite + Unpin + Send {}
+
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> HostStream for T {}
+
 struct Connection {
-    stream: TcpStream,
+    stream: Box<dyn HostStream>,
     reader: FrameReader,
 }
 
@@ -112,7 +125,6 @@ pub struct TcpHostLink {
     profile: Profile,
     mac_key: RwLock<Arc<dyn MacKey>>,
     connection: tokio::sync::Mutex<Option<Connection>>,
-    settlement_stan: AtomicU32,
     last_keys: StdMutex<Option<WorkingKeys>>,
 }
 
@@ -140,7 +152,6 @@ impl TcpHostLink {
             profile: unionpay_pos(),
             mac_key: RwLock::new(mac_key),
             connection: tokio::sync::Mutex::new(None),
-            settlement_stan: AtomicU32::new(1),
             last_keys: StdMutex::new(None),
         }
     }
@@ -165,23 +176,9 @@ impl TcpHostLink {
             .clone()
     }
 
-    fn next_settlement_stan(&self) -> TraceNumber {
-        let n = self.settlement_stan.fetch_add(1, Ordering::Relaxed);
-        TraceNumber::new(n % 999_999 + 1).unwrap_or(TraceNumber::FIRST)
-    }
-
     /// Builds the framed bytes of `request`, and the message (to match the reply against).
     fn build(&self, request: &HostRequest) -> Result<(Message, Vec<u8>, bool), LinkError> {
-        let settlement_stan = if matches!(request, HostRequest::Settlement(_)) {
-            self.next_settlement_stan()
-        } else {
-            TraceNumber::FIRST
-        };
-        let context = WireContext {
-            settlement_stan,
-            batch: self.config.batch,
-        };
-        let message = to_message(request, &context).map_err(not_sent)?;
+        let message = to_message(request).map_err(not_sent)?;
         let signed = !matches!(request, HostRequest::SignOn { .. });
         let body = if signed {
             let key = self.key();
@@ -193,44 +190,83 @@ impl TcpHostLink {
         Ok((message, bytes, signed))
     }
 
+    /// Connects (and with TLS, shakes hands) within the connect timeout.
     async fn connect(&self) -> Result<Connection, LinkError> {
-        let stream = match timeout(
-            self.config.connect_timeout,
-            TcpStream::connect(&self.config.address),
-        )
-        .await
-        {
-            Ok(Ok(stream)) => stream,
-            Ok(Err(e)) => {
+        let address = &self.config.address;
+        let within = self.config.connect_timeout;
+        let stream = match timeout(within, self.open_stream()).await {
+            Ok(result) => result?,
+            Err(_) if self.config.tls.is_some() => {
                 return Err(not_sent(format!(
-                    "cannot connect to {}: {e}",
-                    self.config.address
+                    "no TLS connection to {address} within {within:?} (TCP connect and handshake)"
                 )));
             }
             Err(_) => {
                 return Err(not_sent(format!(
-                    "no connection to {} within {:?}",
-                    self.config.address, self.config.connect_timeout
+                    "no connection to {address} within {within:?}"
                 )));
             }
         };
-        let _ = stream.set_nodelay(true);
         Ok(Connection {
             stream,
             reader: FrameReader::default(),
         })
     }
 
+    async fn open_stream(&self) -> Result<Box<dyn HostStream>, LinkError> {
+        let address = &self.config.address;
+        #[cfg(feature = "tls")]
+        let tls = match &self.config.tls {
+            Some(settings) => Some(
+                crate::tls::client(settings, address)
+                    .map_err(|e| not_sent(format!("TLS to {address}: {e}")))?,
+            ),
+            None => None,
+        };
+        #[cfg(not(feature = "tls"))]
+        if self.config.tls.is_some() {
+            return Err(not_sent(crate::tls::NO_TLS));
+        }
+        let stream = TcpStream::connect(address)
+            .await
+            .map_err(|e| not_sent(format!("cannot connect to {address}: {e}")))?;
+        let _ = stream.set_nodelay(true);
+        #[cfg(feature = "tls")]
+        if let Some((connector, name)) = tls {
+            let shown = self
+                .config
+                .tls
+                .as_ref()
+                .map(|t| t.name_for(address))
+                .unwrap_or_default();
+            let stream = connector.connect(name, stream).await.map_err(|e| {
+                not_sent(format!(
+                    "TLS handshake with {address} (server name {shown:?}) failed: {e}"
+                ))
+            })?;
+            return Ok(Box::new(stream));
+        }
+        Ok(Box::new(stream))
+    }
+
     /// Whether a kept connection is still usable; bytes waiting on it (late replies) go into
     /// its reader, to be recognized and ignored.
+    ///
+    /// The stream is polled for reading once per chunk with a waker that does nothing: a read
+    /// that would have to wait returns `Pending` at once (nothing more is there now: open),
+    /// the end of the stream or an error means closed. This works the same for plain TCP and
+    /// TLS (whose records only the TLS layer can take apart, so `try_read` on the socket would
+    /// not do); a `Pending` leaves the stream ready to be polled again by a real read.
     fn still_open(connection: &mut Connection) -> bool {
+        let mut context = Context::from_waker(Waker::noop());
         let mut buf = [0u8; 1024];
         loop {
-            match connection.stream.try_read(&mut buf) {
-                Ok(0) => return false,
-                Ok(n) => connection.reader.push(&buf[..n]),
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return true,
-                Err(_) => return false,
+            let mut read = ReadBuf::new(&mut buf);
+            match Pin::new(&mut connection.stream).poll_read(&mut context, &mut read) {
+                Poll::Ready(Ok(())) if read.filled().is_empty() => return false,
+                Poll::Ready(Ok(())) => connection.reader.push(read.filled()),
+                Poll::Ready(Err(_)) => return false,
+                Poll::Pending => return true,
             }
         }
     }
@@ -339,7 +375,12 @@ impl HostLink for TcpHostLink {
             message.get_text(11).unwrap_or("?")
         );
         let deadline = Instant::now() + self.config.read_timeout;
-        let written = timeout_at(deadline, connection.stream.write_all(&bytes)).await;
+        let stream = &mut connection.stream;
+        let written = timeout_at(deadline, async move {
+            stream.write_all(&bytes).await?;
+            stream.flush().await
+        })
+        .await;
         if !matches!(written, Ok(Ok(()))) {
             *slot = None;
             return Err(no_answer(format!("sending {} failed", request.describe())));
@@ -390,5 +431,111 @@ impl HostLink for TcpHostLink {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncWriteExt, DuplexStream, duplex};
+
+    fn connection(stream: impl HostStream + 'static) -> Connection {
+        Connection {
+            stream: Box::new(stream),
+            reader: FrameReader::default(),
+        }
+    }
+
+    /// Bytes waiting on the stream go into the reader; an end of stream is "closed".
+    async fn late_bytes_are_taken_then_the_close_is_seen(
+        mut connection: Connection,
+        mut peer: impl AsyncWrite + Unpin,
+    ) {
+        assert!(
+            TcpHostLink::still_open(&mut connection),
+            "nothing waiting: open"
+        );
+        assert_eq!(connection.reader.pending(), 0);
+        peer.write_all(b"late reply bytes").await.unwrap();
+        peer.flush().await.unwrap();
+        tokio::task::yield_now().await;
+        assert!(
+            TcpHostLink::still_open(&mut connection),
+            "bytes waiting: still open"
+        );
+        assert_eq!(
+            connection.reader.pending(),
+            16,
+            "the late bytes were read into the frame reader"
+        );
+        peer.shutdown().await.unwrap();
+        drop(peer);
+        tokio::task::yield_now().await;
+        assert!(
+            !TcpHostLink::still_open(&mut connection),
+            "closed by the peer"
+        );
+    }
+
+    #[tokio::test]
+    async fn still_open_on_a_plain_stream() {
+        let (ours, theirs): (DuplexStream, DuplexStream) = duplex(4096);
+        late_bytes_are_taken_then_the_close_is_seen(connection(ours), theirs).await;
+    }
+
+    #[tokio::test]
+    async fn still_open_on_a_tcp_stream() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let ours = TcpStream::connect(listener.local_addr().unwrap())
+            .await
+            .unwrap();
+        let (theirs, _) = listener.accept().await.unwrap();
+        let mut connection = connection(ours);
+        assert!(TcpHostLink::still_open(&mut connection));
+        let mut theirs = theirs;
+        theirs.write_all(b"late").await.unwrap();
+        // The socket's readiness reaches tokio when its driver runs: give it a moment.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(TcpHostLink::still_open(&mut connection));
+        assert_eq!(connection.reader.pending(), 4);
+        drop(theirs);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(!TcpHostLink::still_open(&mut connection));
+    }
+
+    #[cfg(feature = "tls")]
+    #[tokio::test]
+    async fn still_open_on_a_tls_stream() {
+        use crate::tls::{TlsSettings, client, server};
+        let ca_key = rcgen::KeyPair::generate().unwrap();
+        let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        let ca = rcgen::CertifiedIssuer::self_signed(ca_params, ca_key).unwrap();
+        let key = rcgen::KeyPair::generate().unwrap();
+        let cert = rcgen::CertificateParams::new(vec!["host.test".to_string()])
+            .unwrap()
+            .signed_by(&key, &ca)
+            .unwrap();
+        let acceptor = server(cert.pem().as_bytes(), key.serialize_pem().as_bytes()).unwrap();
+        let (connector, name) =
+            client(&TlsSettings::pem(ca.pem().into_bytes()), "host.test:1").unwrap();
+        let (ours, theirs) = duplex(64 * 1024);
+        let (ours, theirs) = tokio::join!(connector.connect(name, ours), acceptor.accept(theirs));
+        late_bytes_are_taken_then_the_close_is_seen(connection(ours.unwrap()), theirs.unwrap())
+            .await;
+    }
+
+    #[cfg(not(feature = "tls"))]
+    #[tokio::test]
+    async fn without_the_feature_tls_is_refused_before_connecting() {
+        let config = LinkConfig {
+            tls: Some(TlsSettings::system()),
+            ..LinkConfig::new("127.0.0.1:1")
+        };
+        let link = TcpHostLink::new(config, Arc::new(SoftwareMacKey::cup(&[1; 16]).unwrap()));
+        let Err(LinkError::NotSent(why)) = link.connect().await else {
+            panic!("TLS without the feature must not connect")
+        };
+        assert_eq!(why, "this build has no TLS; build with feature tls");
     }
 }

@@ -23,8 +23,8 @@
 
 use poscore::card::CardInput;
 use poscore::host::{
-    AdviceRequest, BatchTotals, FinancialRequest, HostReply, HostRequest, OriginalRef,
-    ResponseCode, ReversalRequest, SettlementRequest, TerminalIdentity,
+    AdviceRequest, BatchTotals, BatchUploadRecord, FinancialRequest, HostReply, HostRequest,
+    OriginalRef, ResponseCode, ReversalRequest, SettlementRequest, TerminalIdentity,
 };
 use poscore::ids::{BatchNumber, TraceNumber};
 use poscore::money::Money;
@@ -104,24 +104,6 @@ impl MappingError {
 fn mti(digits: &str) -> Mti {
     // Only called with the literal MTIs of this module.
     Mti::new(digits).unwrap_or_else(|| unreachable!("literal MTI {digits}"))
-}
-
-/// The request-specific values the domain request does not carry.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct WireContext {
-    /// F11 for a settlement (the domain request has no trace of its own).
-    pub settlement_stan: TraceNumber,
-    /// F60.2 for a sign-on (the current batch).
-    pub batch: BatchNumber,
-}
-
-impl Default for WireContext {
-    fn default() -> Self {
-        WireContext {
-            settlement_stan: TraceNumber::FIRST,
-            batch: BatchNumber::FIRST,
-        }
-    }
 }
 
 /// F3, F60.1 and the MTI of a transaction kind.
@@ -274,9 +256,9 @@ pub fn parse_settlement_f48(f48: &str) -> Option<(BatchTotals, char)> {
     ))
 }
 
-fn settlement(r: &SettlementRequest, stan: TraceNumber) -> Message {
+fn settlement(r: &SettlementRequest) -> Message {
     let mut m = Message::new(mti("0500"));
-    m.set_number(11, u64::from(stan.value()), 6);
+    m.set_number(11, u64::from(r.trace.value()), 6);
     identity_fields(&mut m, &r.identity);
     m.set_numeric(48, &settlement_f48(&r.totals, '0'))
         .set_text(49, "156")
@@ -296,29 +278,29 @@ pub fn sign_on(trace: TraceNumber, identity: &TerminalIdentity, batch: BatchNumb
 }
 
 /// The ISO 8583 message for `request` (without F64: the link adds the MAC).
-pub fn to_message(request: &HostRequest, context: &WireContext) -> Result<Message, MappingError> {
+pub fn to_message(request: &HostRequest) -> Result<Message, MappingError> {
     Ok(match request {
-        HostRequest::SignOn { trace, identity } => sign_on(*trace, identity, context.batch),
+        HostRequest::SignOn {
+            trace,
+            batch,
+            identity,
+        } => sign_on(*trace, identity, *batch),
         HostRequest::Financial(r) => financial(r)?,
         HostRequest::Reversal(r) => reversal(r),
         HostRequest::Advice(r) => advice(r),
-        HostRequest::Settlement(r) => settlement(r, context.settlement_stan),
+        HostRequest::Settlement(r) => settlement(r),
+        HostRequest::BatchUpload {
+            batch,
+            record,
+            identity,
+        } => batch_upload(record, *batch, identity),
+        HostRequest::BatchUploadEnd {
+            trace,
+            batch,
+            count,
+            identity,
+        } => batch_upload_end(*trace, *count, *batch, identity),
     })
-}
-
-/// One transaction in a batch upload (批上送, 0320, 60.3 201).
-#[derive(Debug, Clone)]
-pub struct BatchUploadRecord {
-    /// The transaction's kind.
-    pub kind: TxnKind,
-    /// Its trace (F11 of the record: the transaction's own).
-    pub trace: TraceNumber,
-    /// Its amount.
-    pub amount: Money,
-    /// Its authorization code (F38), if any.
-    pub auth_code: Option<String>,
-    /// Its RRN (F37), if any.
-    pub rrn: Option<String>,
 }
 
 /// A batch-upload record (0320, F60 `00 batch 201`, F3 as the transaction's).
@@ -347,7 +329,7 @@ pub fn batch_upload(
 /// The batch-upload end message (0320, F48 = the record count n4, 60.3 [`BATCH_UPLOAD_END_CODE`]).
 pub fn batch_upload_end(
     stan: TraceNumber,
-    count: u16,
+    count: u32,
     batch: BatchNumber,
     identity: &TerminalIdentity,
 ) -> Message {
@@ -565,14 +547,7 @@ mod tests {
 
     /// Maps, then checks the message survives the codec unchanged.
     fn map(request: &HostRequest) -> Message {
-        let m = to_message(
-            request,
-            &WireContext {
-                settlement_stan: trace(99),
-                batch: batch(),
-            },
-        )
-        .unwrap();
+        let m = to_message(request).unwrap();
         let profile = unionpay_pos();
         assert_eq!(decode(&encode(&m, &profile).unwrap(), &profile).unwrap(), m);
         m
@@ -586,6 +561,7 @@ mod tests {
     fn sign_on_0800() {
         let m = map(&HostRequest::SignOn {
             trace: trace(5),
+            batch: batch(),
             identity: identity(),
         });
         assert_eq!(m.mti.as_str(), "0800");
@@ -619,7 +595,7 @@ mod tests {
             unreachable!()
         };
         r.card = None;
-        let err = to_message(&HostRequest::Financial(r), &WireContext::default()).unwrap_err();
+        let err = to_message(&HostRequest::Financial(r)).unwrap_err();
         assert!(
             matches!(
                 err,
@@ -709,6 +685,7 @@ mod tests {
     #[test]
     fn settlement_0500_with_f48_totals() {
         let m = map(&HostRequest::Settlement(SettlementRequest {
+            trace: trace(99),
             batch: batch(),
             totals: BatchTotals {
                 count: 3,
@@ -808,6 +785,7 @@ mod tests {
     #[test]
     fn settlement_reply_reports_balance() {
         let request = map(&HostRequest::Settlement(SettlementRequest {
+            trace: trace(99),
             batch: batch(),
             totals: BatchTotals {
                 count: 1,

@@ -19,7 +19,16 @@
 //!
 //! Faults are switched at runtime through [`HostSim`]'s methods (each applies to the next
 //! reply, except [`HostSim::set_settlement_unbalanced`], which stays until cleared):
-//! drop the reply, delay it, bad MAC, answer twice, close mid-frame, ask for a new sign-on.
+//! drop the reply, delay it, bad MAC, answer twice, close mid-frame, ask for a new sign-on,
+//! decline with a code. The same switches are reachable:
+//!
+//! - from a fault script ([`HostSim::with_script`], [`crate::script`]): rules such as
+//!   `mti 0100 #2 drop`, applied to the requests they name as they arrive;
+//! - from a control port ([`HostSim::serve_control`]): one command per line (`drop`,
+//!   `delay 5000ms`, `bad-mac`, `twice`, `close-mid-frame`, `sign-on`, `decline 51` for the
+//!   next reply; `unbalanced` / `balanced` until changed; `status`), one reply line each.
+//!
+//! [`HostSim::serve_tls`] (feature `tls`) serves the same protocol over TLS.
 //!
 //! A ledger of approvals and reversals is kept in memory, and optionally appended to a
 //! JSON-lines file (same format as `SimHost::with_ledger`), fsync'd before the answer leaves.
@@ -38,11 +47,12 @@ use poscore_iso8583::frame::frame;
 use poscore_iso8583::{
     FrameReader, Header, Message, ProcessingRequirement, Profile, decode, encode, mac, unionpay_pos,
 };
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream, ToSocketAddrs};
 
 use crate::keys::{KeyError, MacKey, SoftwareMacKey, check_value, encrypt_key};
 use crate::mapping::{WorkingKeys, kind_of, parse_settlement_f48, settlement_f48};
+use crate::script::{ACTION_FORMS, Action, Script, ScriptRunner};
 
 /// The simulator's keys.
 #[derive(Clone)]
@@ -78,6 +88,53 @@ struct Switches {
     close_mid_frame_next: bool,
     sign_on_next: bool,
     settlement_unbalanced: bool,
+    /// The next reply carries this response code and nothing is approved.
+    decline_next: Option<String>,
+    /// A settlement reply's balance for this reply only (from a script).
+    settlement_once: Option<bool>,
+}
+
+impl Switches {
+    /// Sets the switch of `action` for the next reply. `unbalanced` / `balanced` stay (the
+    /// runtime switch) when `persistent`, else apply to this reply only (a script's rule).
+    fn set(&mut self, action: &Action, persistent: bool) {
+        match action {
+            Action::Drop => self.drop_next = true,
+            Action::Delay(d) => self.delay_next = Some(*d),
+            Action::BadMac => self.bad_mac_next = true,
+            Action::Twice => self.twice_next = true,
+            Action::CloseMidFrame => self.close_mid_frame_next = true,
+            Action::SignOn => self.sign_on_next = true,
+            Action::Unbalanced | Action::Balanced => {
+                let unbalanced = *action == Action::Unbalanced;
+                if persistent {
+                    self.settlement_unbalanced = unbalanced;
+                } else {
+                    self.settlement_once = Some(unbalanced);
+                }
+            }
+            Action::Decline(code) => self.decline_next = Some(code.clone()),
+        }
+    }
+
+    /// Adds a script's switches for one reply to these.
+    fn merge(&mut self, other: Switches) {
+        self.drop_next |= other.drop_next;
+        self.delay_next = other.delay_next.or(self.delay_next);
+        self.bad_mac_next |= other.bad_mac_next;
+        self.twice_next |= other.twice_next;
+        self.close_mid_frame_next |= other.close_mid_frame_next;
+        self.sign_on_next |= other.sign_on_next;
+    }
+}
+
+/// What a script or the switches change in the answer itself.
+#[derive(Default)]
+struct Overrides {
+    /// Answer with this code; nothing approved or released.
+    decline: Option<String>,
+    /// A settlement's balance, instead of the runtime switch.
+    unbalanced: Option<bool>,
 }
 
 #[derive(Default)]
@@ -87,6 +144,8 @@ struct Ledger {
     next_auth: u32,
     next_rrn: u64,
     requests_seen: u64,
+    batch_upload_records: u64,
+    batch_upload_ends: u64,
     file: Option<File>,
 }
 
@@ -96,6 +155,7 @@ struct Shared {
     profile: Profile,
     switches: Mutex<Switches>,
     ledger: Mutex<Ledger>,
+    script: Mutex<Option<ScriptRunner>>,
 }
 
 /// The simulated host. Cheap to clone: clones share state, switches and ledger.
@@ -145,6 +205,7 @@ impl HostSim {
                     next_rrn: 1,
                     ..Ledger::default()
                 }),
+                script: Mutex::new(None),
             }),
         })
     }
@@ -199,6 +260,13 @@ impl HostSim {
         Ok(self)
     }
 
+    /// Applies `script`'s rules to the requests from now on (replacing an earlier script);
+    /// its request count starts at the next request.
+    pub fn with_script(self, script: Script) -> HostSim {
+        *lock(&self.shared.script) = Some(ScriptRunner::new(script));
+        self
+    }
+
     /// Listens on `addr` and serves every connection in the background; returns the bound
     /// address (use port 0 for any free port).
     pub async fn serve(&self, addr: impl ToSocketAddrs) -> std::io::Result<SocketAddr> {
@@ -210,6 +278,7 @@ impl HostSim {
                 match listener.accept().await {
                     Ok((stream, peer)) => {
                         let sim = sim.clone();
+                        let _ = stream.set_nodelay(true);
                         tokio::spawn(async move {
                             if let Err(e) = sim.connection(stream).await {
                                 log::info!("host-sim: connection from {peer} ended: {e}");
@@ -224,6 +293,126 @@ impl HostSim {
             }
         });
         Ok(local)
+    }
+
+    /// Listens on `addr` and serves every connection over TLS with this certificate chain
+    /// (PEM, the server's certificate first) and private key (PEM: PKCS#8, PKCS#1 or SEC1);
+    /// returns the bound address. A bad certificate or key is an `InvalidInput` error here;
+    /// a client whose handshake fails is logged and dropped.
+    #[cfg(feature = "tls")]
+    pub async fn serve_tls(
+        &self,
+        addr: impl ToSocketAddrs,
+        cert_chain_pem: &[u8],
+        key_pem: &[u8],
+    ) -> std::io::Result<SocketAddr> {
+        let acceptor = crate::tls::server(cert_chain_pem, key_pem)
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
+        let listener = TcpListener::bind(addr).await?;
+        let local = listener.local_addr()?;
+        let sim = self.clone();
+        tokio::spawn(async move {
+            loop {
+                match listener.accept().await {
+                    Ok((stream, peer)) => {
+                        let sim = sim.clone();
+                        let acceptor = acceptor.clone();
+                        let _ = stream.set_nodelay(true);
+                        tokio::spawn(async move {
+                            let stream = match tokio::time::timeout(
+                                Duration::from_secs(10),
+                                acceptor.accept(stream),
+                            )
+                            .await
+                            {
+                                Ok(Ok(stream)) => stream,
+                                Ok(Err(e)) => {
+                                    log::info!("host-sim: TLS handshake with {peer} failed: {e}");
+                                    return;
+                                }
+                                Err(_) => {
+                                    log::info!(
+                                        "host-sim: no TLS handshake from {peer} within 10 s"
+                                    );
+                                    return;
+                                }
+                            };
+                            if let Err(e) = sim.connection(stream).await {
+                                log::info!("host-sim: TLS connection from {peer} ended: {e}");
+                            }
+                        });
+                    }
+                    Err(e) => {
+                        log::error!("host-sim: accept failed: {e}");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                    }
+                }
+            }
+        });
+        Ok(local)
+    }
+
+    /// Listens on `addr` for control connections (see [`control_reply`]) and serves them in
+    /// the background; returns the bound address.
+    pub async fn serve_control(&self, addr: impl ToSocketAddrs) -> std::io::Result<SocketAddr> {
+        let listener = TcpListener::bind(addr).await?;
+        let local = listener.local_addr()?;
+        let sim = self.clone();
+        tokio::spawn(async move {
+            loop {
+                match listener.accept().await {
+                    Ok((stream, peer)) => {
+                        log::debug!("host-sim: control connection from {peer}");
+                        tokio::spawn(sim.clone().control_connection(stream));
+                    }
+                    Err(e) => {
+                        log::warn!("host-sim: control accept failed: {e}");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                    }
+                }
+            }
+        });
+        Ok(local)
+    }
+
+    async fn control_connection(self, stream: TcpStream) {
+        let (reader, mut writer) = stream.into_split();
+        // Commands are a few bytes: a connection is read up to 64 KiB in all, then closed.
+        let mut lines = BufReader::new(reader.take(64 * 1024)).lines();
+        while let Ok(Some(line)) = lines.next_line().await {
+            let mut reply = control_reply(self.clone(), &line);
+            log::debug!("host-sim: control {line:?} -> {reply}");
+            reply.push('\n');
+            if writer.write_all(reply.as_bytes()).await.is_err() {
+                break;
+            }
+        }
+    }
+
+    /// Applies `action` to the next reply, as the control port does (`unbalanced` and
+    /// `balanced` stay until changed).
+    pub fn apply_to_next_reply(&self, action: &Action) {
+        lock(&self.shared.switches).set(action, true);
+    }
+
+    /// The next reply carries response code `code` (e.g. `51`); nothing is approved.
+    pub fn decline_next_reply(&self, code: &str) {
+        lock(&self.shared.switches).decline_next = Some(code.to_string());
+    }
+
+    /// The counters, as the control port's `status` reply: one JSON object.
+    pub fn status_json(&self) -> String {
+        let ledger = lock(&self.shared.ledger);
+        let unbalanced = lock(&self.shared.switches).settlement_unbalanced;
+        serde_json::json!({
+            "requests": ledger.requests_seen,
+            "approvals_held": ledger.approved.len(),
+            "reversals": ledger.reversed,
+            "batch_upload_records": ledger.batch_upload_records,
+            "batch_upload_ends": ledger.batch_upload_ends,
+            "settlement_unbalanced": unbalanced,
+        })
+        .to_string()
     }
 
     /// The next reply is not sent (the request is processed: an approval stands).
@@ -283,8 +472,41 @@ impl HostSim {
         lock(&self.shared.ledger).requests_seen
     }
 
-    async fn connection(&self, mut stream: TcpStream) -> std::io::Result<()> {
-        let _ = stream.set_nodelay(true);
+    /// How many batch-upload records (0320, 60.3 ≠ end) reached the host.
+    pub fn batch_upload_records(&self) -> u64 {
+        lock(&self.shared.ledger).batch_upload_records
+    }
+
+    /// How many batch-upload end messages (0320, 60.3 = end) reached the host.
+    pub fn batch_upload_ends(&self) -> u64 {
+        lock(&self.shared.ledger).batch_upload_ends
+    }
+
+    /// The switches a script sets for `request` (none without a script).
+    fn scripted(&self, request: &Message) -> Switches {
+        let mut switches = Switches::default();
+        let mut script = lock(&self.shared.script);
+        let Some(runner) = script.as_mut() else {
+            return switches;
+        };
+        for rule in runner.on_request(request.mti.as_str(), request.get_numeric(4)) {
+            log::info!(
+                "host-sim: script line {} ({} {}) applies to {} {}",
+                rule.line,
+                rule.when,
+                rule.action,
+                request.mti,
+                request.get_text(11).unwrap_or("?")
+            );
+            switches.set(&rule.action, false);
+        }
+        switches
+    }
+
+    async fn connection<S: AsyncRead + AsyncWrite + Unpin>(
+        &self,
+        mut stream: S,
+    ) -> std::io::Result<()> {
         let mut reader = FrameReader::default();
         let mut buf = vec![0u8; 4096];
         loop {
@@ -308,12 +530,21 @@ impl HostSim {
                 };
                 let mac_ok = request.mti.as_str() == "0800"
                     || mac::verify(&frame.body, |d| Ok(self.shared.mac_key.mac(d))).is_ok();
-                let answer = self.answer(&request, mac_ok);
+                let scripted = self.scripted(&request);
+                let pending_decline = lock(&self.shared.switches).decline_next.clone();
+                let overrides = Overrides {
+                    decline: scripted.decline_next.clone().or(pending_decline),
+                    unbalanced: scripted.settlement_once,
+                };
+                let answer = self.answer(&request, mac_ok, &overrides);
+                // A request left unanswered keeps the runtime switches for the next reply (a
+                // script's rules for it lapse).
                 let Answer::Reply { message, bad_mac } = answer else {
                     continue;
                 };
-                let switches = std::mem::take(&mut *lock(&self.shared.switches));
+                let mut switches = std::mem::take(&mut *lock(&self.shared.switches));
                 lock(&self.shared.switches).settlement_unbalanced = switches.settlement_unbalanced;
+                switches.merge(scripted);
                 if switches.drop_next {
                     log::info!(
                         "host-sim: dropping the reply {} {}",
@@ -350,6 +581,8 @@ impl HostSim {
                 if switches.twice_next {
                     stream.write_all(&bytes).await?;
                 }
+                // A TLS stream may hold the records until flushed.
+                stream.flush().await?;
             }
         }
     }
@@ -373,7 +606,7 @@ impl HostSim {
     }
 
     /// Decides and records the answer to `request`.
-    fn answer(&self, request: &Message, mac_ok: bool) -> Answer {
+    fn answer(&self, request: &Message, mac_ok: bool, overrides: &Overrides) -> Answer {
         let Some(mti) = request.mti.response() else {
             return Answer::Silent;
         };
@@ -392,6 +625,18 @@ impl HostSim {
                 request.get_text(11).unwrap_or("?")
             );
             reply.set_text(39, "A0");
+            return Answer::Reply {
+                message: reply,
+                bad_mac: false,
+            };
+        }
+        if let Some(code) = &overrides.decline {
+            log::info!(
+                "host-sim: answering {} {} with {code} (fault switch)",
+                request.mti,
+                request.get_text(11).unwrap_or("?")
+            );
+            reply.set_text(39, code);
             return Answer::Reply {
                 message: reply,
                 bad_mac: false,
@@ -442,7 +687,17 @@ impl HostSim {
                     }
                 }
             }
-            "0220" | "0320" => {
+            "0220" => {
+                reply.set_text(39, "00");
+            }
+            "0320" => {
+                if request.get_text(60).and_then(|t| t.get(8..11))
+                    == Some(crate::mapping::BATCH_UPLOAD_END_CODE)
+                {
+                    ledger.batch_upload_ends += 1;
+                } else {
+                    ledger.batch_upload_records += 1;
+                }
                 reply.set_text(39, "00");
             }
             "0400" => {
@@ -460,7 +715,9 @@ impl HostSim {
                 }
             }
             "0500" => {
-                let unbalanced = lock(&self.shared.switches).settlement_unbalanced;
+                let unbalanced = overrides
+                    .unbalanced
+                    .unwrap_or_else(|| lock(&self.shared.switches).settlement_unbalanced);
                 let totals = request
                     .get_text(48)
                     .and_then(parse_settlement_f48)
@@ -479,6 +736,39 @@ impl HostSim {
             message: reply,
             bad_mac,
         }
+    }
+}
+
+/// The control port's commands, for error replies.
+pub const CONTROL_COMMANDS: &str = "drop, delay 5000ms, bad-mac, twice, close-mid-frame, sign-on, decline 51 (the next reply); unbalanced, balanced (until changed); status";
+
+/// Executes one control line on `sim` and returns the reply line (without its newline):
+///
+/// | command | reply |
+/// |---|---|
+/// | an action (`drop`, `delay 5000ms`, `bad-mac`, `twice`, `close-mid-frame`, `sign-on`, `decline 51`) | `ok <action> next reply` |
+/// | `unbalanced` / `balanced` | `ok settlements unbalanced` / `ok settlements balanced` (until changed) |
+/// | `status` | `{"requests":N,"approvals_held":N,"reversals":N,"batch_upload_records":N,"batch_upload_ends":N,"settlement_unbalanced":B}` |
+/// | anything else | `error <what>; commands: …` |
+pub fn control_reply(sim: HostSim, line: &str) -> String {
+    let words: Vec<&str> = line.split_whitespace().collect();
+    match words.as_slice() {
+        [] => format!("error empty line; commands: {CONTROL_COMMANDS}"),
+        ["status"] => sim.status_json(),
+        words => match Action::parse(words) {
+            Ok(action) => {
+                sim.apply_to_next_reply(&action);
+                match action {
+                    Action::Unbalanced => "ok settlements unbalanced".to_string(),
+                    Action::Balanced => "ok settlements balanced".to_string(),
+                    action => format!("ok {action} next reply"),
+                }
+            }
+            Err(crate::script::ScriptErrorKind::UnknownAction(word)) => {
+                format!("error unknown command `{word}`; commands: {CONTROL_COMMANDS}")
+            }
+            Err(e) => format!("error {e}; the actions are {ACTION_FORMS}, and status"),
+        },
     }
 }
 

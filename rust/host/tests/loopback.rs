@@ -60,6 +60,7 @@ fn reversal_of(n: u32, minor: u64) -> HostRequest {
 
 fn settlement(count: u32, amount_minor: u64) -> HostRequest {
     HostRequest::Settlement(SettlementRequest {
+        trace: trace(900),
         batch: batch(),
         totals: BatchTotals {
             count,
@@ -110,6 +111,7 @@ async fn sign_on_installs_the_hosts_mac_key() {
     let signed_on = link
         .exchange(&HostRequest::SignOn {
             trace: trace(2),
+            batch: batch(),
             identity: identity(),
         })
         .await

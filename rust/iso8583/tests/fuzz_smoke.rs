@@ -1,6 +1,7 @@
 //! The bounded fuzz smoke run for CI (stable Rust, no cargo-fuzz): 20 000 random and mutated
 //! inputs each through `decode` and the `FrameReader`, with the same checks as the cargo-fuzz
-//! targets in `fuzz/` (see the crate docs to run those longer).
+//! targets in `fuzz/`. `POSCORE_FUZZ_RUNS=2000000` runs longer on stable Rust;
+//! `POSCORE_FUZZ_SEED` picks another seed. Coverage-guided runs: see `fuzz/Cargo.toml`.
 
 #[path = "support/messages.rs"]
 mod messages;
@@ -9,7 +10,25 @@ use poscore_iso8583::frame::frame;
 use poscore_iso8583::fuzzing::{check_decode, check_frame_reader};
 use poscore_iso8583::{Header, ProcessingRequirement, Tpdu, decode, encode, unionpay_pos};
 
-const RUNS: usize = 20_000;
+/// Inputs per target by default (CI).
+const DEFAULT_RUNS: usize = 20_000;
+
+/// `POSCORE_FUZZ_SEED` (non-zero), or `default`.
+fn seed(default: u64) -> u64 {
+    std::env::var("POSCORE_FUZZ_SEED")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|&s| s != 0)
+        .unwrap_or(default)
+}
+
+/// `POSCORE_FUZZ_RUNS`, or [`DEFAULT_RUNS`].
+fn runs() -> usize {
+    std::env::var("POSCORE_FUZZ_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(DEFAULT_RUNS)
+}
 
 /// xorshift64*: deterministic, so a failure reproduces (the seed and run are printed).
 struct Rng(u64);
@@ -61,9 +80,9 @@ fn seeds() -> Vec<Vec<u8>> {
 fn decode_survives_random_and_mutated_inputs() {
     let profile = unionpay_pos();
     let seeds = seeds();
-    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    let mut rng = Rng(seed(0x9E37_79B9_7F4A_7C15));
     let mut decoded = 0;
-    for run in 0..RUNS {
+    for run in 0..runs() {
         let input = if run % 4 == 0 {
             (0..rng.below(300)).map(|_| rng.next() as u8).collect()
         } else {
@@ -75,8 +94,9 @@ fn decode_survives_random_and_mutated_inputs() {
     }
     // The mutations are small: some inputs must still decode, or the run tested nothing deep.
     assert!(
-        decoded > RUNS / 50,
-        "only {decoded} of {RUNS} inputs decoded"
+        decoded > runs() / 50,
+        "only {decoded} of {} inputs decoded",
+        runs()
     );
 }
 
@@ -88,8 +108,8 @@ fn frame_reader_survives_random_and_mutated_streams() {
         .iter()
         .flat_map(|b| frame(&tpdu, &header, b).unwrap())
         .collect();
-    let mut rng = Rng(0xD1B5_4A32_D192_ED03);
-    for run in 0..RUNS {
+    let mut rng = Rng(seed(0xD1B5_4A32_D192_ED03));
+    for run in 0..runs() {
         let mut input = vec![rng.next() as u8];
         if run % 4 == 0 {
             input.extend((0..rng.below(400)).map(|_| rng.next() as u8));

@@ -7,8 +7,8 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use poscore::PrintJob;
 use poscore::print::{Condition, PrintOutcome};
+use poscore::{PrintJob, ReportJob};
 use poscore_escpos::decode::{DecodeOptions, PageItem};
 use poscore_escpos::{Page, Profile, decode, encode};
 use poscore_terminal::Printer;
@@ -123,6 +123,27 @@ impl Printer for SlipPrinter {
                     job.job_id,
                     job.copy,
                     job.kind
+                );
+                outcome_of(&error)
+            }
+        }
+    }
+
+    async fn print_report(&self, report: &ReportJob) -> PrintOutcome {
+        match self.printer.print(&report.document).await {
+            Ok(receipt) => {
+                log::info!(
+                    "settlement slip of batch {} printed: {receipt:?}",
+                    report.batch
+                );
+                PrintOutcome::Printed {
+                    length_mm: document_mm(&report.document, self.printer.profile()),
+                }
+            }
+            Err(error) => {
+                log::warn!(
+                    "settlement slip of batch {} not printed: {error}",
+                    report.batch
                 );
                 outcome_of(&error)
             }

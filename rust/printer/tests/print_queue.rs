@@ -150,6 +150,10 @@ impl Printer for FaultAt {
         outcome
     }
 
+    async fn print_report(&self, report: &poscore::ReportJob) -> poscore::print::PrintOutcome {
+        self.inner.print_report(report).await
+    }
+
     async fn condition(&self) -> Condition {
         self.inner.condition().await
     }

@@ -434,6 +434,30 @@ impl Actor {
                     });
                 });
             }
+            Output::PrintReport(report) => {
+                let printer = Arc::clone(&self.printer);
+                let results = self.results_tx.clone();
+                let watchdog = self.config.print_watchdog;
+                tokio::spawn(async move {
+                    let outcome =
+                        match tokio::time::timeout(watchdog, printer.print_report(&report)).await {
+                            Ok(outcome) => outcome,
+                            Err(_) => PrintOutcome::Failed {
+                                condition: Condition::CommunicationError,
+                                detail: format!(
+                                    "打印机 {} 秒无应答 / the printer did not answer within {} s",
+                                    watchdog.as_secs(),
+                                    watchdog.as_secs()
+                                ),
+                                may_have_printed: true,
+                            },
+                        };
+                    let _ = results.send(Input::ReportResult {
+                        report_id: report.report_id,
+                        outcome,
+                    });
+                });
+            }
             Output::Done(done) => {
                 if let Some(reply) = self.pending.remove(&done.ticket) {
                     let _ = reply.send(done.outcome.map_err(TerminalError::Refused));

@@ -2,9 +2,9 @@
 //! Real and simulated ones implement the same traits.
 
 use async_trait::async_trait;
-use poscore::PrintJob;
 use poscore::host::{HostReply, HostRequest};
 use poscore::print::{Condition, PrintOutcome};
+use poscore::{PrintJob, ReportJob};
 
 /// How an exchange with the host failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -35,6 +35,9 @@ pub trait Printer: Send + Sync {
     /// printer confirmed the slip came out; otherwise the cause, and whether the slip may
     /// have come out anyway.
     async fn print(&self, job: &PrintJob) -> PrintOutcome;
+
+    /// Prints a report (the settlement slip: `report.document`), the same way as a slip.
+    async fn print_report(&self, report: &ReportJob) -> PrintOutcome;
 
     /// The printer's condition now. Asked while printing is held for a fault, so held slips
     /// resume by themselves once it can print again.

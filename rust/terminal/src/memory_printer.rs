@@ -5,10 +5,10 @@ use std::collections::VecDeque;
 use std::sync::Mutex;
 
 use async_trait::async_trait;
-use poscore::PrintJob;
-use poscore::ids::TraceNumber;
+use poscore::ids::{BatchNumber, TraceNumber};
 use poscore::print::{Condition, PrintOutcome};
 use poscore::txn::{PrintKind, SlipCopy};
+use poscore::{PrintJob, ReportJob};
 
 use crate::link::Printer;
 
@@ -39,6 +39,7 @@ pub struct InjectedFault {
 #[derive(Debug)]
 pub struct MemoryPrinter {
     printed: Mutex<Vec<PrintedSlip>>,
+    reports: Mutex<Vec<BatchNumber>>,
     faults: Mutex<VecDeque<InjectedFault>>,
     condition: Mutex<Condition>,
 }
@@ -47,6 +48,7 @@ impl Default for MemoryPrinter {
     fn default() -> Self {
         MemoryPrinter {
             printed: Mutex::default(),
+            reports: Mutex::default(),
             faults: Mutex::default(),
             condition: Mutex::new(Condition::Ready),
         }
@@ -79,27 +81,40 @@ impl MemoryPrinter {
     pub fn printed(&self) -> Vec<PrintedSlip> {
         self.printed.lock().expect("printer lock").clone()
     }
+
+    /// The batches whose settlement slips were printed so far, in order.
+    pub fn reports(&self) -> Vec<BatchNumber> {
+        self.reports.lock().expect("printer lock").clone()
+    }
+
+    /// The next queued fault, or the lasting condition if it cannot print.
+    fn failure(&self) -> Option<PrintOutcome> {
+        if let Some(fault) = self.faults.lock().expect("printer lock").pop_front() {
+            let (zh, en) = fault.condition.remedy();
+            return Some(PrintOutcome::Failed {
+                condition: fault.condition,
+                detail: format!("{zh} / {en}"),
+                may_have_printed: fault.may_have_printed,
+            });
+        }
+        let condition = *self.condition.lock().expect("printer lock");
+        if !condition.can_print() {
+            let (zh, en) = condition.remedy();
+            return Some(PrintOutcome::Failed {
+                condition,
+                detail: format!("{zh} / {en}"),
+                may_have_printed: false,
+            });
+        }
+        None
+    }
 }
 
 #[async_trait]
 impl Printer for MemoryPrinter {
     async fn print(&self, job: &PrintJob) -> PrintOutcome {
-        if let Some(fault) = self.faults.lock().expect("printer lock").pop_front() {
-            let (zh, en) = fault.condition.remedy();
-            return PrintOutcome::Failed {
-                condition: fault.condition,
-                detail: format!("{zh} / {en}"),
-                may_have_printed: fault.may_have_printed,
-            };
-        }
-        let condition = *self.condition.lock().expect("printer lock");
-        if !condition.can_print() {
-            let (zh, en) = condition.remedy();
-            return PrintOutcome::Failed {
-                condition,
-                detail: format!("{zh} / {en}"),
-                may_have_printed: false,
-            };
+        if let Some(failed) = self.failure() {
+            return failed;
         }
         self.printed
             .lock()
@@ -111,6 +126,17 @@ impl Printer for MemoryPrinter {
                 kind: job.kind,
             });
         PrintOutcome::Printed { length_mm: 80 }
+    }
+
+    async fn print_report(&self, report: &ReportJob) -> PrintOutcome {
+        if let Some(failed) = self.failure() {
+            return failed;
+        }
+        self.reports
+            .lock()
+            .expect("printer lock")
+            .push(report.batch);
+        PrintOutcome::Printed { length_mm: 120 }
     }
 
     async fn condition(&self) -> Condition {

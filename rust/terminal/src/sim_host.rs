@@ -71,6 +71,10 @@ struct SimState {
     next_auth: u32,
     next_rrn: u64,
     requests_seen: u64,
+    /// Settlements are answered unbalanced (不平) while set.
+    settlement_unbalanced: bool,
+    /// Batch-upload records and end messages received.
+    batch_uploads: u64,
     ledger: Option<File>,
 }
 
@@ -175,6 +179,17 @@ impl SimHost {
         self.state.lock().expect("sim lock").requests_seen
     }
 
+    /// Settlements are answered unbalanced (不平) while `unbalanced` is set, so the terminal
+    /// runs the batch upload.
+    pub fn set_settlement_unbalanced(&self, unbalanced: bool) {
+        self.state.lock().expect("sim lock").settlement_unbalanced = unbalanced;
+    }
+
+    /// How many batch-upload messages (records and end messages) reached the host.
+    pub fn batch_uploads(&self) -> u64 {
+        self.state.lock().expect("sim lock").batch_uploads
+    }
+
     /// Whether the host holds an approval for (batch, trace) that was not reversed.
     pub fn holds(&self, batch: BatchNumber, trace: TraceNumber) -> bool {
         self.state
@@ -265,8 +280,13 @@ impl SimHost {
             HostRequest::Settlement(_) => {
                 state.requests_seen += 1;
                 let mut reply = HostReply::with_code("00");
-                reply.settlement_balanced = Some(true);
+                reply.settlement_balanced = Some(!state.settlement_unbalanced);
                 Ok(reply)
+            }
+            HostRequest::BatchUpload { .. } | HostRequest::BatchUploadEnd { .. } => {
+                state.requests_seen += 1;
+                state.batch_uploads += 1;
+                Ok(HostReply::with_code("00"))
             }
         }
     }

@@ -70,6 +70,9 @@ impl Engine {
             Purpose::Reversal { txn_id } => self.reversal_ended(txn_id, ending, out),
             Purpose::Advice { txn_id } => self.advice_ended(txn_id, ending, out),
             Purpose::Settlement => self.settlement_ended(ending, out),
+            Purpose::BatchUpload | Purpose::BatchUploadEnd => {
+                self.upload_ended(purpose, ending, out)
+            }
         }
     }
 
@@ -116,6 +119,7 @@ impl Engine {
         }
         let settle = std::mem::take(&mut self.settle_waiters);
         if !settle.is_empty() {
+            self.upload = None;
             self.reopen_batch(why)?;
             Self::done_all(
                 settle,
@@ -186,7 +190,9 @@ impl Engine {
         let copies = SlipCopy::for_count(self.config.slip_copies);
         // When the printer is free, the first slip is marked `sending` in the approval's own
         // commit: one fsync between the host's answer and the first byte at the printer.
-        let printer_free = self.printing.is_none() && self.held_for_fault()?.is_none();
+        let printer_free = self.printing.is_none()
+            && self.printing_report.is_none()
+            && self.held_for_fault()?.is_none();
         let slip_config = crate::slip::SlipConfig::from_config(&self.config);
         let now = self.now;
         let (record, extra, first_slip) = self.journal.write(now, |tx| {
@@ -487,21 +493,24 @@ impl Engine {
     ) -> Result<(), JournalError> {
         let why = match ending {
             Ending::Reply(reply) if reply.mac_valid && reply.response_code.is_approved() => {
-                let balanced = reply.settlement_balanced.unwrap_or(true);
-                let summary = self.journal.write(self.now, |tx| {
-                    let batch = tx.batch()?;
-                    let totals = requests::batch_totals(tx.conn(), batch.value())?;
-                    let next_batch = tx.close_batch(batch, totals, balanced)?;
-                    Ok(SettlementSummary {
-                        batch,
-                        totals,
-                        balanced,
-                        next_batch,
-                    })
+                if reply.settlement_balanced.unwrap_or(true) {
+                    return self.close_settled_batch(true, 0, out);
+                }
+                // 对账不平: upload every completion, then close (see `upload_ended`).
+                let batch = self.journal.current_batch()?;
+                let records = requests::batch_upload_records(self.journal.conn(), batch.value())?;
+                let cause = format!(
+                    "the host reports the totals unbalanced: uploading {} records",
+                    records.len()
+                );
+                self.journal.write(self.now, |tx| {
+                    tx.set_batch_state(batch, "settling", None, &cause)
                 })?;
-                out.push(Output::Event(Event::Settled(summary)));
-                let waiters = std::mem::take(&mut self.settle_waiters);
-                Self::done_all(waiters, || Ok(CommandOutcome::Settled(summary)), out);
+                self.upload = Some(super::Upload {
+                    records,
+                    acknowledged: 0,
+                    failures: 0,
+                });
                 return Ok(());
             }
             Ending::Reply(reply) if !reply.mac_valid => "the answer had a bad MAC".to_string(),
@@ -512,11 +521,97 @@ impl Engine {
             Ending::Timeout => "no answer in time".to_string(),
             Ending::LinkFailed(why) => format!("the link failed: {why}"),
         };
-        self.reopen_batch(&why)?;
+        self.fail_settlement(&why, out)
+    }
+
+    /// A batch-upload message ended: the next one goes, the batch closes after the end
+    /// message, or, after [`super::BATCH_UPLOAD_ATTEMPTS`] failures of one message, the
+    /// settlement is given up.
+    fn upload_ended(
+        &mut self,
+        purpose: Purpose,
+        ending: Ending<'_>,
+        out: &mut Vec<Output>,
+    ) -> Result<(), JournalError> {
+        let failure = match ending {
+            Ending::Reply(reply) if reply.mac_valid && reply.response_code.is_approved() => None,
+            Ending::Reply(reply) if !reply.mac_valid => {
+                Some("the answer had a bad MAC".to_string())
+            }
+            Ending::Reply(reply) => Some(format!(
+                "the host refused it (code {})",
+                reply.response_code.as_str()
+            )),
+            Ending::Timeout => Some("no answer in time".to_string()),
+            Ending::LinkFailed(why) => Some(format!("the link failed: {why}")),
+        };
+        let Some(upload) = self.upload.as_mut() else {
+            return Ok(());
+        };
+        let Some(why) = failure else {
+            if purpose == Purpose::BatchUploadEnd {
+                let uploaded = upload.records.len() as u32;
+                self.upload = None;
+                return self.close_settled_batch(false, uploaded, out);
+            }
+            upload.acknowledged += 1;
+            upload.failures = 0;
+            return Ok(());
+        };
+        upload.failures += 1;
+        if upload.failures < super::BATCH_UPLOAD_ATTEMPTS {
+            log::warn!("batch upload: {why}; trying again");
+            return Ok(());
+        }
+        let what = match purpose {
+            Purpose::BatchUploadEnd => "its end message".to_string(),
+            _ => format!(
+                "record {} of {}",
+                upload.acknowledged + 1,
+                upload.records.len()
+            ),
+        };
+        self.upload = None;
+        self.fail_settlement(&format!("the batch upload stopped at {what}: {why}"), out)
+    }
+
+    /// Closes the settled batch and ends the settlement's waiters with its summary.
+    fn close_settled_batch(
+        &mut self,
+        balanced: bool,
+        uploaded: u32,
+        out: &mut Vec<Output>,
+    ) -> Result<(), JournalError> {
+        let summary = self.journal.write(self.now, |tx| {
+            let batch = tx.batch()?;
+            let totals = requests::batch_totals(tx.conn(), batch.value())?;
+            let next_batch = tx.close_batch(batch, totals, balanced)?;
+            Ok(SettlementSummary {
+                batch,
+                totals,
+                balanced,
+                uploaded,
+                next_batch,
+            })
+        })?;
+        out.push(Output::Event(Event::Settled(summary)));
+        let waiters = std::mem::take(&mut self.settle_waiters);
+        Self::done_all(waiters, || Ok(CommandOutcome::Settled(summary)), out);
+        self.queue_settlement_slip(summary.batch)?;
+        Ok(())
+    }
+
+    /// Reopens the batch and ends the settlement's waiters with `why`.
+    fn fail_settlement(&mut self, why: &str, out: &mut Vec<Output>) -> Result<(), JournalError> {
+        self.reopen_batch(why)?;
         let waiters = std::mem::take(&mut self.settle_waiters);
         Self::done_all(
             waiters,
-            || Err(CommandError::SettlementFailed { why: why.clone() }),
+            || {
+                Err(CommandError::SettlementFailed {
+                    why: why.to_string(),
+                })
+            },
             out,
         );
         Ok(())

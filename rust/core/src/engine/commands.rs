@@ -58,6 +58,7 @@ fn fingerprint(command: &Command, pan_hash: Option<&PanHash>) -> String {
         | Command::Reprint { .. }
         | Command::ResumePrinting
         | Command::DeliverElectronically { .. }
+        | Command::PrintSettlementSlip { .. }
         | Command::SaveSignature { .. } => String::new(),
     }
 }
@@ -92,6 +93,9 @@ impl Engine {
             }
             Command::SaveSignature { trace, signature } => {
                 self.save_signature(ticket, request_id, trace, signature, out)
+            }
+            Command::PrintSettlementSlip { batch } => {
+                self.print_settlement_slip(ticket, request_id, batch, out)
             }
             financial => self.financial(ticket, request_id, financial, out),
         }
@@ -339,6 +343,7 @@ impl Engine {
             | Command::Reprint { .. }
             | Command::ResumePrinting
             | Command::DeliverElectronically { .. }
+            | Command::PrintSettlementSlip { .. }
             | Command::SaveSignature { .. } => unreachable!("not a financial command"),
         }
     }

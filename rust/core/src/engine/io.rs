@@ -78,6 +78,12 @@ pub enum Command {
         /// Which copy, or all.
         copy: Option<SlipCopy>,
     },
+    /// 打印结算单: print the settlement slip of a closed batch again (`batch: None` = the
+    /// batch settled last).
+    PrintSettlementSlip {
+        /// The batch, or the last one settled.
+        batch: Option<BatchNumber>,
+    },
     /// Store the cardholder's electronic signature for this transaction (bytes of
     /// [`crate::signature::Signature::to_bytes`]); slips printed from now on carry it.
     SaveSignature {
@@ -103,6 +109,7 @@ impl Command {
             | Command::Reprint { .. }
             | Command::ResumePrinting
             | Command::DeliverElectronically { .. }
+            | Command::PrintSettlementSlip { .. }
             | Command::SaveSignature { .. } => None,
         }
     }
@@ -146,6 +153,13 @@ pub enum Input {
         /// Printed (confirmed), or failed with the cause.
         outcome: PrintOutcome,
     },
+    /// The printer finished a report ([`Output::PrintReport`]).
+    ReportResult {
+        /// The report.
+        report_id: u64,
+        /// Printed (confirmed), or failed with the cause.
+        outcome: PrintOutcome,
+    },
     /// The printer reports it is ready again (paper loaded, cover closed): slips held for a
     /// printer fault go back in the queue.
     PrinterReady,
@@ -172,6 +186,22 @@ pub struct PrintJob {
     pub of: u32,
 }
 
+/// A report for the printer: the settlement slip (结算单) of a closed batch.
+///
+/// Unlike a transaction's slip it is not kept in the journal's print queue: it is printed
+/// once when made (after the slips due before it), and a failure is reported, not retried.
+/// It is rendered from the journal, so it can be printed again at any time
+/// ([`Command::PrintSettlementSlip`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportJob {
+    /// Handed back in [`Input::ReportResult`].
+    pub report_id: u64,
+    /// The batch the settlement slip is for.
+    pub batch: BatchNumber,
+    /// The slip.
+    pub document: Document,
+}
+
 /// What the engine asks for.
 #[derive(Debug)]
 pub enum Output {
@@ -184,6 +214,8 @@ pub enum Output {
     },
     /// Print this slip; answer with `PrintResult`.
     Print(PrintJob),
+    /// Print this report; answer with `ReportResult`.
+    PrintReport(ReportJob),
     /// A command finished.
     Done(CommandDone),
     /// Tell the UI.
@@ -218,6 +250,11 @@ pub enum CommandOutcome {
         /// How many.
         jobs: u32,
     },
+    /// The settlement slip of this batch is queued for the printer.
+    SettlementSlipQueued {
+        /// The batch.
+        batch: BatchNumber,
+    },
 }
 
 /// A finished settlement.
@@ -229,6 +266,9 @@ pub struct SettlementSummary {
     pub totals: BatchTotals,
     /// Whether the host's totals matched.
     pub balanced: bool,
+    /// How many completions the batch upload sent (after an unbalanced settlement; 0 when
+    /// the totals matched).
+    pub uploaded: u32,
     /// The new batch.
     pub next_batch: BatchNumber,
 }
@@ -280,6 +320,16 @@ pub enum Event {
     },
     /// Printing resumed after a hold.
     PrintingResumed,
+    /// The settlement slip of a batch was printed, or could not be (then `detail` says why
+    /// and what to do; it is not retried on its own).
+    SettlementSlip {
+        /// The batch.
+        batch: BatchNumber,
+        /// Whether the printer confirmed it.
+        printed: bool,
+        /// What happened, for the operator.
+        detail: String,
+    },
     /// A copy was delivered as an electronic receipt; the UI shows its QR code.
     ElectronicReceipt {
         /// The transaction's trace.

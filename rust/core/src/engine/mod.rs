@@ -14,6 +14,9 @@
 //! - A reversal is retried at most `reversal_max_attempts` times (link failures do not
 //!   count), then kept as `failed` for the operator, never deleted. 00, 12 and 25 finish it.
 //! - Completion advices are queued and sent whenever the link is idle, before settlement.
+//! - A settlement the host reports unbalanced is followed by the batch upload (one 0320
+//!   per approved completion, then the end message) before the batch closes; nothing else
+//!   goes to the host in between.
 //! - The same request id returns the same transaction and never authorizes twice.
 //!
 //! If the journal fails, the engine stops (every later call returns
@@ -24,13 +27,15 @@ mod answers;
 mod commands;
 mod io;
 mod printing;
+mod reports;
 mod requests;
 
 use std::collections::{HashMap, VecDeque};
 use std::path::Path;
 
 pub use io::{
-    Command, CommandDone, CommandOutcome, Event, Input, Output, PrintJob, SettlementSummary, Ticket,
+    Command, CommandDone, CommandOutcome, Event, Input, Output, PrintJob, ReportJob,
+    SettlementSummary, Ticket,
 };
 
 use crate::card::PanHashKey;
@@ -76,10 +81,37 @@ impl Bilingual for OpenError {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Purpose {
     SignOn,
-    Financial { txn_id: i64 },
-    Reversal { txn_id: i64 },
-    Advice { txn_id: i64 },
+    Financial {
+        txn_id: i64,
+    },
+    Reversal {
+        txn_id: i64,
+    },
+    Advice {
+        txn_id: i64,
+    },
     Settlement,
+    /// A record of the batch upload after an unbalanced settlement.
+    BatchUpload,
+    /// The batch upload's end message.
+    BatchUploadEnd,
+}
+
+/// How often one batch-upload message is tried before the settlement is given up (the
+/// batch stays open and the operator settles again).
+const BATCH_UPLOAD_ATTEMPTS: u32 = 3;
+
+/// The batch upload (批上送) in progress after the host reported the settlement unbalanced.
+/// Memory only: a restart finds the batch `settling`, reopens it, and the operator settles
+/// again (the upload is repeated in full).
+#[derive(Debug)]
+struct Upload {
+    /// The completions the host's totals must include, in journal order.
+    records: Vec<crate::host::BatchUploadRecord>,
+    /// How many of them the host acknowledged.
+    acknowledged: usize,
+    /// Failed attempts at the message now due.
+    failures: u32,
 }
 
 /// A financial request waiting for the link, with its card data (memory only).
@@ -107,11 +139,19 @@ pub struct Engine {
     queue: VecDeque<Queued>,
     waiters: HashMap<i64, Vec<Waiter>>,
     settle_waiters: Vec<Waiter>,
+    /// The batch upload of an unbalanced settlement, while it runs.
+    upload: Option<Upload>,
     sign_on_waiters: Vec<Waiter>,
     /// No background sign-on before this time (after a failed one).
     sign_on_not_before: Timestamp,
     /// The print job handed to the printer and not yet answered.
     printing: Option<i64>,
+    /// Reports (settlement slips) waiting for the printer, memory only.
+    reports: VecDeque<ReportJob>,
+    /// The report handed to the printer and not yet answered, and its batch.
+    printing_report: Option<(u64, crate::ids::BatchNumber)>,
+    /// The id of the next report.
+    next_report: u64,
     poisoned: bool,
 }
 
@@ -147,9 +187,13 @@ impl Engine {
             queue: VecDeque::new(),
             waiters: HashMap::new(),
             settle_waiters: Vec::new(),
+            upload: None,
             sign_on_waiters: Vec::new(),
             sign_on_not_before: now,
             printing: None,
+            reports: VecDeque::new(),
+            printing_report: None,
+            next_report: 1,
             poisoned: false,
         };
         Ok((engine, report))
@@ -168,7 +212,10 @@ impl Engine {
     /// Whether nothing is in flight or waiting: no exchange, no queued command, no slip
     /// being printed. (Background work that is not yet due may remain.)
     pub fn is_idle(&self) -> bool {
-        self.in_flight.is_none() && self.queue.is_empty() && self.printing.is_none()
+        self.in_flight.is_none()
+            && self.queue.is_empty()
+            && self.printing.is_none()
+            && self.printing_report.is_none()
     }
 
     /// Handles one input at time `at` and returns what to do. A journal error stops the
@@ -218,6 +265,9 @@ impl Engine {
                 None => Ok(()),
             },
             Input::PrintResult { job_id, outcome } => self.on_print_result(job_id, outcome, out),
+            Input::ReportResult { report_id, outcome } => {
+                self.on_report_result(report_id, outcome, out)
+            }
             Input::PrinterReady => self.on_printer_ready(out),
             Input::Tick => self.e_receipt_fallback(out),
         }
@@ -237,6 +287,38 @@ impl Engine {
                 None
             }
         }
+    }
+
+    /// Sends the batch upload's next message: the next record, or the end message once every
+    /// record was acknowledged.
+    fn send_upload(&mut self, out: &mut Vec<Output>) -> Result<(), JournalError> {
+        let Some(upload) = &self.upload else {
+            return Ok(());
+        };
+        let batch = self.journal.current_batch()?;
+        let identity = self.config.identity.clone();
+        if let Some(record) = upload.records.get(upload.acknowledged) {
+            let request = HostRequest::BatchUpload {
+                batch,
+                record: record.clone(),
+                identity,
+            };
+            self.send(Purpose::BatchUpload, request, out);
+        } else {
+            let count = upload.records.len() as u32;
+            let trace = self.journal.write(self.now, |tx| tx.allocate_trace())?;
+            self.send(
+                Purpose::BatchUploadEnd,
+                HostRequest::BatchUploadEnd {
+                    trace,
+                    batch,
+                    count,
+                    identity,
+                },
+                out,
+            );
+        }
+        Ok(())
     }
 
     fn send(&mut self, purpose: Purpose, request: HostRequest, out: &mut Vec<Output>) {
@@ -289,10 +371,15 @@ impl Engine {
         if !self.sign_on_waiters.is_empty() || self.journal.sign_on_required()? {
             if sign_on_due {
                 let trace = self.journal.write(now, |tx| tx.allocate_trace())?;
+                let batch = self.journal.current_batch()?;
                 let identity = self.config.identity.clone();
                 self.send(
                     Purpose::SignOn,
-                    HostRequest::SignOn { trace, identity },
+                    HostRequest::SignOn {
+                        trace,
+                        batch,
+                        identity,
+                    },
                     out,
                 );
             }
@@ -306,6 +393,11 @@ impl Engine {
                 out,
             );
             return Ok(());
+        }
+        // An unbalanced settlement's upload runs to its end before anything else is sent:
+        // a completion sent in between would be in neither the host's totals nor the upload.
+        if self.upload.is_some() {
+            return self.send_upload(out);
         }
         // A completion void of an offline completion must not reach the host before the
         // completion's own advice does.
@@ -373,7 +465,8 @@ impl Engine {
             return Ok(());
         }
         if !self.settle_waiters.is_empty() {
-            let request = requests::settlement_request(self.journal.conn(), &self.config)?;
+            let trace = self.journal.write(now, |tx| tx.allocate_trace())?;
+            let request = requests::settlement_request(self.journal.conn(), &self.config, trace)?;
             self.send(Purpose::Settlement, HostRequest::Settlement(request), out);
         }
         Ok(())

@@ -25,14 +25,14 @@ impl Engine {
     /// Hands the next due slip to the printer, unless one is out already or printing is
     /// paused for a printer fault.
     pub(super) fn pump_printer(&mut self, out: &mut Vec<Output>) -> Result<(), JournalError> {
-        if self.printing.is_some() {
+        if self.printing.is_some() || self.printing_report.is_some() {
             return Ok(());
         }
         let now = self.now;
         // The hold is looked up only when there is a slip to send: an idle tick costs one query.
         let Some((job_id, txn_id)) = super::requests::next_print_job(self.journal.conn(), now)?
         else {
-            return Ok(());
+            return self.pump_report(out);
         };
         if self.held_for_fault()?.is_some() {
             return Ok(());

@@ -5,7 +5,9 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::config::Config;
 use crate::error::JournalError;
-use crate::host::{AdviceRequest, BatchTotals, OriginalRef, ReversalRequest, SettlementRequest};
+use crate::host::{
+    AdviceRequest, BatchTotals, BatchUploadRecord, OriginalRef, ReversalRequest, SettlementRequest,
+};
 use crate::journal::queries;
 use crate::journal::rows::{self, TxnRow};
 use crate::record::TxnRecord;
@@ -150,21 +152,40 @@ pub(super) fn batch_totals(conn: &Connection, batch: u32) -> Result<BatchTotals,
         "SELECT COUNT(*), COALESCE(SUM(amount_minor), 0) FROM transactions \
          WHERE batch = ?1 AND settled = 0 AND state = 'approved' AND kind IN ('completion', 'completion_advice') AND training = 0",
     )
-    .and_then(|mut s| {
-        s.query_row(params![batch], |r| {
-            Ok(BatchTotals { count: r.get::<_, u32>(0)?, amount_minor: r.get::<_, i64>(1)? as u64 })
-        })
-    })
+    .and_then(|mut s| s.query_row(params![batch], |r| Ok(BatchTotals { count: r.get::<_, u32>(0)?, amount_minor: r.get::<_, i64>(1)? as u64 })))
     .map_err(JournalError::sqlite("adding up the batch"))
+}
+
+/// The batch upload's records: the batch's approved completions (online and offline, not
+/// training), oldest first — the transactions [`batch_totals`] adds up.
+pub(super) fn batch_upload_records(
+    conn: &Connection,
+    batch: u32,
+) -> Result<Vec<BatchUploadRecord>, JournalError> {
+    conn.prepare_cached(
+        "SELECT id FROM transactions \
+         WHERE batch = ?1 AND settled = 0 AND state = 'approved' AND kind IN ('completion', 'completion_advice') AND training = 0 \
+         ORDER BY id",
+    )
+    .and_then(|mut s| s.query_map(params![batch], |r| r.get::<_, i64>(0))?.collect::<Result<Vec<_>, _>>())
+    .map_err(JournalError::sqlite("listing the batch upload"))?
+    .into_iter()
+    .map(|id| {
+        let record = rows::txn_by_id(conn, id)?.record;
+        Ok(BatchUploadRecord { kind: record.kind, trace: record.trace, amount: record.amount, auth_code: record.auth_code, rrn: record.rrn })
+    })
+    .collect()
 }
 
 /// The settlement of the current batch.
 pub(super) fn settlement_request(
     conn: &Connection,
     config: &Config,
+    trace: crate::ids::TraceNumber,
 ) -> Result<SettlementRequest, JournalError> {
     let batch = crate::journal::rows::current_batch(conn)?;
     Ok(SettlementRequest {
+        trace,
         batch,
         totals: batch_totals(conn, batch.value())?,
         identity: config.identity.clone(),

@@ -246,11 +246,7 @@ impl Journal {
     pub fn recent(&self, limit: u32) -> Result<Vec<TxnRecord>, JournalError> {
         let min_id: i64 = self
             .conn
-            .query_row(
-                "SELECT COALESCE(MIN(id), 0) FROM (SELECT id FROM transactions ORDER BY id DESC LIMIT ?1)",
-                params![limit],
-                |r| r.get(0),
-            )
+            .query_row("SELECT COALESCE(MIN(id), 0) FROM (SELECT id FROM transactions ORDER BY id DESC LIMIT ?1)", params![limit], |r| r.get(0))
             .map_err(JournalError::sqlite("listing transactions"))?;
         let mut out = Vec::new();
         rows::for_each_txn(&self.conn, &format!("t.id >= {min_id}"), |r| {

@@ -139,7 +139,9 @@ pub(crate) fn print_jobs_of(
     txn_id: i64,
 ) -> Result<Vec<PrintJobRecord>, JournalError> {
     let mut stmt = conn
-        .prepare_cached("SELECT id, copy, kind, state, attempts, last_error, printed_at, held_reason, delivered FROM print_jobs WHERE txn_id = ?1 ORDER BY id")
+        .prepare_cached(
+            "SELECT id, copy, kind, state, attempts, last_error, printed_at, held_reason, delivered FROM print_jobs WHERE txn_id = ?1 ORDER BY id",
+        )
         .map_err(JournalError::sqlite("reading print jobs"))?;
     let rows = stmt
         .query_map(params![txn_id], read_print_job)

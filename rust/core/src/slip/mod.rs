@@ -26,7 +26,7 @@ use crate::time::{MILLIS_PER_DAY, Timestamp};
 use crate::txn::{PrintKind, SlipCopy};
 
 pub use layout::{copy_names, kind_names, reprint_marker, slip_document, training_marker};
-pub use settlement::{SettlementSlip, settlement_document};
+pub use settlement::{FeeLine, SettlementSlip, settlement_document};
 
 /// The language of a slip's labels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -4,6 +4,7 @@ use poscore_escpos::{Align, Document, TextStyle};
 
 use super::layout::{TALL, kind_names, markers};
 use super::{SlipConfig, SlipLanguage, extend, format_datetime, format_minor};
+use crate::config::{FeeChannel, FeeRate};
 use crate::ids::BatchNumber;
 use crate::money::Currency;
 use crate::time::Timestamp;
@@ -33,6 +34,48 @@ pub struct SettlementSlip {
     pub per_kind: Vec<(TxnKind, u32, u64)>,
     /// A training batch: marked 培训 TRAINING.
     pub training: bool,
+    /// Estimated merchant fees per channel (empty: no rates configured, no fee section).
+    pub fees: Vec<FeeLine>,
+}
+
+/// One channel's estimated merchant fee on a settlement slip.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FeeLine {
+    /// The channel.
+    pub channel: FeeChannel,
+    /// The channel's settled amount, in minor units.
+    pub base_minor: u64,
+    /// The rate, in basis points.
+    pub basis_points: u32,
+    /// The estimate, in minor units (rounded half up).
+    pub fee_minor: u64,
+}
+
+impl FeeLine {
+    /// The fee lines of `rates`: card transactions carry `card_minor`; QR carries nothing on
+    /// a pre-authorization terminal.
+    pub fn for_rates(rates: &[FeeRate], card_minor: u64) -> Vec<FeeLine> {
+        rates
+            .iter()
+            .map(|rate| {
+                let base_minor = match rate.channel {
+                    FeeChannel::Card => card_minor,
+                    FeeChannel::Qr => 0,
+                };
+                FeeLine {
+                    channel: rate.channel,
+                    base_minor,
+                    basis_points: rate.basis_points,
+                    fee_minor: rate.fee_on(base_minor),
+                }
+            })
+            .collect()
+    }
+}
+
+/// `60` basis points as `0.60%`.
+fn percent(basis_points: u32) -> String {
+    format!("{}.{:02}%", basis_points / 100, basis_points % 100)
 }
 
 /// The settlement slip: title 结算单 SETTLEMENT, the terminal, the batch and its times, a
@@ -103,15 +146,31 @@ pub fn settlement_document(s: &SettlementSlip, config: &SlipConfig) -> Document 
     } else {
         ("对账不平", "NOT BALANCED")
     };
-    doc.separator('-')
+    doc = doc
+        .separator('-')
         .row(&config.label("总笔数", "TOTAL COUNT"), &s.count.to_string())
         .line(&config.label("总金额", "TOTAL AMOUNT"))
         .text(
             &format_minor(s.total_minor, s.currency),
             TextStyle::BIG,
             Align::Right,
-        )
-        .separator('-')
+        );
+    if !s.fees.is_empty() {
+        doc = doc
+            .separator('-')
+            .line(&config.label("手续费估算", "EST. MERCHANT FEES"));
+        for fee in &s.fees {
+            let (zh, en) = fee.channel.names();
+            let name = format!("{} {}", lang.label(zh, en), percent(fee.basis_points));
+            doc = doc.row(&name, &format_minor(fee.fee_minor, s.currency));
+        }
+        let total: u64 = s.fees.iter().map(|f| f.fee_minor).sum();
+        doc = doc.row(
+            &config.label("合计", "TOTAL FEES"),
+            &format_minor(total, s.currency),
+        );
+    }
+    doc.separator('-')
         .text(&lang.label(zh, en), TALL, Align::Center)
         .feed(2)
         .cut()

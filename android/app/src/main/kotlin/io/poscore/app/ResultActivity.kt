@@ -116,7 +116,7 @@ class ResultActivity : BaseActivity() {
                     is TerminalEvent.ElectronicReceipt -> if (event.trace == trace) {
                         progressText(getString(R.string.progress_e_receipt, Texts.copy(this@ResultActivity, event.copy, reprint = false), event.why))
                     }
-                    is TerminalEvent.SignOnRequired, is TerminalEvent.Settled -> Unit
+                    is TerminalEvent.SignOnRequired, is TerminalEvent.Settled, is TerminalEvent.SettlementSlip -> Unit
                 }
             }
     }

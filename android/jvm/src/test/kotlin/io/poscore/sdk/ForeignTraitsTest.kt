@@ -10,6 +10,7 @@ import io.poscore.ffi.PrinterVendor
 import io.poscore.ffi.Slip
 import io.poscore.ffi.SoftwarePrinter
 import io.poscore.ffi.TxnState
+import io.poscore.ffi.WorkingKeys
 import io.poscore.ffi.describePrinterStatus
 import io.poscore.ffi.liveTerminalCount
 import java.nio.file.Path
@@ -62,6 +63,10 @@ class KotlinKeyProvider(private val key: ByteArray) : KeyProvider {
     }
 
     override fun mac(data: ByteArray): ByteArray = softwareKeys().use { it.mac(data) }
+
+    /** This module has no master key: it refuses a sign-on's working keys (only the real host sends any). */
+    override fun installWorkingKeys(keys: WorkingKeys): Unit =
+        throw PosException.Device("KEY_NO_MASTER_KEY", "未灌装终端主密钥", "no terminal master key is loaded")
 }
 
 /** The foreign traits: printers and key providers implemented in Kotlin, called from Rust. */
@@ -216,6 +221,7 @@ class ForeignTraitsTest {
             val locked = object : KeyProvider {
                 override fun panHashKey(): ByteArray = throw IllegalStateException("secure module locked")
                 override fun mac(data: ByteArray): ByteArray = throw IllegalStateException("secure module locked")
+                override fun installWorkingKeys(keys: WorkingKeys): Unit = throw IllegalStateException("secure module locked")
             }
             val device = assertFailsWith<PosException.Device> { PosCore.open(journalIn(dir, "locked.db"), locked, printer) }
             assertBilingual(device, "DEVICE_CALLBACK")
@@ -224,6 +230,7 @@ class ForeignTraitsTest {
             val refused = object : KeyProvider {
                 override fun panHashKey(): ByteArray = throw PosException.Device("KEY_MODULE", "密钥模块未就绪", "key module not ready")
                 override fun mac(data: ByteArray): ByteArray = ByteArray(8)
+                override fun installWorkingKeys(keys: WorkingKeys) = Unit
             }
             val typed = assertFailsWith<PosException.Device> { PosCore.open(journalIn(dir, "typed.db"), refused, printer) }
             assertBilingual(typed, "KEY_MODULE")

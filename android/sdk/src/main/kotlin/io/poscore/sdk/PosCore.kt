@@ -11,6 +11,7 @@ import io.poscore.ffi.PrinterDevice
 import io.poscore.ffi.PrinterHealth
 import io.poscore.ffi.RecoveryInfo
 import io.poscore.ffi.Settlement
+import io.poscore.ffi.SignOnResult
 import io.poscore.ffi.Stroke
 import io.poscore.ffi.TerminalConfig
 import io.poscore.ffi.TerminalEvent
@@ -149,7 +150,23 @@ class PosCore private constructor(
         call { it.completeVoid(requestId, trace) }
 
     /**
-     * 批结算: sends pending reversals and advices, then settles the current batch.
+     * 签到: signs on to the host (`TerminalConfig.host`, or the simulated one). With a real
+     * host the approved reply's working keys go to the [KeyProvider]'s `installWorkingKeys`
+     * first. The result names the host and, when keys were installed, the MAC key's check
+     * value, with a message in both languages for the screen. The core also signs on by
+     * itself before the first transaction when one is due.
+     *
+     * @throws PosException.Refused `SIGN_ON_FAILED` (the host refused), `HOST_UNREACHABLE`.
+     * @throws PosException.Device `KEY_INSTALL_FAILED`: the key provider refused the working
+     *   keys (e.g. a wrong master key); no transaction is sent until a sign-on succeeds.
+     */
+    suspend fun signOn(requestId: String = newRequestId("signon")): SignOnResult =
+        call { it.signOn(requestId) }
+
+    /**
+     * 批结算: sends pending reversals and advices, then settles the current batch. The
+     * [Settlement] says whether the host's totals matched (`balanced`), the batch's count and
+     * amount, and the next batch number.
      *
      * @throws PosException see the class documentation.
      */
