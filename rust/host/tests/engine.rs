@@ -5,13 +5,15 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use poscore::card::{CardInput, PanHashKey};
+use poscore::card::CardInput;
 use poscore::ids::RequestId;
 use poscore::money::{Currency, Money};
 use poscore::txn::TxnState;
-use poscore::{Command, CommandOutcome, Config, Engine, TxnRecord};
+use poscore::{Command, CommandOutcome, Config, TxnRecord};
 use poscore_host::{HostSim, LinkConfig, SimConfig, SoftwareMacKey, TcpHostLink};
-use poscore_terminal::{Clock, DriverConfig, MemoryPrinter, SystemClock, Terminal};
+use poscore_terminal::{Clock, SystemClock};
+
+mod common;
 
 fn txn(outcome: CommandOutcome) -> TxnRecord {
     match outcome {
@@ -43,27 +45,11 @@ async fn the_engine_over_real_tcp_and_8583() {
         },
         Arc::new(SoftwareMacKey::cup(&SimConfig::default().mac_key).unwrap()),
     );
-    let dir = tempfile::tempdir().unwrap();
-    let key = PanHashKey::new(vec![9; 32]).unwrap();
-    let (engine, _) = Engine::open(
-        &dir.path().join("journal.db"),
-        Config::default(),
-        key,
-        SystemClock.now(),
-    )
-    .unwrap();
-    let config = DriverConfig {
-        host_timeout: Duration::from_secs(5),
-        tick_interval: Duration::from_millis(20),
-        print_watchdog: Duration::from_secs(5),
-    };
-    let terminal = Terminal::start(
-        engine,
-        Arc::new(link),
-        Arc::new(MemoryPrinter::new()),
-        config,
-    );
-    let handle = terminal.handle();
+    let common::Running {
+        terminal,
+        handle,
+        dir: _dir,
+    } = common::start_terminal(Arc::new(link), Config::default(), Duration::from_secs(5));
     let id = |t: &str| RequestId::parse(t).unwrap();
 
     let signed_on = handle.submit(id("sign-on"), Command::SignOn).await.unwrap();

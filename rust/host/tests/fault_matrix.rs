@@ -37,19 +37,19 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use poscore::card::{CardInput, PanHashKey};
+use poscore::card::CardInput;
 use poscore::ids::{RequestId, TraceNumber};
 use poscore::money::{Currency, Money};
 use poscore::txn::{ReversalReason, ReversalState, TxnKind, TxnState};
-use poscore::{Command, CommandError, CommandOutcome, Config, Engine, TxnRecord};
+use poscore::{Command, CommandError, CommandOutcome, Config, TxnRecord};
 use poscore_host::{HostSim, LinkConfig, SimConfig, SoftwareMacKey, TcpHostLink};
 use poscore_iso8583::{FrameReader, decode, unionpay_pos};
-use poscore_terminal::{
-    Clock, DriverConfig, MemoryPrinter, SystemClock, Terminal, TerminalError, TerminalHandle,
-};
+use poscore_terminal::{Clock, SystemClock, Terminal, TerminalError, TerminalHandle};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
+
+mod common;
 
 // ---------------------------------------------------------------------------------------
 // The recording proxy.
@@ -332,27 +332,11 @@ async fn rig_with(config: Config, read_timeout: Duration) -> Rig {
         },
         Arc::new(SoftwareMacKey::cup(&SimConfig::default().mac_key).unwrap()),
     );
-    let dir = tempfile::tempdir().unwrap();
-    let key = PanHashKey::new(vec![9; 32]).unwrap();
-    let (engine, _) = Engine::open(
-        &dir.path().join("journal.db"),
-        config,
-        key,
-        SystemClock.now(),
-    )
-    .unwrap();
-    let driver = DriverConfig {
-        host_timeout: Duration::from_secs(5),
-        tick_interval: Duration::from_millis(20),
-        print_watchdog: Duration::from_secs(5),
-    };
-    let terminal = Terminal::start(
-        engine,
-        Arc::new(link),
-        Arc::new(MemoryPrinter::new()),
-        driver,
-    );
-    let handle = terminal.handle();
+    let common::Running {
+        terminal,
+        handle,
+        dir,
+    } = common::start_terminal(Arc::new(link), config, Duration::from_secs(5));
     Rig {
         sim,
         proxy,

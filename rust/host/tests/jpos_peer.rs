@@ -16,16 +16,18 @@ use std::sync::Arc;
 use std::sync::mpsc;
 use std::time::Duration;
 
-use poscore::card::{CardInput, PanHashKey};
+use poscore::card::CardInput;
 use poscore::ids::{RequestId, TraceNumber};
 use poscore::money::{Currency, Money};
 use poscore::txn::TxnState;
-use poscore::{Command, CommandOutcome, Config, Engine, TxnRecord};
+use poscore::{Command, CommandOutcome, Config, TxnRecord};
 use poscore_host::keys::check_value;
 use poscore_host::{LinkConfig, SimConfig, SoftwareMacKey, TcpHostLink};
 use poscore_iso8583::{Header, ProcessingRequirement, Tpdu};
-use poscore_terminal::{Clock, DriverConfig, MemoryPrinter, SystemClock, Terminal};
+use poscore_terminal::{Clock, SystemClock};
 use serde_json::Value;
+
+mod common;
 
 const BUILD_HINT: &str = "run `mvn -B -ntp -q -f tests/peers/jpos/pom.xml package` from the workspace root first (scripts/test-all.sh does), or set JPOS_PEER_CP to the peer's classpath";
 
@@ -191,21 +193,11 @@ async fn the_engine_against_a_jpos_acquirer_host() {
         },
         Arc::new(SoftwareMacKey::cup(&[0x22; 16]).unwrap()),
     ));
-    let key = PanHashKey::new(vec![9; 32]).unwrap();
-    let (engine, _) = Engine::open(
-        &dir.path().join("journal.db"),
-        Config::default(),
-        key,
-        SystemClock.now(),
-    )
-    .unwrap();
-    let config = DriverConfig {
-        host_timeout: Duration::from_secs(10),
-        tick_interval: Duration::from_millis(20),
-        print_watchdog: Duration::from_secs(5),
-    };
-    let terminal = Terminal::start(engine, link.clone(), Arc::new(MemoryPrinter::new()), config);
-    let handle = terminal.handle();
+    let common::Running {
+        terminal,
+        handle,
+        dir: _journal_dir,
+    } = common::start_terminal(link.clone(), Config::default(), Duration::from_secs(10));
     let id = |t: &str| RequestId::parse(t).unwrap();
 
     let signed_on = handle.submit(id("sign-on"), Command::SignOn).await.unwrap();

@@ -7,18 +7,18 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use poscore::Timestamp;
-use poscore::card::{CardInput, Pan, PanHashKey};
+use poscore::card::{CardInput, Pan};
 use poscore::host::{FinancialRequest, HostRequest, TerminalIdentity};
 use poscore::ids::{BatchNumber, MerchantId, OperatorId, RequestId, TerminalId, TraceNumber};
 use poscore::money::{Currency, Money};
 use poscore::txn::{TxnKind, TxnState};
-use poscore::{Command, CommandOutcome, Config, Engine};
+use poscore::{Command, CommandOutcome, Config};
 use poscore_host::{
     HostSim, LinkConfig, SimConfig, SoftwareMacKey, TcpHostLink, TlsRoots, TlsSettings,
 };
-use poscore_terminal::{
-    Clock, DriverConfig, HostLink, LinkError, MemoryPrinter, SystemClock, Terminal,
-};
+use poscore_terminal::{Clock, HostLink, LinkError, SystemClock};
+
+mod common;
 
 /// A CA and a server certificate it signed for `localhost` and 127.0.0.1, all PEM.
 struct Pki {
@@ -122,27 +122,11 @@ async fn the_engine_signs_on_and_gets_a_pre_auth_approved_over_tls() {
         Duration::from_millis(800),
     );
 
-    let dir = tempfile::tempdir().unwrap();
-    let key = PanHashKey::new(vec![9; 32]).unwrap();
-    let (engine, _) = Engine::open(
-        &dir.path().join("journal.db"),
-        Config::default(),
-        key,
-        SystemClock.now(),
-    )
-    .unwrap();
-    let config = DriverConfig {
-        host_timeout: Duration::from_secs(5),
-        tick_interval: Duration::from_millis(20),
-        print_watchdog: Duration::from_secs(5),
-    };
-    let terminal = Terminal::start(
-        engine,
-        Arc::new(link),
-        Arc::new(MemoryPrinter::new()),
-        config,
-    );
-    let handle = terminal.handle();
+    let common::Running {
+        terminal,
+        handle,
+        dir: _dir,
+    } = common::start_terminal(Arc::new(link), Config::default(), Duration::from_secs(5));
     let id = |t: &str| RequestId::parse(t).unwrap();
 
     let signed_on = handle.submit(id("sign-on"), Command::SignOn).await.unwrap();

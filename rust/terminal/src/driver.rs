@@ -416,18 +416,7 @@ impl Actor {
                 let results = self.results_tx.clone();
                 let watchdog = self.config.print_watchdog;
                 tokio::spawn(async move {
-                    let outcome = match tokio::time::timeout(watchdog, printer.print(&job)).await {
-                        Ok(outcome) => outcome,
-                        Err(_) => PrintOutcome::Failed {
-                            condition: Condition::CommunicationError,
-                            detail: format!(
-                                "打印机 {} 秒无应答 / the printer did not answer within {} s",
-                                watchdog.as_secs(),
-                                watchdog.as_secs()
-                            ),
-                            may_have_printed: true,
-                        },
-                    };
+                    let outcome = within_watchdog(watchdog, printer.print(&job)).await;
                     let _ = results.send(Input::PrintResult {
                         job_id: job.job_id,
                         outcome,
@@ -439,19 +428,7 @@ impl Actor {
                 let results = self.results_tx.clone();
                 let watchdog = self.config.print_watchdog;
                 tokio::spawn(async move {
-                    let outcome =
-                        match tokio::time::timeout(watchdog, printer.print_report(&report)).await {
-                            Ok(outcome) => outcome,
-                            Err(_) => PrintOutcome::Failed {
-                                condition: Condition::CommunicationError,
-                                detail: format!(
-                                    "打印机 {} 秒无应答 / the printer did not answer within {} s",
-                                    watchdog.as_secs(),
-                                    watchdog.as_secs()
-                                ),
-                                may_have_printed: true,
-                            },
-                        };
+                    let outcome = within_watchdog(watchdog, printer.print_report(&report)).await;
                     let _ = results.send(Input::ReportResult {
                         report_id: report.report_id,
                         outcome,
@@ -474,5 +451,25 @@ impl Actor {
                 let _ = self.events.send(event);
             }
         }
+    }
+}
+
+/// The printer's answer within `watchdog`; past it, a failure that may have printed (the
+/// slip prints again marked REPRINT).
+async fn within_watchdog(
+    watchdog: Duration,
+    printing: impl std::future::Future<Output = PrintOutcome>,
+) -> PrintOutcome {
+    match tokio::time::timeout(watchdog, printing).await {
+        Ok(outcome) => outcome,
+        Err(_) => PrintOutcome::Failed {
+            condition: Condition::CommunicationError,
+            detail: format!(
+                "打印机 {} 秒无应答 / the printer did not answer within {} s",
+                watchdog.as_secs(),
+                watchdog.as_secs()
+            ),
+            may_have_printed: true,
+        },
     }
 }
