@@ -21,7 +21,9 @@ pub mod tls;
 
 pub use keys::{KeyError, MacKey, SoftwareMacKey};
 pub use link::{LinkConfig, TcpHostLink};
-pub use mapping::{MappingError, WorkingKeys, from_message, to_message};
+pub use mapping::{
+    BatchUploadEndCode, MappingError, WireOptions, WorkingKeys, from_message, to_message,
+};
 pub use script::{Action, Script, ScriptError, ScriptErrorKind};
 pub use sim::{HostSim, SimConfig, control_reply};
 pub use tls::{TlsRoots, TlsSettings};

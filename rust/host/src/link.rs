@@ -44,7 +44,9 @@ use tokio::net::TcpStream;
 use tokio::time::{Instant, timeout, timeout_at};
 
 use crate::keys::{MacKey, SoftwareMacKey, decrypt_key};
-use crate::mapping::{MappingError, WorkingKeys, from_message, to_message, working_keys};
+use crate::mapping::{
+    MappingError, WireOptions, WorkingKeys, from_message, to_message, working_keys,
+};
 use crate::tls::TlsSettings;
 
 /// How to reach the host and frame messages for it.
@@ -67,6 +69,8 @@ pub struct LinkConfig {
     pub mac_algorithm: MacAlgorithm,
     /// TLS to the host; `None` (the default) is plain TCP.
     pub tls: Option<TlsSettings>,
+    /// The wire details the acquirer decides (the batch-upload end code).
+    pub wire: WireOptions,
 }
 
 impl std::fmt::Debug for LinkConfig {
@@ -105,6 +109,7 @@ impl LinkConfig {
             master_key: None,
             mac_algorithm: MacAlgorithm::CupEcb,
             tls: None,
+            wire: WireOptions::default(),
         }
     }
 }
@@ -178,7 +183,7 @@ impl TcpHostLink {
 
     /// Builds the framed bytes of `request`, and the message (to match the reply against).
     fn build(&self, request: &HostRequest) -> Result<(Message, Vec<u8>, bool), LinkError> {
-        let message = to_message(request).map_err(not_sent)?;
+        let message = to_message(request, &self.config.wire).map_err(not_sent)?;
         let signed = !matches!(request, HostRequest::SignOn { .. });
         let body = if signed {
             let key = self.key();

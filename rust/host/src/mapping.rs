@@ -39,9 +39,38 @@ pub const CONDITION_PREAUTH: &str = "06";
 pub const SIGN_ON_DOUBLE_LENGTH: &str = "003";
 /// F60.3 of the settlement and of a batch-upload record.
 pub const SETTLEMENT_NETWORK_CODE: &str = "201";
-/// F60.3 of the batch-upload end message. The reference notes that 202 vs 207 is disputed;
-/// 207 is used here, confirm with the acquirer.
-pub const BATCH_UPLOAD_END_CODE: &str = "207";
+/// F60.3 of the batch-upload end message. The reference leaves 202 vs 207 open, so it is a
+/// setting ([`WireOptions`]); confirm with the acquirer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum BatchUploadEndCode {
+    /// `207` (the default).
+    #[default]
+    Code207,
+    /// `202`.
+    Code202,
+}
+
+impl BatchUploadEndCode {
+    /// Every code, for hosts that accept either.
+    pub const ALL: [BatchUploadEndCode; 2] =
+        [BatchUploadEndCode::Code207, BatchUploadEndCode::Code202];
+
+    /// The three digits of F60.3.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BatchUploadEndCode::Code207 => "207",
+            BatchUploadEndCode::Code202 => "202",
+        }
+    }
+}
+
+/// The parts of the wire format that differ between acquirers and that the reference leaves
+/// unconfirmed. (F22/F35 padding lives in the codec's profile: `Profile::with_field`.)
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct WireOptions {
+    /// F60.3 of the batch-upload end message.
+    pub batch_upload_end_code: BatchUploadEndCode,
+}
 
 /// What went wrong mapping a message.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -278,7 +307,7 @@ pub fn sign_on(trace: TraceNumber, identity: &TerminalIdentity, batch: BatchNumb
 }
 
 /// The ISO 8583 message for `request` (without F64: the link adds the MAC).
-pub fn to_message(request: &HostRequest) -> Result<Message, MappingError> {
+pub fn to_message(request: &HostRequest, options: &WireOptions) -> Result<Message, MappingError> {
     Ok(match request {
         HostRequest::SignOn {
             trace,
@@ -299,7 +328,13 @@ pub fn to_message(request: &HostRequest) -> Result<Message, MappingError> {
             batch,
             count,
             identity,
-        } => batch_upload_end(*trace, *count, *batch, identity),
+        } => batch_upload_end(
+            *trace,
+            *count,
+            *batch,
+            identity,
+            options.batch_upload_end_code,
+        ),
     })
 }
 
@@ -326,18 +361,19 @@ pub fn batch_upload(
     m
 }
 
-/// The batch-upload end message (0320, F48 = the record count n4, 60.3 [`BATCH_UPLOAD_END_CODE`]).
+/// The batch-upload end message (0320, F48 = the record count n4, 60.3 `end_code`).
 pub fn batch_upload_end(
     stan: TraceNumber,
     count: u32,
     batch: BatchNumber,
     identity: &TerminalIdentity,
+    end_code: BatchUploadEndCode,
 ) -> Message {
     let mut m = Message::new(mti("0320"));
     m.set_number(11, u64::from(stan.value()), 6);
     identity_fields(&mut m, identity);
     m.set_number(48, u64::from(count), 4)
-        .set_numeric(60, &f60("00", batch, BATCH_UPLOAD_END_CODE));
+        .set_numeric(60, &f60("00", batch, end_code.as_str()));
     m
 }
 
@@ -547,7 +583,7 @@ mod tests {
 
     /// Maps, then checks the message survives the codec unchanged.
     fn map(request: &HostRequest) -> Message {
-        let m = to_message(request).unwrap();
+        let m = to_message(request, &WireOptions::default()).unwrap();
         let profile = unionpay_pos();
         assert_eq!(decode(&encode(&m, &profile).unwrap(), &profile).unwrap(), m);
         m
@@ -595,7 +631,7 @@ mod tests {
             unreachable!()
         };
         r.card = None;
-        let err = to_message(&HostRequest::Financial(r)).unwrap_err();
+        let err = to_message(&HostRequest::Financial(r), &WireOptions::default()).unwrap_err();
         assert!(
             matches!(
                 err,
@@ -725,9 +761,28 @@ mod tests {
         assert_eq!(m.mti.as_str(), "0320");
         assert_eq!(fields(&m), [3, 4, 11, 25, 38, 41, 42, 49, 60]);
         assert_eq!(m.get_text(60), Some("00000007201"));
-        let end = batch_upload_end(trace(15), 4, batch(), &identity());
+        let end = batch_upload_end(
+            trace(15),
+            4,
+            batch(),
+            &identity(),
+            BatchUploadEndCode::default(),
+        );
         assert_eq!(end.get_text(48), Some("0004"));
         assert_eq!(end.get_text(60), Some("00000007207"));
+        // The other code, for an acquirer that wants it: only F60.3 differs.
+        let request = HostRequest::BatchUploadEnd {
+            trace: trace(15),
+            batch: batch(),
+            count: 4,
+            identity: identity(),
+        };
+        let options = WireOptions {
+            batch_upload_end_code: BatchUploadEndCode::Code202,
+        };
+        let other = to_message(&request, &options).unwrap();
+        assert_eq!(other.get_text(60), Some("00000007202"));
+        assert_eq!(other.get_text(48), end.get_text(48));
         let profile = unionpay_pos();
         for m in [m, end] {
             assert_eq!(decode(&encode(&m, &profile).unwrap(), &profile).unwrap(), m);

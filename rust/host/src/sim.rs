@@ -691,8 +691,10 @@ impl HostSim {
                 reply.set_text(39, "00");
             }
             "0320" => {
-                if request.get_text(60).and_then(|t| t.get(8..11))
-                    == Some(crate::mapping::BATCH_UPLOAD_END_CODE)
+                let network = request.get_text(60).and_then(|t| t.get(8..11));
+                if crate::mapping::BatchUploadEndCode::ALL
+                    .iter()
+                    .any(|c| network == Some(c.as_str()))
                 {
                     ledger.batch_upload_ends += 1;
                 } else {
