@@ -12,6 +12,9 @@
 //! - [`check_promises`], [`check_slips`] and [`check_print_queue`] check the promises of `DESIGN.md` over a parsed
 //!   `poscore export --format json` and the ledger, and return the violations found as
 //!   sentences a person can act on (an empty list means every promise held);
+//! - [`check_resolved`], [`check_originals_once`] and [`check_no_double_authorization`] check
+//!   the stronger forms a journal must reach once the faults stop and the terminal is idle
+//!   (nothing uncertain left, one original per copy, one standing follow-up per original);
 //! - [`scan_for_pans`] looks for full card numbers in a file's bytes.
 //!
 //! The checkers are plain functions over JSON so that they can be tested on hand-made
@@ -619,6 +622,170 @@ pub fn check_print_queue(export: &Value, copies: &[&str], finished: bool) -> Vec
 }
 
 // ---------------------------------------------------------------------------------------------
+// After the final drain: nothing uncertain left, originals once, no double authorization
+// ---------------------------------------------------------------------------------------------
+
+/// Reversal states that mean nothing is left to do: the reversal got through (`done`), or
+/// was never needed (`disarmed`: an answer came; `cancelled`: nothing was sent).
+const CLOSED_REVERSAL: [&str; 3] = ["done", "disarmed", "cancelled"];
+
+/// Checks promise 3 in its strong form, for an export taken once the terminal is idle against
+/// a plain host (every fault stopped, `recover` run until nothing is due, failed reversals
+/// retried): no transaction is left `unknown`, `queued` or `sending`, and every reversal is
+/// `done`, `disarmed` or `cancelled` (none `armed`, `pending` or `failed`); a transaction
+/// whose reversal is `done` is `reversed`.
+pub fn check_resolved(export: &Value) -> Vec<String> {
+    let mut violations = Vec::new();
+    for t in read_export(export, &mut violations) {
+        if matches!(t.state, "unknown" | "queued" | "sending") {
+            violations.push(format!(
+                "uncertain outcome never resolved: {} is still {} (reversal {}) with the host plain and the terminal idle",
+                t.name(),
+                t.state,
+                t.reversal_state.unwrap_or("null")
+            ));
+        }
+        match t.reversal_state {
+            None => {}
+            Some("done") if t.state != "reversed" => violations.push(format!(
+                "{}: its reversal is done but it is {}, not reversed",
+                t.name(),
+                t.state
+            )),
+            Some(r) if CLOSED_REVERSAL.contains(&r) => {}
+            Some(r) => violations.push(format!(
+                "reversal left open: {} has its reversal {r:?} with the host plain and the terminal idle",
+                t.name()
+            )),
+        }
+    }
+    violations
+}
+
+/// Checks promise 5 over an export: no copy of a transaction has more than one job of kind
+/// `original` (an original printed twice would be a second original). With
+/// `no_reprint_asked` (nobody ran `reprint` or `e-receipt` on this journal), each copy also
+/// has at most one job at all: an attempt cut off by a restart turns the same job into a
+/// reprint, it does not add one.
+pub fn check_originals_once(
+    export: &Value,
+    copies: &[&str],
+    no_reprint_asked: bool,
+) -> Vec<String> {
+    let mut violations = Vec::new();
+    for t in read_export(export, &mut violations) {
+        for copy in copies {
+            let of_copy: Vec<&(&str, &str, &str)> =
+                t.print_jobs.iter().filter(|(c, _, _)| c == copy).collect();
+            let originals = of_copy.iter().filter(|(_, k, _)| *k == "original").count();
+            if originals > 1 {
+                violations.push(format!(
+                    "original printed more than once: {} has {originals} {copy} jobs of kind original",
+                    t.name()
+                ));
+            }
+            if no_reprint_asked && of_copy.len() > 1 {
+                violations.push(format!(
+                    "{} has {} {copy} jobs ({:?}) though nobody asked for a reprint",
+                    t.name(),
+                    of_copy.len(),
+                    of_copy
+                        .iter()
+                        .map(|(_, k, s)| format!("{k}/{s}"))
+                        .collect::<Vec<_>>()
+                ));
+            }
+        }
+    }
+    violations
+}
+
+/// Checks promise 4 across transactions (one original, one outcome) over an export: for each
+/// pre-auth, at most one completion stands (`approved`), at most one void stands, and not a
+/// completion and a void both; for each completion at most one completion void stands
+/// (offline completions count as completions). A follow-up that stands must name an original
+/// that is in the export, and whose state agrees (`completed` under a standing completion,
+/// `voided` under a standing void).
+pub fn check_no_double_authorization(export: &Value) -> Vec<String> {
+    let mut violations = Vec::new();
+    let txns = read_export(export, &mut violations);
+    let items = export.as_array().cloned().unwrap_or_default();
+    let original_of = |t: &Txn<'_>| {
+        items[t.index]
+            .get("original_trace")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+    };
+    let by_trace: HashMap<&str, &Txn<'_>> = txns.iter().map(|t| (t.trace, t)).collect();
+    // original trace -> kind -> the standing follow-ups
+    let mut standing: BTreeMap<String, BTreeMap<&str, Vec<String>>> = BTreeMap::new();
+    for t in txns.iter().filter(|t| t.state == "approved") {
+        if !matches!(
+            t.kind,
+            "completion" | "completion_advice" | "preauth_void" | "completion_void"
+        ) {
+            continue;
+        }
+        let Some(original) = original_of(t) else {
+            violations.push(format!("{} stands but names no original", t.name()));
+            continue;
+        };
+        let kind = if t.kind == "completion_advice" {
+            "completion"
+        } else {
+            t.kind
+        };
+        standing
+            .entry(original)
+            .or_default()
+            .entry(kind)
+            .or_default()
+            .push(t.name());
+    }
+    for (original, kinds) in &standing {
+        for (kind, names) in kinds {
+            if names.len() > 1 {
+                violations.push(format!(
+                    "double authorization: {} {kind}s of trace {original} stand: {}",
+                    names.len(),
+                    names.join("; ")
+                ));
+            }
+        }
+        if kinds.contains_key("completion") && kinds.contains_key("preauth_void") {
+            violations.push(format!(
+                "pre-auth {original} is both completed and voided: {} / {}",
+                kinds["completion"].join("; "),
+                kinds["preauth_void"].join("; ")
+            ));
+        }
+        let Some(o) = by_trace.get(original.as_str()) else {
+            violations.push(format!(
+                "follow-ups of trace {original} stand but trace {original} is not in the export"
+            ));
+            continue;
+        };
+        let voided = (o.kind == "preauth" && kinds.contains_key("preauth_void"))
+            || (o.kind == "completion" && kinds.contains_key("completion_void"));
+        if voided && o.state != "voided" {
+            violations.push(format!(
+                "{} is {} though a void of it stands (expected voided)",
+                o.name(),
+                o.state
+            ));
+        }
+        if o.kind == "preauth" && kinds.contains_key("completion") && o.state != "completed" {
+            violations.push(format!(
+                "{} is {} though a completion of it stands (expected completed)",
+                o.name(),
+                o.state
+            ));
+        }
+    }
+    violations
+}
+
+// ---------------------------------------------------------------------------------------------
 // Card numbers at rest
 // ---------------------------------------------------------------------------------------------
 
@@ -1213,5 +1380,99 @@ mod tests {
             scan_for_pans(b"\"5555555555554445\"", &known),
             Vec::<String>::new()
         );
+    }
+
+    #[test]
+    fn after_the_drain_an_open_reversal_or_an_unknown_is_a_violation() {
+        let (export, _) = good();
+        // `good` has an unknown with its reversal pending and one failed: both still open.
+        let v = check_resolved(&export);
+        assert_eq!(violations_mentioning(&v, "never resolved"), 2, "{v:?}");
+        assert_eq!(violations_mentioning(&v, "reversal left open"), 2, "{v:?}");
+        let resolved = json!([
+            txn("000001", "preauth", "approved", 1000, rev("disarmed")),
+            txn("000002", "preauth", "reversed", 1100, rev("done")),
+            txn("000003", "preauth", "not_sent", 1200, rev("cancelled")),
+            txn("000004", "preauth", "declined", 1205, Value::Null),
+        ]);
+        assert_eq!(check_resolved(&resolved), Vec::<String>::new());
+        let mut armed = resolved.clone();
+        set(&mut armed, "000001", "reversal", rev("armed"));
+        set(&mut armed, "000003", "reversal", rev("done"));
+        let v = check_resolved(&armed);
+        assert_eq!(violations_mentioning(&v, "reversal left open"), 1, "{v:?}");
+        assert_eq!(violations_mentioning(&v, "not reversed"), 1, "{v:?}");
+    }
+
+    #[test]
+    fn a_second_original_or_an_unasked_second_job_is_a_violation() {
+        let mut export = json!([txn("000001", "preauth", "approved", 1000, Value::Null)]);
+        assert_eq!(
+            check_originals_once(&export, &["merchant", "cardholder"], true),
+            Vec::<String>::new()
+        );
+        let cut_off = json!([
+            {"copy": "merchant", "kind": "reprint", "state": "printed", "attempts": 2, "last_error": "cut off by a restart"},
+            {"copy": "cardholder", "kind": "original", "state": "printed", "attempts": 1, "last_error": null},
+        ]);
+        set(&mut export, "000001", "print_jobs", cut_off);
+        assert_eq!(
+            check_originals_once(&export, &["merchant", "cardholder"], true),
+            Vec::<String>::new()
+        );
+        let twice = json!([
+            {"copy": "merchant", "kind": "original", "state": "printed", "attempts": 1, "last_error": null},
+            {"copy": "merchant", "kind": "original", "state": "printed", "attempts": 1, "last_error": null},
+            {"copy": "cardholder", "kind": "original", "state": "printed", "attempts": 1, "last_error": null},
+            {"copy": "cardholder", "kind": "reprint", "state": "printed", "attempts": 1, "last_error": null},
+        ]);
+        set(&mut export, "000001", "print_jobs", twice);
+        let v = check_originals_once(&export, &["merchant", "cardholder"], false);
+        assert_eq!(v.len(), 1, "{v:?}");
+        assert!(v[0].contains("original printed more than once"), "{v:?}");
+        let v = check_originals_once(&export, &["merchant", "cardholder"], true);
+        assert_eq!(
+            violations_mentioning(&v, "nobody asked for a reprint"),
+            2,
+            "{v:?}"
+        );
+    }
+
+    #[test]
+    fn two_standing_follow_ups_of_one_original_are_a_double_authorization() {
+        let follow = |trace: &str, kind: &str, state: &str, original: &str| {
+            let mut t = txn(trace, kind, state, 1000, Value::Null);
+            t["original_trace"] = json!(original);
+            t
+        };
+        let good = json!([
+            txn("000001", "preauth", "completed", 1000, Value::Null),
+            follow("000002", "completion", "reversed", "000001"),
+            follow("000003", "completion", "approved", "000001"),
+            txn("000004", "preauth", "voided", 1000, Value::Null),
+            follow("000005", "preauth_void", "approved", "000004"),
+        ]);
+        assert_eq!(check_no_double_authorization(&good), Vec::<String>::new());
+        let mut twice = good.clone();
+        set(&mut twice, "000002", "state", json!("approved"));
+        let v = check_no_double_authorization(&twice);
+        assert_eq!(
+            violations_mentioning(&v, "double authorization"),
+            1,
+            "{v:?}"
+        );
+        let mut both = good.clone();
+        set(&mut both, "000005", "original_trace", json!("000001"));
+        let v = check_no_double_authorization(&both);
+        assert_eq!(
+            violations_mentioning(&v, "both completed and voided"),
+            1,
+            "{v:?}"
+        );
+        assert_eq!(violations_mentioning(&v, "expected voided"), 1, "{v:?}");
+        let mut not_completed = good.clone();
+        set(&mut not_completed, "000001", "state", json!("approved"));
+        let v = check_no_double_authorization(&not_completed);
+        assert_eq!(violations_mentioning(&v, "expected completed"), 1, "{v:?}");
     }
 }

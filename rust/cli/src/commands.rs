@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use poscore::card::CardInput;
 use poscore::ids::{RequestId, TraceNumber};
+use poscore::journal::backup::{self as journal_backup, BackupError};
 use poscore::journal::{PrinterHealth, TEAR_OFF};
 use poscore::money::Money;
 use poscore::print::Condition;
@@ -176,6 +177,10 @@ pub async fn run(command: Cmd, db: &Path, lang: Lang, links: &LinkOptions) -> Re
             .map(|_| ())
         }
         Cmd::Diagnose { trace } => crate::inspect::diagnose(db, &trace, lang),
+        Cmd::Runbook { json } => {
+            crate::inspect::runbook(json, lang);
+            Ok(())
+        }
         Cmd::PrinterHealth {
             json,
             roll_length_mm,
@@ -222,7 +227,14 @@ pub async fn run(command: Cmd, db: &Path, lang: Lang, links: &LinkOptions) -> Re
             print!("{}", output::details(&record, &history, lang));
             Ok(())
         }
-        Cmd::Export { format } => export(db, format),
+        Cmd::Export { format, batch } => {
+            let batch = batch
+                .map(|b| poscore::ids::BatchNumber::parse(&b).map_err(|e| Failure::usage(&e, lang)))
+                .transpose()?;
+            export(db, format, batch)
+        }
+        Cmd::Backup { file } => backup(db, &file, lang),
+        Cmd::Restore { file, force } => restore(db, &file, force, lang),
         Cmd::Simulate { count, seed } => crate::simulate::run(db, links, lang, count, seed).await,
     }
 }
@@ -487,8 +499,132 @@ async fn recover(db: &Path, links: &LinkOptions, lang: Lang) -> Result<(), Failu
     Ok(())
 }
 
-fn export(db: &Path, format: ExportFormat) -> Result<(), Failure> {
+/// Exit code of a backup error: 1 refused (a bad backup, unfinished work, a journal in use),
+/// 2 usage (a wrong path), 3 I/O.
+fn backup_failure(error: &BackupError, lang: Lang) -> Failure {
+    match error {
+        BackupError::NotFound { .. }
+        | BackupError::IsDirectory { .. }
+        | BackupError::SameFile { .. }
+        | BackupError::TooLarge { .. } => Failure::usage(error, lang),
+        BackupError::Foreign { .. }
+        | BackupError::Truncated { .. }
+        | BackupError::Corrupt { .. }
+        | BackupError::SchemaTooNew { .. }
+        | BackupError::JournalInUse { .. }
+        | BackupError::WouldLoseWork { .. }
+        | BackupError::JournalUnreadable { .. } => Failure::refused(error, lang),
+        BackupError::Unreadable { .. } | BackupError::Io { .. } | BackupError::Sqlite { .. } => {
+            Failure::journal(error)
+        }
+    }
+}
+
+/// `poscore backup FILE`: a consistent copy of the journal, then verified.
+fn backup(db: &Path, file: &Path, lang: Lang) -> Result<(), Failure> {
+    if !db.is_file() {
+        return Err(Failure::io(format!(
+            "no journal at {} (set --db) / 没有交易日志 {}（请用 --db 指定）",
+            db.display(),
+            db.display()
+        )));
+    }
     let (engine, _) = session::open_engine(db)?;
+    let info =
+        journal_backup::backup(engine.journal(), file).map_err(|e| backup_failure(&e, lang))?;
+    drop(engine);
+    let verified = journal_backup::verify_backup(file).map_err(|e| backup_failure(&e, lang))?;
+    println!(
+        "{}",
+        match lang {
+            Lang::Zh => format!(
+                "已备份到 {}：{} 笔交易，当前批次 {:06}，{} 字节，校验通过（不含密钥文件 {}.key）",
+                file.display(),
+                info.transactions,
+                info.batch,
+                verified.bytes,
+                db.display()
+            ),
+            Lang::En => format!(
+                "backed up to {}: {} transactions, batch {:06} open, {} bytes, verified (the key file {}.key is not in it)",
+                file.display(),
+                info.transactions,
+                info.batch,
+                verified.bytes,
+                db.display()
+            ),
+        }
+    );
+    Ok(())
+}
+
+/// `poscore restore FILE [--force]`: verifies FILE, replaces the journal, keeps the old one,
+/// and opens the restored journal once (migration and recovery).
+fn restore(db: &Path, file: &Path, force: bool, lang: Lang) -> Result<(), Failure> {
+    let report = journal_backup::restore(file, db, force, SystemClock.now())
+        .map_err(|e| backup_failure(&e, lang))?;
+    if !report.overridden.is_empty() {
+        eprintln!(
+            "{}",
+            match lang {
+                Lang::Zh => format!(
+                    "已强制恢复；被替换的日志中尚有未完成的工作（保留在其副本中）：{}",
+                    report.overridden.zh()
+                ),
+                Lang::En => format!(
+                    "forced: the replaced journal still held {} (kept in its copy)",
+                    report.overridden
+                ),
+            }
+        );
+    }
+    let (_engine, recovery) = session::open_engine(db)?;
+    let kept = report.replaced.as_ref().map(|p| p.display().to_string());
+    println!(
+        "{}",
+        match lang {
+            Lang::Zh => format!(
+                "已从 {} 恢复交易日志 {}：{} 笔交易，当前批次 {:06}{}",
+                file.display(),
+                db.display(),
+                report.restored.transactions,
+                report.restored.batch,
+                kept.map(|k| format!("；原日志保留为 {k}"))
+                    .unwrap_or_default()
+            ),
+            Lang::En => format!(
+                "restored the journal {} from {}: {} transactions, batch {:06} open{}",
+                db.display(),
+                file.display(),
+                report.restored.transactions,
+                report.restored.batch,
+                kept.map(|k| format!("; the replaced journal is kept as {k}"))
+                    .unwrap_or_default()
+            ),
+        }
+    );
+    if recovery.anything_done() {
+        println!(
+            "{}",
+            match lang {
+                Lang::Zh => format!(
+                    "恢复后处理：{} 笔结果未知（待冲正），{} 张签购单重新排队（下一条命令会处理）",
+                    recovery.made_unknown, recovery.print_jobs_requeued
+                ),
+                Lang::En => format!("recovery on open: {recovery} (the next command finishes it)"),
+            }
+        );
+    }
+    Ok(())
+}
+
+fn export(
+    db: &Path,
+    format: ExportFormat,
+    batch: Option<poscore::ids::BatchNumber>,
+) -> Result<(), Failure> {
+    let (engine, _) = session::open_engine(db)?;
+    let wanted = move |record: &TxnRecord| batch.is_none_or(|b| record.batch == b);
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let io = |e: std::io::Error| Failure::io(format!("writing the export: {e}"));
@@ -500,6 +636,9 @@ fn export(db: &Path, format: ExportFormat) -> Result<(), Failure> {
             engine
                 .journal()
                 .for_each(|record| {
+                    if !wanted(&record) {
+                        return Ok(());
+                    }
                     let separator = if first { "" } else { "," };
                     first = false;
                     if let Err(e) = writeln!(out, "{separator}{}", record.to_export_json()) {
@@ -515,6 +654,9 @@ fn export(db: &Path, format: ExportFormat) -> Result<(), Failure> {
             engine
                 .journal()
                 .for_each(|record| {
+                    if !wanted(&record) {
+                        return Ok(());
+                    }
                     if let Err(e) = writeln!(out, "{}", record.to_csv_row()) {
                         write_error.get_or_insert(e);
                     }

@@ -299,3 +299,25 @@ pub fn printer_health(
     }
     Ok(())
 }
+
+/// `poscore runbook`: the emergency plan, as text in `lang` or as JSON with both languages.
+pub fn runbook(json: bool, lang: Lang) {
+    let entries = poscore::runbook::runbook();
+    if json {
+        let rows: Vec<serde_json::Value> = entries
+            .iter()
+            .map(|e| {
+                serde_json::json!({
+                    "area": e.area.code(),
+                    "code": e.code,
+                    "cause": e.cause.map(|c| c.code()),
+                    "zh": e.zh,
+                    "en": e.en,
+                })
+            })
+            .collect();
+        println!("{}", serde_json::Value::Array(rows));
+    } else {
+        print!("{}", poscore::runbook::render(&entries, lang));
+    }
+}

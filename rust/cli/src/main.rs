@@ -208,11 +208,31 @@ enum Cmd {
         /// Trace number.
         trace: String,
     },
-    /// Export every transaction to standard output.
+    /// Export every transaction (or one batch's, for reconciliation) to standard output.
     Export {
         /// json (one object per transaction, see README) or csv.
         #[arg(long, value_enum, default_value = "json")]
         format: ExportFormat,
+        /// Only the transactions of this batch (批次号), e.g. 1 or 000001.
+        #[arg(long)]
+        batch: Option<String>,
+    },
+    /// Back the journal up to FILE (数据备份): a consistent copy taken with SQLite's online
+    /// backup, fsync'd, renamed into place, then verified. The journal's key file is not in it.
+    Backup {
+        /// The backup file to write (replaced if it exists).
+        file: PathBuf,
+    },
+    /// Replace the journal (`--db`) with the backup FILE, after verifying it. Refused (exit 1)
+    /// while the journal holds pending reversals, transactions with an unknown outcome,
+    /// unsent offline completions or unprinted slips, unless `--force`; the replaced journal
+    /// is kept as `<db>.before-restore-<YYYYMMDD-HHMMSS>`.
+    Restore {
+        /// The backup file.
+        file: PathBuf,
+        /// Replace the journal even though it holds unfinished work (it is kept beside).
+        #[arg(long)]
+        force: bool,
     },
     /// Print a slip again, marked 重打印 REPRINT: the last slip printed, or a transaction's.
     Reprint {
@@ -239,6 +259,14 @@ enum Cmd {
     Diagnose {
         /// Trace number.
         trace: String,
+    },
+    /// The emergency plan (应急预案): every fault the terminal can report (printer, network,
+    /// host, storage) and what to do, in the `--lang` language (or both with `--json`). Needs
+    /// no journal.
+    Runbook {
+        /// Every entry as JSON (area, code, cause, zh, en).
+        #[arg(long)]
+        json: bool,
     },
     /// The printer's maintenance figures from the journal: paper printed, jobs, reprints,
     /// paper changes, the paper-left forecast, faults by kind.

@@ -379,3 +379,264 @@ fn show_lists_the_history_of_a_transaction() {
     let list = poscore(&db, &["--lang", "zh", "list"]);
     assert!(text(&list).contains("凭证号") && text(&list).contains("成功"));
 }
+
+/// `poscore list` on a journal with garbage over its pages: exit 3, the stable code and the
+/// file in the message, and the file left as it was (never replaced by a new journal).
+#[test]
+fn list_on_a_corrupt_journal_exits_3_with_journal_corrupt() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("journal.db");
+    let made = poscore(
+        &db,
+        &[
+            "preauth",
+            "--amount",
+            "8.00",
+            "--pan",
+            PAN,
+            "--expiry",
+            "3012",
+            "--request-id",
+            "c1",
+        ],
+    );
+    assert_eq!(made.status.code(), Some(0), "{}", text(&made));
+    let mut bytes = std::fs::read(&db).unwrap();
+    assert!(
+        bytes.len() >= 4 * 4096,
+        "a journal of {} bytes",
+        bytes.len()
+    );
+    for (i, byte) in bytes[4096..3 * 4096].iter_mut().enumerate() {
+        *byte = (i * 131 % 251) as u8;
+    }
+    std::fs::write(&db, &bytes).unwrap();
+    let listed = poscore(&db, &["--lang", "en", "list"]);
+    let said = text(&listed);
+    assert_eq!(listed.status.code(), Some(3), "{said}");
+    assert!(said.contains("JOURNAL_CORRUPT"), "{said}");
+    assert!(
+        said.contains("journal.db") && said.contains("restore the last backup"),
+        "{said}"
+    );
+    assert_eq!(
+        std::fs::read(&db).unwrap(),
+        bytes,
+        "the journal was not touched"
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// Backup, restore and export per batch
+// ---------------------------------------------------------------------------------------
+
+fn preauth_ok(db: &Path, amount: &str, request_id: &str) {
+    let made = poscore(
+        db,
+        &[
+            "--lang",
+            "en",
+            "preauth",
+            "--amount",
+            amount,
+            "--pan",
+            PAN,
+            "--expiry",
+            "3012",
+            "--request-id",
+            request_id,
+        ],
+    );
+    assert_eq!(made.status.code(), Some(0), "{}", text(&made));
+}
+
+/// The transactions of a JSON export: (trace, batch, request id).
+fn exported(db: &Path, args: &[&str]) -> Vec<(String, String, String)> {
+    let mut all = vec!["--lang", "en", "export", "--format", "json"];
+    all.extend_from_slice(args);
+    let out = poscore(db, &all);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let value: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    value
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["trace"].as_str().unwrap().to_string(),
+                t["batch"].as_str().unwrap().to_string(),
+                t["request_id"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn backup_restore_and_export_per_batch() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("journal.db");
+    preauth_ok(&db, "10.00", "b1");
+    preauth_ok(&db, "20.00", "b2");
+    let file = dir.path().join("backup.db");
+    let taken = poscore(&db, &["--lang", "en", "backup"]).status.code();
+    assert_eq!(taken, Some(2), "FILE is required");
+    let taken = poscore(&db, &["--lang", "en", "backup", file.to_str().unwrap()]);
+    let said = text(&taken);
+    assert_eq!(taken.status.code(), Some(0), "{said}");
+    assert!(
+        said.contains("backed up to")
+            && said.contains("2 transactions")
+            && said.contains("verified"),
+        "{said}"
+    );
+    let at_backup = exported(&db, &[]);
+
+    // Settle, then one more in batch 2: the export per batch splits them.
+    let settled = poscore(&db, &["--lang", "en", "settle"]);
+    assert_eq!(settled.status.code(), Some(0), "{}", text(&settled));
+    preauth_ok(&db, "30.00", "b3");
+    let first = exported(&db, &["--batch", "1"]);
+    assert_eq!(first, at_backup);
+    assert!(first.iter().all(|(_, batch, _)| batch == "000001"));
+    let second = exported(&db, &["--batch", "000002"]);
+    assert_eq!(second.len(), 1, "{second:?}");
+    assert_eq!(second[0].2, "b3");
+    assert!(exported(&db, &["--batch", "7"]).is_empty());
+    let csv = poscore(&db, &["export", "--format", "csv", "--batch", "2"]);
+    let csv = String::from_utf8_lossy(&csv.stdout).into_owned();
+    assert_eq!(csv.lines().count(), 2, "header and one row: {csv}");
+    assert!(csv.lines().nth(1).unwrap().contains(",000002,"), "{csv}");
+    let bad = poscore(&db, &["--lang", "en", "export", "--batch", "abc"]);
+    assert_eq!(bad.status.code(), Some(2), "{}", text(&bad));
+
+    // Restore into a fresh directory: the same transactions.
+    let fresh = dir.path().join("fresh").join("journal.db");
+    let restored = poscore(&fresh, &["--lang", "en", "restore", file.to_str().unwrap()]);
+    let said = text(&restored);
+    assert_eq!(restored.status.code(), Some(0), "{said}");
+    assert!(
+        said.contains("restored the journal") && said.contains("2 transactions"),
+        "{said}"
+    );
+    assert_eq!(exported(&fresh, &[]), at_backup);
+
+    // Restore over the live journal (nothing unfinished in it): allowed, the old one kept.
+    let over = poscore(&db, &["--lang", "en", "restore", file.to_str().unwrap()]);
+    let said = text(&over);
+    assert_eq!(over.status.code(), Some(0), "{said}");
+    assert!(said.contains("journal.db.before-restore-"), "{said}");
+    assert_eq!(exported(&db, &[]), at_backup);
+    let kept: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("journal.db.before-restore-"))
+        .collect();
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    assert_eq!(exported(&dir.path().join(&kept[0]), &[]).len(), 3);
+}
+
+#[test]
+fn restore_refuses_to_lose_unprinted_slips_without_force_and_bad_backups_always() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("journal.db");
+    preauth_ok(&db, "10.00", "u1");
+    let file = dir.path().join("backup.db");
+    let taken = poscore(&db, &["backup", file.to_str().unwrap()]);
+    assert_eq!(taken.status.code(), Some(0), "{}", text(&taken));
+    // A pre-auth whose slips cannot print: no printer listens there.
+    let unprinted = poscore(
+        &db,
+        &[
+            "--lang",
+            "en",
+            "--printer",
+            "127.0.0.1:1",
+            "--printer-timeout-ms",
+            "500",
+            "preauth",
+            "--amount",
+            "11.00",
+            "--pan",
+            PAN,
+            "--expiry",
+            "3012",
+            "--request-id",
+            "u2",
+        ],
+    );
+    assert_eq!(unprinted.status.code(), Some(0), "{}", text(&unprinted));
+    let trace = exported(&db, &[]).last().unwrap().0.clone();
+    let before = std::fs::read(&db).unwrap();
+
+    let refused = poscore(&db, &["--lang", "en", "restore", file.to_str().unwrap()]);
+    let said = text(&refused);
+    assert_eq!(refused.status.code(), Some(1), "{said}");
+    assert!(said.contains("[RESTORE_WOULD_LOSE_WORK]"), "{said}");
+    assert!(
+        said.contains(&format!(
+            "unprinted slips ({trace} merchant, {trace} cardholder)"
+        )),
+        "{said}"
+    );
+    let refused_zh = poscore(&db, &["--lang", "zh", "restore", file.to_str().unwrap()]);
+    assert!(
+        text(&refused_zh).contains("未打印的签购单"),
+        "{}",
+        text(&refused_zh)
+    );
+    assert_eq!(std::fs::read(&db).unwrap(), before, "refused: untouched");
+
+    // Bad backups are refused even with --force, before anything is touched.
+    let notes = dir.path().join("notes.txt");
+    std::fs::write(&notes, "not a journal\n".repeat(64)).unwrap();
+    let foreign = poscore(
+        &db,
+        &[
+            "--lang",
+            "en",
+            "restore",
+            "--force",
+            notes.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(foreign.status.code(), Some(1), "{}", text(&foreign));
+    assert!(
+        text(&foreign).contains("[BACKUP_FOREIGN]"),
+        "{}",
+        text(&foreign)
+    );
+    let bytes = std::fs::read(&file).unwrap();
+    let cut = dir.path().join("cut.db");
+    std::fs::write(&cut, &bytes[..bytes.len() / 2 + 100]).unwrap();
+    let truncated = poscore(
+        &db,
+        &["--lang", "en", "restore", "--force", cut.to_str().unwrap()],
+    );
+    assert_eq!(truncated.status.code(), Some(1), "{}", text(&truncated));
+    assert!(
+        text(&truncated).contains("[BACKUP_TRUNCATED]"),
+        "{}",
+        text(&truncated)
+    );
+    let missing = poscore(&db, &["--lang", "en", "restore", "missing.db"]);
+    assert_eq!(missing.status.code(), Some(2), "{}", text(&missing));
+    let into_dir = poscore(
+        &db,
+        &["--lang", "en", "backup", dir.path().to_str().unwrap()],
+    );
+    assert_eq!(into_dir.status.code(), Some(2), "{}", text(&into_dir));
+    assert_eq!(std::fs::read(&db).unwrap(), before, "still untouched");
+
+    // --force: restored, and the replaced journal (with the unprinted slips) kept.
+    let forced = poscore(
+        &db,
+        &["--lang", "en", "restore", "--force", file.to_str().unwrap()],
+    );
+    let said = text(&forced);
+    assert_eq!(forced.status.code(), Some(0), "{said}");
+    assert!(
+        said.contains("forced: the replaced journal still held 2 unprinted slips"),
+        "{said}"
+    );
+    assert_eq!(exported(&db, &[]).len(), 1);
+}

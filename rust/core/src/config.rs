@@ -39,6 +39,37 @@ pub struct Config {
     /// settlement slip shows an estimated fee per channel. Empty by default: the acquirer's
     /// contract decides them.
     pub fee_rates: Vec<FeeRate>,
+    /// How many days card data of settled transactions is kept (PCI DSS 3.2.1), 30–3650.
+    /// Each settlement then purges older settled transactions: the keyed PAN hash is
+    /// cleared, the masked PAN is cut to the last 4 digits (`************1234`) and the
+    /// signature is deleted (see `journal::retention`). Default 180.
+    pub retention_days: u32,
+    /// Scheduled automatic backups of the journal (数据备份). Off by default (no directory).
+    pub backup: BackupConfig,
+}
+
+/// Scheduled automatic backups: the driver writes `poscore-YYYYMMDD-HHMMSS.db` (UTC) into
+/// `dir` when `every_ms` has passed since the newest one there, and after each settlement,
+/// then keeps only the newest `keep` (see `journal::backup`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BackupConfig {
+    /// Where backups go; `None` turns scheduled backups off. Put it on other storage than
+    /// the journal (an SD card, a mounted share) where the device allows it.
+    pub dir: Option<std::path::PathBuf>,
+    /// How often, in ms: 60000 (a minute) to 604800000 (a week). Default 3600000 (an hour).
+    pub every_ms: u64,
+    /// How many backups are kept, 1–1000. Default 24.
+    pub keep: u32,
+}
+
+impl Default for BackupConfig {
+    fn default() -> Self {
+        BackupConfig {
+            dir: None,
+            every_ms: 3_600_000,
+            keep: 24,
+        }
+    }
 }
 
 /// A payment channel a fee rate applies to.
@@ -139,6 +170,8 @@ impl Default for Config {
             training: false,
             printing: PrintConfig::default(),
             fee_rates: Vec::new(),
+            retention_days: 180,
+            backup: BackupConfig::default(),
         }
     }
 }
@@ -232,6 +265,33 @@ impl Config {
             &self.merchant_name,
             "1 to 40 characters",
         )?;
+        check(
+            (30..=3650).contains(&self.retention_days),
+            "retention_days",
+            self.retention_days,
+            "30 to 3650",
+        )?;
+        check(
+            (60_000..=604_800_000).contains(&self.backup.every_ms),
+            "backup.every_ms",
+            self.backup.every_ms,
+            "60000 (a minute) to 604800000 (a week)",
+        )?;
+        check(
+            (1..=1_000).contains(&self.backup.keep),
+            "backup.keep",
+            self.backup.keep,
+            "1 to 1000",
+        )?;
+        check(
+            self.backup
+                .dir
+                .as_ref()
+                .is_none_or(|dir| !dir.as_os_str().is_empty()),
+            "backup.dir",
+            "\"\"",
+            "a directory path, or none to turn scheduled backups off",
+        )?;
         for rate in &self.fee_rates {
             check(
                 rate.basis_points <= 1_000,
@@ -313,6 +373,30 @@ mod tests {
             ..Config::default()
         };
         assert_eq!(bad.validate().unwrap_err().name, "completion_limit_percent");
+        let bad = Config {
+            backup: BackupConfig {
+                every_ms: 1_000,
+                ..BackupConfig::default()
+            },
+            ..Config::default()
+        };
+        assert_eq!(bad.validate().unwrap_err().name, "backup.every_ms");
+        let bad = Config {
+            backup: BackupConfig {
+                keep: 0,
+                ..BackupConfig::default()
+            },
+            ..Config::default()
+        };
+        assert_eq!(bad.validate().unwrap_err().name, "backup.keep");
+        let bad = Config {
+            backup: BackupConfig {
+                dir: Some(std::path::PathBuf::new()),
+                ..BackupConfig::default()
+            },
+            ..Config::default()
+        };
+        assert_eq!(bad.validate().unwrap_err().name, "backup.dir");
     }
 
     #[test]

@@ -31,7 +31,7 @@ pub enum JournalError {
     },
     /// The file was written by a newer poscore.
     #[error(
-        "the journal has schema version {found}, newer than this poscore ({supported}); update the app, do not downgrade it"
+        "the journal was written by a newer poscore (schema version {found}; this app knows up to {supported}) and was left untouched; update the app to the newest version, do not downgrade it and do not delete the journal"
     )]
     SchemaTooNew {
         /// The file's version.
@@ -39,25 +39,87 @@ pub enum JournalError {
         /// The newest this build knows.
         supported: i64,
     },
-    /// A stored value makes no sense (a corrupt or hand-edited journal).
+    /// The journal is damaged: a stored value makes no sense (a corrupt or hand-edited
+    /// journal), or the file itself is not a SQLite database, is cut short or fails SQLite's
+    /// `quick_check` (then `what` names the file). A damaged journal is never replaced by a
+    /// new empty one.
     #[error(
-        "the journal holds an unreadable value ({what}); restore the last backup or call support"
+        "the journal is damaged ({what}); it was left untouched and the terminal takes no transaction. Keep the file, restore the last backup (poscore restore), or call support with the file"
     )]
     Corrupt {
         /// What was unreadable.
         what: String,
     },
+    /// The storage is full: SQLite could not grow the journal (`SQLITE_FULL`). The SQL
+    /// transaction was rolled back whole, so everything committed before it is intact.
+    #[error(
+        "the journal could not be written while {action}: the storage is full. Nothing committed before is lost and this step was not taken (no new transaction is accepted until the journal can be written); free storage space (delete unneeded files or apps), then restart the terminal app"
+    )]
+    DiskFull {
+        /// What the journal was doing.
+        action: &'static str,
+    },
+    /// The journal file, its folder or its storage cannot be written (`SQLITE_READONLY`, a
+    /// write-protected file, a read-only mount). The file is left as it is.
+    #[error(
+        "the journal {path} cannot be written ({why}); the terminal takes no transaction it cannot record. Make the file and its folder writable by the app (check the storage is not mounted read-only), then restart the terminal app"
+    )]
+    ReadOnly {
+        /// The journal's path.
+        path: String,
+        /// What was found.
+        why: String,
+    },
+    /// The journal file could not be created or read by the operating system.
+    #[error(
+        "the journal {path} could not be used while {action}: {source}; check the storage and its free space, then restart the terminal app"
+    )]
+    Io {
+        /// What the journal was doing.
+        action: &'static str,
+        /// The file concerned.
+        path: String,
+        /// The operating system's error.
+        #[source]
+        source: std::io::Error,
+    },
     /// An earlier storage error left the engine unsure of its state.
     #[error(
-        "an earlier journal error stopped the engine; restart the terminal app to recover from the journal"
+        "an earlier journal error stopped the engine, and it takes no transaction until restarted; fix what that error said (free storage space, make the journal writable, or restore a backup), then restart the terminal app to recover everything committed from the journal"
     )]
     Poisoned,
 }
 
 impl JournalError {
     /// Wraps a SQLite error with what the journal was doing.
+    ///
+    /// A full storage (`SQLITE_FULL`) becomes [`JournalError::DiskFull`] wherever it happens.
     pub(crate) fn sqlite(action: &'static str) -> impl FnOnce(rusqlite::Error) -> JournalError {
-        move |source| JournalError::Sqlite { action, source }
+        move |source| match source.sqlite_error_code() {
+            Some(rusqlite::ErrorCode::DiskFull) => JournalError::DiskFull { action },
+            _ => JournalError::Sqlite { action, source },
+        }
+    }
+
+    /// Names the journal file in a SQLite error where that is what the operator needs: a
+    /// write-protected journal becomes [`JournalError::ReadOnly`], a damaged one
+    /// [`JournalError::Corrupt`] naming the file. Other errors are returned as they are.
+    pub(crate) fn at(self, path: &std::path::Path) -> JournalError {
+        use rusqlite::ErrorCode;
+        let JournalError::Sqlite { action, source } = self else {
+            return self;
+        };
+        let path = path.display().to_string();
+        match source.sqlite_error_code() {
+            Some(ErrorCode::ReadOnly) => JournalError::ReadOnly {
+                path,
+                why: format!("SQLite refused to write while {action}: {source}"),
+            },
+            Some(ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase) => JournalError::Corrupt {
+                what: format!("{path}: SQLite, while {action}: {source}"),
+            },
+            _ => JournalError::Sqlite { action, source },
+        }
     }
 }
 
@@ -68,6 +130,9 @@ impl Bilingual for JournalError {
             JournalError::InUse { .. } => "JOURNAL_IN_USE",
             JournalError::SchemaTooNew { .. } => "JOURNAL_SCHEMA_TOO_NEW",
             JournalError::Corrupt { .. } => "JOURNAL_CORRUPT",
+            JournalError::DiskFull { .. } => "JOURNAL_DISK_FULL",
+            JournalError::ReadOnly { .. } => "JOURNAL_READ_ONLY",
+            JournalError::Io { .. } => "JOURNAL_IO",
             JournalError::Poisoned => "JOURNAL_POISONED",
         }
     }
@@ -80,13 +145,26 @@ impl Bilingual for JournalError {
                 format!("交易日志 {path} 正被另一个 poscore 进程使用：请先关闭它")
             }
             JournalError::SchemaTooNew { found, supported } => {
-                format!("交易日志版本 {found} 高于本程序支持的 {supported}：请升级应用，不要降级")
+                format!(
+                    "交易日志由更新版本的程序写入（版本 {found}，本程序最高支持 {supported}），文件未被改动：请将应用升级到最新版本，不要降级，也不要删除交易日志"
+                )
             }
             JournalError::Corrupt { what } => {
-                format!("交易日志中有无法读取的数据（{what}）：请恢复最近的备份或联系客服")
+                format!(
+                    "交易日志已损坏（{what}）：文件未被改动，终端不接受交易。请保留该文件，恢复最近的备份（poscore restore），或携带该文件联系客服"
+                )
             }
+            JournalError::DiskFull { action } => format!(
+                "存储空间已满，交易日志无法写入（{action}）：之前已记录的数据不会丢失，本步骤未执行，在能写入日志之前不接受新交易。请清理存储空间（删除不需要的文件或应用），然后重启应用"
+            ),
+            JournalError::ReadOnly { path, why } => format!(
+                "交易日志 {path} 无法写入（{why}）：终端不做无法记录的交易。请让应用可以写入该文件及其所在目录（检查存储是否被只读挂载），然后重启应用"
+            ),
+            JournalError::Io { action, path, source } => format!(
+                "交易日志 {path} 无法使用（{action}：{source}）：请检查存储及剩余空间，然后重启应用"
+            ),
             JournalError::Poisoned => {
-                "之前的存储错误使引擎停止：请重启应用，将从交易日志恢复".into()
+                "之前的交易日志错误使引擎停止，重启前不接受任何交易：请先按该错误的提示处理（清理存储空间、使日志可写或恢复备份），然后重启应用，已记录的数据将从交易日志恢复".into()
             }
         }
     }

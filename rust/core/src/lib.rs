@@ -63,6 +63,7 @@ pub mod lang;
 pub mod money;
 pub mod print;
 pub mod record;
+pub mod runbook;
 pub mod signature;
 pub mod slip;
 pub mod time;

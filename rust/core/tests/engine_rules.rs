@@ -3275,3 +3275,27 @@ fn slips_released_from_a_hold_print_before_slips_made_during_it() {
         ]
     );
 }
+
+#[test]
+fn a_clock_that_goes_back_does_not_leave_retries_waiting_for_it() {
+    let config = Config::default();
+    let mut h = Harness::signed_on_with(config.clone());
+    h.approved_unprinted("r1", "10.00");
+    // The printer fails the slip (it may have printed): retried after a backoff…
+    h.print_fails(Condition::Overheated, true);
+    assert!(h.printing.is_none());
+    // …then the wall clock is set back an hour. Without care the retry would wait an hour.
+    h.now = h.now.plus_millis(-3_600_000);
+    h.tick();
+    h.advance_ms(config.retry_max_delay_ms as i64);
+    h.tick();
+    let job = h
+        .printing
+        .clone()
+        .expect("the retry is due within the longest retry delay");
+    assert_eq!(
+        job.kind,
+        PrintKind::Reprint,
+        "it may have printed: the retry is a reprint"
+    );
+}

@@ -20,6 +20,9 @@
 //!   electronic delivery, the cardholder's signature, diagnosis, printer health, and slips
 //!   drawn as PNGs (preview, e-receipt with its verification code; poscore's `render`
 //!   feature);
+//! - the emergency plan ([`runbook`]): every fault and what to do, in both languages;
+//! - backup and restore of the journal: `PosTerminal::backup` while it runs, and
+//!   [`restore_journal`] while no terminal has that journal open;
 //! - ESC/POS printers by address ([`escpos_printer_status`], [`escpos_print_self_test`]) and
 //!   the self-test page as bytes ([`self_test_escpos_bytes`]), through `poscore-printer`.
 //!
@@ -28,17 +31,20 @@
 //! Logging goes to logcat (tag `poscore`) on Android and to stderr elsewhere (`POSCORE_LOG`).
 //! No full PAN is ever logged: the core's card type prints itself masked.
 
+mod backup;
 mod error;
 mod escpos;
 mod host;
 mod keys;
 mod printer;
 mod records;
+mod runbook;
 mod runtime;
 mod slip_text;
 mod slips;
 mod terminal;
 
+pub use backup::{JournalBackup, RestoreResult, restore_journal, verify_journal_backup};
 pub use error::PosError;
 pub use escpos::{
     EscPosProfile, EscPosStatus, PaperSize, PaperState, PrinterEncoding, SelfTestReport,
@@ -58,6 +64,7 @@ pub use records::{
     PrinterHealth, RecoveryInfo, Reversal, ReversalState, Settlement, SlipDiagnosis, Stroke,
     TerminalConfig, TerminalEvent, TimelineEntry, Transaction, TxnKind, TxnState, default_config,
 };
+pub use runbook::{RunbookEntry, runbook};
 pub use terminal::{EventListener, PosTerminal, live_terminal_count};
 
 uniffi::setup_scaffolding!();

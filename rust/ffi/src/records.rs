@@ -53,6 +53,20 @@ pub struct TerminalConfig {
     /// the simulated one: a training transaction never reaches an acquirer.
     #[uniffi(default = None)]
     pub host: Option<HostConfig>,
+    /// How long card data (the keyed PAN hash, the masked PAN beyond its last 4, signatures)
+    /// of settled transactions is kept, in days (30–3650); purged at settlement. Default 180.
+    #[uniffi(default = 180)]
+    pub retention_days: i32,
+    /// Where scheduled journal backups go (another storage than the journal where the device
+    /// allows it); `null` turns them off. Also taken after each settlement.
+    #[uniffi(default = None)]
+    pub backup_dir: Option<String>,
+    /// How often a scheduled backup is taken, in ms (60000 to 604800000). Default an hour.
+    #[uniffi(default = 3600000)]
+    pub backup_every_ms: i64,
+    /// How many scheduled backups are kept (1–1000). Default 24.
+    #[uniffi(default = 24)]
+    pub backup_keep: i32,
 }
 
 /// The default settings: a demo merchant, CNY, 2 slips, 115%, 30 days, 3 reversal sends,
@@ -81,6 +95,10 @@ pub fn default_config() -> TerminalConfig {
             poscore_escpos::PaperWidth::Mm80 => PaperSize::Mm80,
         },
         host: None,
+        retention_days: core.retention_days as i32,
+        backup_dir: None,
+        backup_every_ms: core.backup.every_ms as i64,
+        backup_keep: core.backup.keep as i32,
     }
 }
 

@@ -75,6 +75,8 @@ pub struct PosTerminal {
     roll_length_mm: u32,
     /// The real host link, when `TerminalConfig.host` is set (outside training).
     link: Option<Arc<KeyedHostLink>>,
+    /// The journal file (registered as open until shutdown: no restore replaces it).
+    journal_path: PathBuf,
 }
 
 /// The e-receipt key: HMAC-SHA-256(PAN-hash key, a fixed label), so the secure module's
@@ -146,6 +148,18 @@ fn config_of(config: &TerminalConfig) -> Result<Config, PosError> {
             })?,
             roll_length_mm: small("roll_length_mm", config.roll_length_mm, "1000 to 200000")?,
             ..PrintConfig::default()
+        },
+        retention_days: small("retention_days", config.retention_days, "30 to 3650")?,
+        backup: poscore::config::BackupConfig {
+            dir: config.backup_dir.as_ref().map(std::path::PathBuf::from),
+            every_ms: u64::try_from(config.backup_every_ms).map_err(|_| {
+                range(
+                    "backup_every_ms",
+                    config.backup_every_ms,
+                    "60000 to 604800000",
+                )
+            })?,
+            keep: small("backup_keep", config.backup_keep, "1 to 1000")?,
         },
         ..Config::default()
     };
@@ -249,12 +263,10 @@ impl PosTerminal {
             PaperWidth::Mm58 => Profile::mm58(),
             PaperWidth::Mm80 => Profile::mm80(),
         };
-        let (engine, recovery) = Engine::open(
-            &PathBuf::from(&journal_path),
-            core,
-            pan_key,
-            SystemClock.now(),
-        )
+        let journal_file = PathBuf::from(&journal_path);
+        let (engine, recovery) = crate::backup::opening(&journal_file, || {
+            Engine::open(&journal_file, core, pan_key, SystemClock.now())
+        })
         .map_err(|e| PosError::storage(&e))?;
         let rt = runtime::runtime();
         let _entered = rt.enter();
@@ -301,6 +313,7 @@ impl PosTerminal {
             receipt_key,
             roll_length_mm,
             link,
+            journal_path: journal_file,
         }))
     }
 
@@ -683,6 +696,22 @@ impl PosTerminal {
         .await
     }
 
+    /// Backs the journal up to the file `path` while the terminal runs (数据备份): one
+    /// consistent snapshot taken between two steps of the engine with SQLite's online backup,
+    /// written to a temporary file, fsync'd and renamed into place. The PAN-hash key is not in
+    /// it. Restore it with `restoreJournal` after `shutdown()`.
+    pub async fn backup(&self, path: String) -> Result<crate::backup::JournalBackup, PosError> {
+        let handle = self.handle()?;
+        run(async move {
+            let info = handle
+                .read(move |j| poscore::journal::backup::backup(j, std::path::Path::new(&path)))
+                .await?
+                .map_err(|e| crate::backup::pos_error(&e))?;
+            Ok(crate::backup::JournalBackup::from(&info))
+        })
+        .await
+    }
+
     /// The JSON export (the README's contract): an array, one object per transaction.
     pub async fn export_json(&self) -> Result<String, PosError> {
         let handle = self.handle()?;
@@ -722,6 +751,8 @@ impl PosTerminal {
         if stopper.join().is_err() {
             log::error!("stopping the terminal panicked; the journal recovers at the next open");
         }
+        // The engine (and its SQLite connection) is gone: the journal may be restored now.
+        crate::backup::closed(&self.journal_path);
         // The event thread ends once the driver is gone; it cannot wait for itself.
         let on_event_thread = std::thread::current().name() == Some(EVENT_THREAD);
         if let (Some(thread), false) = (events, on_event_thread) {

@@ -13,6 +13,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use poscore::ids::RequestId;
 use poscore::journal::Journal;
+use poscore::journal::backup as journal_backup;
 use poscore::print::{Condition, PrintOutcome};
 use poscore::{
     Bilingual, Command, CommandError, CommandOutcome, Engine, Event, Input, Output, Ticket,
@@ -238,6 +239,8 @@ impl Terminal {
             // A journal may open with slips already held for a fault (held before a restart).
             held_for_fault: engine_held,
             probing: Arc::new(AtomicBool::new(false)),
+            auto_backup: None,
+            settled: false,
         };
         let task = tokio::spawn(actor.run(rx, results_rx));
         Terminal {
@@ -288,6 +291,21 @@ struct Actor {
     held_for_fault: bool,
     /// A readiness probe is out.
     probing: Arc<AtomicBool>,
+    /// Scheduled backups, when `Config.backup.dir` is set.
+    auto_backup: Option<AutoBackup>,
+    /// A settlement finished in the last input: back up after it.
+    settled: bool,
+}
+
+/// The schedule of automatic backups (`Config.backup`).
+struct AutoBackup {
+    dir: std::path::PathBuf,
+    every_ms: i64,
+    keep: u32,
+    /// When the newest backup was taken (read from the directory at start).
+    last: Option<Timestamp>,
+    /// A rotation is running on a blocking thread.
+    rotating: Arc<AtomicBool>,
 }
 
 impl Actor {
@@ -296,6 +314,18 @@ impl Actor {
         mut rx: mpsc::Receiver<Msg>,
         mut results: mpsc::UnboundedReceiver<Input>,
     ) -> Engine {
+        self.auto_backup = self.engine.config().backup.dir.clone().map(|dir| {
+            let last = journal_backup::scheduled_backups(&dir)
+                .ok()
+                .and_then(|found| found.first().map(|(_, at)| *at));
+            AutoBackup {
+                dir,
+                every_ms: i64::try_from(self.engine.config().backup.every_ms).unwrap_or(i64::MAX),
+                keep: self.engine.config().backup.keep,
+                last,
+                rotating: Arc::new(AtomicBool::new(false)),
+            }
+        });
         self.feed(Input::Tick);
         let mut tick = tokio::time::interval(self.config.tick_interval);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
@@ -309,6 +339,7 @@ impl Actor {
                 _ = tick.tick() => {
                     self.probe_printer();
                     self.feed(Input::Tick);
+                    self.backup_if_due(false);
                 }
             }
             self.wake_idle_waiters();
@@ -362,6 +393,66 @@ impl Actor {
         });
     }
 
+    /// Takes a scheduled backup when one is due (or `now` after a settlement), between two
+    /// engine steps: the copy goes through the journal's own connection, so it is one
+    /// consistent snapshot while the terminal runs. The rotation of old backups runs on a
+    /// blocking thread. A failure is logged and tried again at the next period; it never
+    /// stops the terminal.
+    fn backup_if_due(&mut self, now: bool) {
+        if self.stopped.is_some() {
+            return;
+        }
+        let Some(auto) = self.auto_backup.as_mut() else {
+            return;
+        };
+        let at = self.clock.now();
+        let due = now
+            || auto.last.is_none_or(|last| {
+                at.as_millis().saturating_sub(last.as_millis()) >= auto.every_ms
+            });
+        // One backup a second at most: the file name has seconds.
+        if !due
+            || auto.last.is_some_and(|last| {
+                last.as_millis().div_euclid(1000) == at.as_millis().div_euclid(1000)
+            })
+        {
+            return;
+        }
+        auto.last = Some(at);
+        let taken = std::fs::create_dir_all(&auto.dir)
+            .map_err(|e| format!("creating {}: {e}", auto.dir.display()))
+            .and_then(|()| {
+                journal_backup::backup(
+                    self.engine.journal(),
+                    &auto.dir.join(journal_backup::scheduled_name(at)),
+                )
+                .map_err(|e| e.to_string())
+            });
+        match taken {
+            Ok(info) => {
+                log::info!(
+                    "journal backed up to {} ({} bytes, {} transactions)",
+                    info.path.display(),
+                    info.bytes,
+                    info.transactions
+                );
+                if !auto.rotating.swap(true, Ordering::AcqRel) {
+                    let (dir, keep, rotating) =
+                        (auto.dir.clone(), auto.keep, Arc::clone(&auto.rotating));
+                    tokio::task::spawn_blocking(move || {
+                        if let Err(e) = journal_backup::rotate(&dir, keep) {
+                            log::warn!("rotating the journal backups failed: {e}");
+                        }
+                        rotating.store(false, Ordering::Release);
+                    });
+                }
+            }
+            Err(e) => log::warn!(
+                "the scheduled journal backup failed: {e}; it is tried again at the next period"
+            ),
+        }
+    }
+
     fn wake_idle_waiters(&mut self) {
         if !self.idle_waiters.is_empty() && (self.engine.is_idle() || self.stopped.is_some()) {
             for waiter in self.idle_waiters.drain(..) {
@@ -376,9 +467,14 @@ impl Actor {
             return;
         }
         match self.engine.handle(self.clock.now(), input) {
-            Ok(outputs) => outputs
-                .into_iter()
-                .for_each(|output| self.carry_out(output)),
+            Ok(outputs) => {
+                outputs
+                    .into_iter()
+                    .for_each(|output| self.carry_out(output));
+                if std::mem::take(&mut self.settled) {
+                    self.backup_if_due(true);
+                }
+            }
             Err(error) => {
                 log::error!("terminal stopped: {error}");
                 for (_, reply) in self.pending.drain() {
@@ -436,6 +532,9 @@ impl Actor {
                 });
             }
             Output::Done(done) => {
+                if matches!(done.outcome, Ok(CommandOutcome::Settled(_))) {
+                    self.settled = true;
+                }
                 if let Some(reply) = self.pending.remove(&done.ticket) {
                     let _ = reply.send(done.outcome.map_err(TerminalError::Refused));
                 }
@@ -471,5 +570,133 @@ async fn within_watchdog(
             ),
             may_have_printed: true,
         },
+    }
+}
+
+#[cfg(test)]
+mod auto_backup_tests {
+    use std::sync::atomic::AtomicI64;
+
+    use poscore::card::{CardInput, PanHashKey};
+    use poscore::config::BackupConfig;
+    use poscore::money::{Currency, Money};
+
+    use super::*;
+    use crate::{MemoryPrinter, SimHost};
+
+    struct ManualClock(AtomicI64);
+
+    impl Clock for ManualClock {
+        fn now(&self) -> Timestamp {
+            Timestamp::from_millis(self.0.load(Ordering::SeqCst))
+        }
+    }
+
+    async fn backups_become(dir: &std::path::Path, n: usize) -> Vec<std::path::PathBuf> {
+        for _ in 0..500 {
+            let found = journal_backup::scheduled_backups(dir).unwrap();
+            if found.len() == n {
+                return found.into_iter().map(|(p, _)| p).collect();
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!(
+            "expected {n} backups in {}, found {:?}",
+            dir.display(),
+            journal_backup::scheduled_backups(dir).unwrap()
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn scheduled_backups_run_on_ticks_and_after_settlement_and_rotate() {
+        let dir = tempfile::tempdir().unwrap();
+        let backups = dir.path().join("backups");
+        let start = Timestamp::from_civil(2026, 11, 26, 9, 0, 0);
+        let clock = Arc::new(ManualClock(AtomicI64::new(start.as_millis())));
+        let config = poscore::Config {
+            backup: BackupConfig {
+                dir: Some(backups.clone()),
+                every_ms: 60_000,
+                keep: 2,
+            },
+            ..poscore::Config::default()
+        };
+        let (engine, _) = Engine::open(
+            &dir.path().join("journal.db"),
+            config,
+            PanHashKey::new(vec![7; 32]).unwrap(),
+            start,
+        )
+        .unwrap();
+        let driver = DriverConfig {
+            tick_interval: Duration::from_millis(10),
+            ..DriverConfig::default()
+        };
+        let terminal = Terminal::start_with_clock(
+            engine,
+            Arc::new(SimHost::new()),
+            Arc::new(MemoryPrinter::new()),
+            driver,
+            Arc::clone(&clock) as Arc<dyn Clock>,
+        );
+        let handle = terminal.handle();
+        // None in the directory yet: the first tick takes one.
+        let first = backups_become(&backups, 1).await;
+        assert!(
+            first[0].ends_with("poscore-20261126-090000.db"),
+            "{first:?}"
+        );
+
+        // Not due again within the period.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert_eq!(
+            journal_backup::scheduled_backups(&backups).unwrap().len(),
+            1
+        );
+
+        clock.0.fetch_add(61_000, Ordering::SeqCst);
+        backups_become(&backups, 2).await;
+
+        // A transaction, then a settlement: a backup right after it, whatever the period.
+        let card = CardInput::parse("6222021234567890128", "3012", clock.now()).unwrap();
+        let amount = Money::parse("10.00", Currency::CNY).unwrap();
+        handle
+            .submit(
+                RequestId::parse("r1").unwrap(),
+                Command::PreAuth { amount, card },
+            )
+            .await
+            .unwrap();
+        clock.0.fetch_add(5_000, Ordering::SeqCst);
+        let settled = handle
+            .submit(RequestId::parse("s1").unwrap(), Command::Settle)
+            .await
+            .unwrap();
+        assert!(matches!(settled, CommandOutcome::Settled(_)));
+        // Rotation keeps the newest two: the one after the settlement is the newest.
+        let mut kept = Vec::new();
+        for _ in 0..500 {
+            kept = journal_backup::scheduled_backups(&backups).unwrap();
+            if kept.len() == 2 && kept[0].0.ends_with("poscore-20261126-090106.db") {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert_eq!(kept.len(), 2, "{kept:?}");
+        assert!(
+            kept[0].0.ends_with("poscore-20261126-090106.db"),
+            "{kept:?}"
+        );
+        assert!(
+            kept[1].0.ends_with("poscore-20261126-090101.db"),
+            "{kept:?}"
+        );
+        let newest = journal_backup::verify_backup(&kept[0].0).unwrap();
+        assert_eq!(newest.transactions, 1);
+        assert_eq!(
+            newest.batch, 2,
+            "the backup after the settlement has the next batch open"
+        );
+        terminal.shutdown().await;
     }
 }

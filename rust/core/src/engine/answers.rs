@@ -586,6 +586,11 @@ impl Engine {
             let batch = tx.batch()?;
             let totals = requests::batch_totals(tx.conn(), batch.value())?;
             let next_batch = tx.close_batch(batch, totals, balanced)?;
+            crate::journal::retention::purge_expired(
+                tx,
+                self.config.retention_days,
+                self.config.preauth_valid_days,
+            )?;
             Ok(SettlementSummary {
                 batch,
                 totals,

@@ -178,7 +178,7 @@ impl Engine {
     ) -> Result<(Engine, RecoveryReport), OpenError> {
         config.validate()?;
         let (journal, report) = Journal::open(path, now)?;
-        let engine = Engine {
+        let mut engine = Engine {
             journal,
             config,
             pan_key,
@@ -196,6 +196,8 @@ impl Engine {
             next_report: 1,
             poisoned: false,
         };
+        // The clock may have gone back while the app was not running.
+        engine.pull_retries_in_if(true)?;
         Ok((engine, report))
     }
 
@@ -224,11 +226,13 @@ impl Engine {
         if self.poisoned {
             return Err(JournalError::Poisoned);
         }
+        let clock_went_back = at < self.now;
         self.now = at;
         let mut out = Vec::new();
         let is_tick = matches!(input, Input::Tick);
         let result = self
-            .dispatch(input, &mut out)
+            .pull_retries_in_if(clock_went_back)
+            .and_then(|()| self.dispatch(input, &mut out))
             .and_then(|()| self.pump(&mut out));
         match result {
             Ok(()) => {
@@ -243,6 +247,23 @@ impl Engine {
                 Err(error)
             }
         }
+    }
+
+    /// When the wall clock went back (or at open, where the last time is unknown), retries
+    /// scheduled further ahead than the longest retry delay are brought forward to now: they
+    /// were scheduled by the clock as it was, and must not wait for it to catch up.
+    fn pull_retries_in_if(&mut self, clock_went_back: bool) -> Result<(), JournalError> {
+        if !clock_went_back {
+            return Ok(());
+        }
+        let latest = self.now.plus_millis(self.config.retry_max_delay_ms as i64);
+        let moved = self
+            .journal
+            .write(self.now, |tx| tx.pull_retries_in(latest))?;
+        if moved > 0 {
+            log::warn!("the clock went back: {moved} retries brought forward");
+        }
+        Ok(())
     }
 
     fn dispatch(&mut self, input: Input, out: &mut Vec<Output>) -> Result<(), JournalError> {

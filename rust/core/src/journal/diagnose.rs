@@ -219,48 +219,33 @@ fn why_no_slip(txn: &TxnRecord) -> Option<Finding> {
         .as_ref()
         .is_some_and(|r| matches!(r.state, ReversalState::Pending | ReversalState::Failed));
     match txn.state {
+        TxnState::Unknown
+            if txn
+                .reversal
+                .as_ref()
+                .is_some_and(|r| r.state == ReversalState::Failed) =>
+        {
+            Some(findings::reversal_failed())
+        }
         TxnState::Unknown | TxnState::Sending
             if reversal_pending || txn.state == TxnState::Unknown =>
         {
-            Some(Finding::new(
-                Cause::Sync,
-                "the host may have approved it, but the terminal never saw the answer; it is being reversed",
-                "主机可能已批准但终端未收到应答：正在自动冲正，冲正完成前不打印签购单；请勿重复刷卡，稍后查看结果",
-                "the host may have approved it but the answer never arrived: it is being reversed automatically and no slip prints until then; do not swipe again, check back shortly",
-            ))
+            Some(findings::answer_lost())
         }
-        TxnState::Sending => Some(Finding::new(
-            Cause::Network,
-            "the request is with the host; waiting for its answer",
-            "交易正在等待主机应答：请稍候",
-            "waiting for the host's answer: please wait",
-        )),
-        TxnState::Queued | TxnState::NotSent => Some(Finding::new(
-            Cause::Network,
-            "the request never reached the host (no network or the host was unreachable)",
-            "交易未发送到主机（网络不通或主机无法连接），持卡人未被扣款：请检查网络后重新交易",
-            "the request never reached the host (network down or host unreachable) and the card was not charged: check the network and do the transaction again",
-        )),
+        TxnState::Sending => Some(findings::waiting_for_host()),
+        TxnState::Queued | TxnState::NotSent => Some(findings::not_sent()),
         _ => None,
     }
 }
 
 fn held_finding(reason: &str) -> Finding {
     if reason == TEAR_OFF {
-        return Finding::new(
-            Cause::Operator,
-            "waiting for the operator to tear the previous copy off",
-            "请撕下上一联签购单，然后按“继续打印”",
-            "tear the previous copy off, then press Continue printing",
-        );
+        return findings::tear_off();
     }
     let condition = Condition::from_code(reason).unwrap_or(Condition::Unknown);
-    let (zh, en) = condition.remedy();
-    Finding::new(
-        Cause::PrinterHardware,
+    findings::printer(
+        condition,
         format!("held: the printer reported {}", condition.code()),
-        zh,
-        en,
     )
 }
 
@@ -271,30 +256,95 @@ fn queued_finding(
 ) -> Option<Finding> {
     match last_condition {
         None => None,
-        Some("restart") => Some(Finding::new(
-            Cause::Software,
-            "the app restarted while this slip was printing; it prints again marked REPRINT",
-            "打印时应用重启：签购单将自动补打，并标注“重打印”",
-            "the app restarted while printing: the slip prints again by itself, marked REPRINT",
-        )),
+        Some("restart") => Some(findings::app_restarted()),
         Some(code) => {
             let condition = Condition::from_code(code).unwrap_or(Condition::Unknown);
-            let (zh, en) = condition.remedy();
             let uncertain = if uncertain {
                 "; the last attempt may have printed, so the next one is marked REPRINT"
             } else {
                 ""
             };
-            Some(Finding::new(
-                Cause::PrinterHardware,
+            Some(findings::printer(
+                condition,
                 format!(
                     "retrying after {}: {}{uncertain}",
                     condition.code(),
                     last_error.unwrap_or("")
                 ),
-                zh,
-                en,
             ))
         }
+    }
+}
+
+/// The findings the diagnosis can give, one constructor each: the runbook
+/// ([`crate::runbook`]) lists the same ones, so the two never drift apart.
+pub mod findings {
+    use super::Finding;
+    use crate::print::{Cause, Condition};
+
+    /// The host may have approved, the answer never arrived: being reversed.
+    pub fn answer_lost() -> Finding {
+        Finding::new(
+            Cause::Sync,
+            "the host may have approved it, but the terminal never saw the answer; it is being reversed",
+            "主机可能已批准但终端未收到应答：正在自动冲正，冲正完成前不打印签购单；请勿重复刷卡，稍后查看结果",
+            "the host may have approved it but the answer never arrived: it is being reversed automatically and no slip prints until then; do not swipe again, check back shortly",
+        )
+    }
+
+    /// The reversal of a lost answer ran out of retries: the operator retries it.
+    pub fn reversal_failed() -> Finding {
+        Finding::new(
+            Cause::Sync,
+            "the answer was lost and its reversal ran out of retries; it is kept for the operator",
+            "主机应答丢失且自动冲正多次失败：请检查网络后执行“重发冲正”（retry-reversal），冲正成功前持卡人资金可能被冻结；如仍失败请联系收单机构",
+            "the answer was lost and its reversal kept failing: check the network, then retry the reversal (retry-reversal); the cardholder's funds may be held until it succeeds; if it still fails, call the acquirer",
+        )
+    }
+
+    /// The request is with the host.
+    pub fn waiting_for_host() -> Finding {
+        Finding::new(
+            Cause::Network,
+            "the request is with the host; waiting for its answer",
+            "交易正在等待主机应答：请稍候",
+            "waiting for the host's answer: please wait",
+        )
+    }
+
+    /// The request never reached the host.
+    pub fn not_sent() -> Finding {
+        Finding::new(
+            Cause::Network,
+            "the request never reached the host (no network or the host was unreachable)",
+            "交易未发送到主机（网络不通或主机无法连接），持卡人未被扣款：请检查网络后重新交易",
+            "the request never reached the host (network down or host unreachable) and the card was not charged: check the network and do the transaction again",
+        )
+    }
+
+    /// Printing waits for the operator to tear the previous copy off.
+    pub fn tear_off() -> Finding {
+        Finding::new(
+            Cause::Operator,
+            "waiting for the operator to tear the previous copy off",
+            "请撕下上一联签购单，然后按“继续打印”",
+            "tear the previous copy off, then press Continue printing",
+        )
+    }
+
+    /// The app restarted while a slip was printing.
+    pub fn app_restarted() -> Finding {
+        Finding::new(
+            Cause::Software,
+            "the app restarted while this slip was printing; it prints again marked REPRINT",
+            "打印时应用重启：签购单将自动补打，并标注“重打印”",
+            "the app restarted while printing: the slip prints again by itself, marked REPRINT",
+        )
+    }
+
+    /// The printer reported `condition`; `detail` says what the journal shows.
+    pub fn printer(condition: Condition, detail: String) -> Finding {
+        let (zh, en) = condition.remedy();
+        Finding::new(Cause::PrinterHardware, detail, zh, en)
     }
 }

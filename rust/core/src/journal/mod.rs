@@ -9,9 +9,11 @@
 //! - Opening runs recovery ([`recovery`]), which touches only unfinished rows through partial
 //!   indexes, so it takes time in proportion to unfinished work, not to the journal's size.
 
+pub mod backup;
 mod diagnose;
 pub(crate) mod queries;
 mod recovery;
+pub mod retention;
 pub(crate) mod rows;
 mod schema;
 
@@ -21,7 +23,7 @@ use rusqlite::{
     Connection, ErrorCode, OpenFlags, OptionalExtension, Transaction, TransactionBehavior, params,
 };
 
-pub use diagnose::{Diagnosis, Finding, PrinterHealth, SlipDiagnosis};
+pub use diagnose::{Diagnosis, Finding, PrinterHealth, SlipDiagnosis, findings};
 pub use recovery::RecoveryReport;
 pub use schema::CURRENT_VERSION as SCHEMA_VERSION;
 
@@ -90,26 +92,145 @@ const SIGN_ON_REQUIRED: &str = "sign_on_required";
 impl Journal {
     /// Opens (or creates) the journal at `path`, migrates it, takes the exclusive lock and
     /// runs recovery at time `now`.
+    ///
+    /// A journal the terminal cannot safely write to is refused, and the file is left as it
+    /// is (see [`recovery`]'s checks before recovery):
+    /// - not a SQLite database, cut short, holding no journal, or failing SQLite's
+    ///   `quick_check`: [`JournalError::Corrupt`], naming the file. A damaged journal is
+    ///   never replaced by a new empty one: a new journal is created only where no file
+    ///   exists, and atomically (built complete beside `path`, then linked into place), so a
+    ///   file found at `path` is always a journal that was once whole.
+    /// - write-protected (the file, its folder or the storage): [`JournalError::ReadOnly`];
+    /// - written by a newer poscore: [`JournalError::SchemaTooNew`].
+    ///
+    /// A storage that fills up later fails the commit that needed the space with
+    /// [`JournalError::DiskFull`]; that SQL transaction is rolled back whole.
     pub fn open(path: &Path, now: Timestamp) -> Result<(Journal, RecoveryReport), JournalError> {
-        let conn = Connection::open_with_flags(
-            path,
-            OpenFlags::SQLITE_OPEN_READ_WRITE
-                | OpenFlags::SQLITE_OPEN_CREATE
-                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )
-        .map_err(JournalError::sqlite("opening the journal file"))?;
-        let mut journal = Journal {
-            conn,
-            path: path.to_path_buf(),
-            writes_since_checkpoint: 0,
-        };
-        journal.configure()?;
-        journal.migrate()?;
-        let report = journal.write(now, recovery::recover)?;
+        Journal::open_with(path, now, OpenFlags::SQLITE_OPEN_READ_WRITE)
+    }
+
+    /// Opens the journal as [`Journal::open`] does, with SQLite told the file is
+    /// write-protected (`SQLITE_OPEN_READONLY`) — which is what SQLite does by itself when
+    /// the file's permissions forbid writing. For tests that run as root, where `chmod 0444`
+    /// protects nothing.
+    #[doc(hidden)]
+    pub fn open_write_protected_for_tests(
+        path: &Path,
+        now: Timestamp,
+    ) -> Result<(Journal, RecoveryReport), JournalError> {
+        Journal::open_with(path, now, OpenFlags::SQLITE_OPEN_READ_ONLY)
+    }
+
+    /// Caps the journal at its current size plus `extra_pages` pages (`PRAGMA
+    /// max_page_count`), so that a commit needing more space gets a real `SQLITE_FULL`, as
+    /// on a full storage. The cap lasts until the journal is closed. For tests; returns the
+    /// cap in pages.
+    #[doc(hidden)]
+    pub fn cap_size_for_tests(&self, extra_pages: u32) -> Result<i64, JournalError> {
+        let pages: i64 = self
+            .conn
+            .query_row("PRAGMA page_count", [], |r| r.get(0))
+            .map_err(JournalError::sqlite("reading the journal's size"))?;
+        self.conn
+            .query_row(
+                &format!("PRAGMA max_page_count = {}", pages + i64::from(extra_pages)),
+                [],
+                |r| r.get(0),
+            )
+            .map_err(JournalError::sqlite("capping the journal's size"))
+    }
+
+    fn open_with(
+        path: &Path,
+        now: Timestamp,
+        access: OpenFlags,
+    ) -> Result<(Journal, RecoveryReport), JournalError> {
+        let opened = (|| {
+            if !recovery::file_exists(path)? {
+                Journal::create(path)?;
+            }
+            recovery::check_file(path)?;
+            let mut journal = Journal::connect(path, access)?;
+            if journal
+                .conn
+                .is_readonly(rusqlite::MAIN_DB)
+                .map_err(JournalError::sqlite("opening the journal file"))?
+            {
+                return Err(JournalError::ReadOnly {
+                    path: path.display().to_string(),
+                    why: "SQLite could open it for reading only: the file or its storage is write-protected".into(),
+                });
+            }
+            journal.configure()?;
+            recovery::check_contents(&journal.conn, path)?;
+            journal.migrate()?;
+            let report = journal.write(now, recovery::recover)?;
+            Ok((journal, report))
+        })();
+        let (journal, report) = opened.map_err(|e| recovery::name_the_file(e, path))?;
         if report.anything_done() {
             log::warn!("journal recovery: {report}");
         }
         Ok((journal, report))
+    }
+
+    /// Opens a connection to `path` (no pragmas yet).
+    fn connect(path: &Path, access: OpenFlags) -> Result<Journal, JournalError> {
+        let conn = Connection::open_with_flags(path, access | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+            .map_err(JournalError::sqlite("opening the journal file"))?;
+        Ok(Journal {
+            conn,
+            path: path.to_path_buf(),
+            writes_since_checkpoint: 0,
+        })
+    }
+
+    /// Creates a new journal at `path`, which does not exist: builds it complete under a
+    /// name of its own beside `path` (schema migrated, WAL copied back on close), then links
+    /// it into place, which fails rather than replace a file that appeared meanwhile (then
+    /// that one is used). A crash on the way leaves no file at `path`, never an empty one.
+    fn create(path: &Path) -> Result<(), JournalError> {
+        let io = |action: &'static str, at: &Path| {
+            let at = at.display().to_string();
+            move |source: std::io::Error| JournalError::Io {
+                action,
+                path: at,
+                source,
+            }
+        };
+        let name = path.file_name().unwrap_or_default().to_string_lossy();
+        let building = path.with_file_name(format!("{name}.creating-{}", std::process::id()));
+        for leftover in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{leftover}", building.display()));
+        }
+        {
+            let mut journal = Journal::connect(
+                &building,
+                OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE,
+            )?;
+            journal.configure()?;
+            journal.migrate()?;
+            // Closing copies the WAL into the file (synced) and removes the WAL.
+            journal
+                .conn
+                .close()
+                .map_err(|(_, e)| JournalError::sqlite("creating the journal")(e))?;
+        }
+        let linked = match std::fs::hard_link(&building, path) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+            // A file system without hard links: rename, if nothing appeared meanwhile.
+            Err(_) if !recovery::file_exists(path)? => std::fs::rename(&building, path),
+            Err(_) => Ok(()),
+        };
+        linked.map_err(io("creating the journal", path))?;
+        let _ = std::fs::remove_file(&building);
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            if let Err(e) = std::fs::File::open(dir).and_then(|d| d.sync_all()) {
+                log::warn!("could not sync the folder of the new journal: {e}");
+            }
+        }
+        Ok(())
     }
 
     fn configure(&mut self) -> Result<(), JournalError> {
@@ -372,6 +493,35 @@ impl Tx<'_> {
             .prepare_cached(sql)
             .and_then(|mut s| s.execute(params))
             .map_err(JournalError::sqlite(action))
+    }
+
+    /// After the wall clock went back: brings every retry scheduled later than `latest` (the
+    /// longest retry delay from now) forward to now, so nothing waits for the clock to catch
+    /// up. Returns how many were moved.
+    pub fn pull_retries_in(&self, latest: Timestamp) -> Result<usize, JournalError> {
+        let (now, latest) = (self.at.as_millis(), latest.as_millis());
+        let mut moved = 0;
+        for sql in [
+            "UPDATE print_jobs SET next_attempt_at = ?1 WHERE state = 'queued' AND next_attempt_at > ?2",
+            "UPDATE reversals SET next_attempt_at = ?1 WHERE state = 'pending' AND next_attempt_at > ?2",
+            "UPDATE advices SET next_attempt_at = ?1 WHERE state = 'queued' AND next_attempt_at > ?2",
+        ] {
+            moved += self.exec(
+                "rescheduling after the clock went back",
+                sql,
+                params![now, latest],
+            )?;
+        }
+        if moved > 0 {
+            self.log(
+                None,
+                "clock",
+                None,
+                "rescheduled",
+                &format!("the clock went back: {moved} retries brought forward"),
+            )?;
+        }
+        Ok(moved)
     }
 
     /// The connection of this transaction, for reads inside it.

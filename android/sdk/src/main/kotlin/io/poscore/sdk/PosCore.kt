@@ -4,6 +4,7 @@ import com.sun.jna.Native
 import io.poscore.ffi.Diagnosis
 import io.poscore.ffi.EReceipt
 import io.poscore.ffi.EventListener
+import io.poscore.ffi.JournalBackup
 import io.poscore.ffi.KeyProvider
 import io.poscore.ffi.PosException
 import io.poscore.ffi.PosTerminal
@@ -172,6 +173,16 @@ class PosCore private constructor(
      */
     suspend fun settle(requestId: String): Settlement =
         call { it.settle(requestId) }
+
+    /**
+     * 数据备份: copies the journal to [path] while the terminal runs (SQLite's online backup,
+     * one consistent copy). Restore with the top-level `restoreJournal(backupPath, journalPath,
+     * force)` while no terminal is open on that journal.
+     *
+     * @throws PosException with a `BACKUP_*` code (e.g. the destination cannot be written).
+     */
+    suspend fun backup(path: String): JournalBackup =
+        call { it.backup(path) }
 
     /**
      * Queues the failed reversal of [trace] again (the operator's retry, for a reversal in
