@@ -67,7 +67,8 @@ use std::time::{Duration, Instant};
 
 use poscore_system_tests::{
     LedgerEvent, check_no_double_authorization, check_originals_once, check_print_queue,
-    check_promises, check_resolved, check_slips, parse_ledger, poscore_binary, scan_for_pans,
+    check_promises, check_resolved, check_slips, env_number, killed_by_signal, parse_ledger,
+    poscore_binary, scan_for_pans,
 };
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -107,27 +108,6 @@ const COMMAND_LIMIT: Duration = Duration::from_secs(40);
 const DRAIN_LIMIT: Duration = Duration::from_secs(100);
 /// Steps between two checks of the promises that hold at any moment.
 const CHECKPOINT_EVERY: u32 = 25;
-
-fn env_number(name: &str, default: u64) -> u64 {
-    match std::env::var(name) {
-        Ok(text) => text
-            .trim()
-            .parse()
-            .unwrap_or_else(|_| panic!("{name} must be a number, not {text:?}")),
-        Err(_) => default,
-    }
-}
-
-#[cfg(unix)]
-fn killed_by_signal(status: &ExitStatus) -> bool {
-    use std::os::unix::process::ExitStatusExt;
-    status.signal() == Some(9)
-}
-
-#[cfg(not(unix))]
-fn killed_by_signal(status: &ExitStatus) -> bool {
-    !status.success()
-}
 
 // ---------------------------------------------------------------------------------------------
 // The simulators

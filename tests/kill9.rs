@@ -26,11 +26,12 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitStatus, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use poscore_system_tests::{
-    check_promises, check_slips, parse_ledger, poscore_binary, scan_for_pans,
+    check_promises, check_slips, env_number, killed_by_signal, parse_ledger, poscore_binary,
+    scan_for_pans,
 };
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -50,34 +51,12 @@ const FINISH_WAIT: Duration = Duration::from_secs(20);
 
 /// The seed of the kill delays (`POSCORE_KILL_SEED` overrides, to explore other moments).
 fn kill_seed() -> u64 {
-    match std::env::var("POSCORE_KILL_SEED") {
-        Ok(text) => text
-            .trim()
-            .parse()
-            .unwrap_or_else(|_| panic!("POSCORE_KILL_SEED must be a number, not {text:?}")),
-        Err(_) => 0x006b_696c_6c39,
-    }
+    env_number("POSCORE_KILL_SEED", 0x006b_696c_6c39)
 }
 
 fn rounds() -> u32 {
-    match std::env::var("POSCORE_KILL_ROUNDS") {
-        Ok(text) => text
-            .trim()
-            .parse()
-            .unwrap_or_else(|_| panic!("POSCORE_KILL_ROUNDS must be a number, not {text:?}")),
-        Err(_) => 50,
-    }
-}
-
-#[cfg(unix)]
-fn killed_by_signal(status: &ExitStatus) -> bool {
-    use std::os::unix::process::ExitStatusExt;
-    status.signal() == Some(9)
-}
-
-#[cfg(not(unix))]
-fn killed_by_signal(status: &ExitStatus) -> bool {
-    !status.success()
+    u32::try_from(env_number("POSCORE_KILL_ROUNDS", 50))
+        .expect("POSCORE_KILL_ROUNDS fits in 32 bits")
 }
 
 /// The poscore command on the test's journal, with logging turned all the way up (the logs

@@ -39,10 +39,12 @@ use std::fs;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use poscore_system_tests::{check_print_queue, check_promises, parse_ledger, poscore_binary};
+use poscore_system_tests::{
+    check_print_queue, check_promises, env_number, killed_by_signal, parse_ledger, poscore_binary,
+};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::Value;
@@ -67,27 +69,6 @@ const TRIGGERS: [&str; 3] = ["now", "after-bytes=400", "before-confirm"];
 const COMMAND_LIMIT: Duration = Duration::from_secs(60);
 /// How long the final drain (recover until everything is printed) may take.
 const DRAIN_LIMIT: Duration = Duration::from_secs(150);
-
-fn env_number(name: &str, default: u64) -> u64 {
-    match std::env::var(name) {
-        Ok(text) => text
-            .trim()
-            .parse()
-            .unwrap_or_else(|_| panic!("{name} must be a number, not {text:?}")),
-        Err(_) => default,
-    }
-}
-
-#[cfg(unix)]
-fn killed_by_signal(status: &ExitStatus) -> bool {
-    use std::os::unix::process::ExitStatusExt;
-    status.signal() == Some(9)
-}
-
-#[cfg(not(unix))]
-fn killed_by_signal(status: &ExitStatus) -> bool {
-    !status.success()
-}
 
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()

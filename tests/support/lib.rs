@@ -31,6 +31,31 @@ use serde_json::Value;
 // The binary
 // ---------------------------------------------------------------------------------------------
 
+/// The number in environment variable `name`, or `default` when it is not set; a value that
+/// is not a number stops the test with a message naming the variable.
+pub fn env_number(name: &str, default: u64) -> u64 {
+    match std::env::var(name) {
+        Ok(text) => text
+            .trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("{name} must be a number, not {text:?}")),
+        Err(_) => default,
+    }
+}
+
+/// Whether a process ended by SIGKILL (on other systems: whether it failed).
+#[cfg(unix)]
+pub fn killed_by_signal(status: &std::process::ExitStatus) -> bool {
+    use std::os::unix::process::ExitStatusExt;
+    status.signal() == Some(9)
+}
+
+/// Whether a process ended by SIGKILL (on other systems: whether it failed).
+#[cfg(not(unix))]
+pub fn killed_by_signal(status: &std::process::ExitStatus) -> bool {
+    !status.success()
+}
+
 /// The path of the `poscore` binary, built once per test process.
 ///
 /// Runs `$CARGO build -p poscore-cli --bin poscore` from the workspace root (`CARGO` is set by

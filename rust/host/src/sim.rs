@@ -273,24 +273,14 @@ impl HostSim {
         let listener = TcpListener::bind(addr).await?;
         let local = listener.local_addr()?;
         let sim = self.clone();
-        tokio::spawn(async move {
-            loop {
-                match listener.accept().await {
-                    Ok((stream, peer)) => {
-                        let sim = sim.clone();
-                        let _ = stream.set_nodelay(true);
-                        tokio::spawn(async move {
-                            if let Err(e) = sim.connection(stream).await {
-                                log::info!("host-sim: connection from {peer} ended: {e}");
-                            }
-                        });
-                    }
-                    Err(e) => {
-                        log::error!("host-sim: accept failed: {e}");
-                        tokio::time::sleep(Duration::from_millis(50)).await;
-                    }
+        accept_forever(listener, "", move |stream, peer| {
+            let sim = sim.clone();
+            let _ = stream.set_nodelay(true);
+            tokio::spawn(async move {
+                if let Err(e) = sim.connection(stream).await {
+                    log::info!("host-sim: connection from {peer} ended: {e}");
                 }
-            }
+            });
         });
         Ok(local)
     }
@@ -311,43 +301,29 @@ impl HostSim {
         let listener = TcpListener::bind(addr).await?;
         let local = listener.local_addr()?;
         let sim = self.clone();
-        tokio::spawn(async move {
-            loop {
-                match listener.accept().await {
-                    Ok((stream, peer)) => {
-                        let sim = sim.clone();
-                        let acceptor = acceptor.clone();
-                        let _ = stream.set_nodelay(true);
-                        tokio::spawn(async move {
-                            let stream = match tokio::time::timeout(
-                                Duration::from_secs(10),
-                                acceptor.accept(stream),
-                            )
-                            .await
-                            {
-                                Ok(Ok(stream)) => stream,
-                                Ok(Err(e)) => {
-                                    log::info!("host-sim: TLS handshake with {peer} failed: {e}");
-                                    return;
-                                }
-                                Err(_) => {
-                                    log::info!(
-                                        "host-sim: no TLS handshake from {peer} within 10 s"
-                                    );
-                                    return;
-                                }
-                            };
-                            if let Err(e) = sim.connection(stream).await {
-                                log::info!("host-sim: TLS connection from {peer} ended: {e}");
-                            }
-                        });
-                    }
-                    Err(e) => {
-                        log::error!("host-sim: accept failed: {e}");
-                        tokio::time::sleep(Duration::from_millis(50)).await;
-                    }
+        accept_forever(listener, "", move |stream, peer| {
+            let sim = sim.clone();
+            let acceptor = acceptor.clone();
+            let _ = stream.set_nodelay(true);
+            tokio::spawn(async move {
+                let stream =
+                    match tokio::time::timeout(Duration::from_secs(10), acceptor.accept(stream))
+                        .await
+                    {
+                        Ok(Ok(stream)) => stream,
+                        Ok(Err(e)) => {
+                            log::info!("host-sim: TLS handshake with {peer} failed: {e}");
+                            return;
+                        }
+                        Err(_) => {
+                            log::info!("host-sim: no TLS handshake from {peer} within 10 s");
+                            return;
+                        }
+                    };
+                if let Err(e) = sim.connection(stream).await {
+                    log::info!("host-sim: TLS connection from {peer} ended: {e}");
                 }
-            }
+            });
         });
         Ok(local)
     }
@@ -358,19 +334,9 @@ impl HostSim {
         let listener = TcpListener::bind(addr).await?;
         let local = listener.local_addr()?;
         let sim = self.clone();
-        tokio::spawn(async move {
-            loop {
-                match listener.accept().await {
-                    Ok((stream, peer)) => {
-                        log::debug!("host-sim: control connection from {peer}");
-                        tokio::spawn(sim.clone().control_connection(stream));
-                    }
-                    Err(e) => {
-                        log::warn!("host-sim: control accept failed: {e}");
-                        tokio::time::sleep(Duration::from_millis(50)).await;
-                    }
-                }
-            }
+        accept_forever(listener, "control ", move |stream, peer| {
+            log::debug!("host-sim: control connection from {peer}");
+            tokio::spawn(sim.clone().control_connection(stream));
         });
         Ok(local)
     }
@@ -772,6 +738,27 @@ pub fn control_reply(sim: HostSim, line: &str) -> String {
             Err(e) => format!("error {e}; the actions are {ACTION_FORMS}, and status"),
         },
     }
+}
+
+/// Accepts connections on `listener` in the background for as long as the runtime runs,
+/// handing each to `serve`; a failed accept is logged (`what` names the port) and retried
+/// after 50 ms.
+fn accept_forever(
+    listener: TcpListener,
+    what: &'static str,
+    serve: impl Fn(TcpStream, SocketAddr) + Send + 'static,
+) {
+    tokio::spawn(async move {
+        loop {
+            match listener.accept().await {
+                Ok((stream, peer)) => serve(stream, peer),
+                Err(e) => {
+                    log::error!("host-sim: {what}accept failed: {e}");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            }
+        }
+    });
 }
 
 fn frame_bytes(

@@ -5,33 +5,14 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use poscore::card::CardInput;
 use poscore::ids::RequestId;
-use poscore::money::{Currency, Money};
 use poscore::txn::TxnState;
-use poscore::{Command, CommandOutcome, Config, TxnRecord};
+use poscore::{Command, CommandOutcome, Config};
 use poscore_host::{HostSim, LinkConfig, SimConfig, SoftwareMacKey, TcpHostLink};
-use poscore_terminal::{Clock, SystemClock};
 
 mod common;
 
-fn txn(outcome: CommandOutcome) -> TxnRecord {
-    match outcome {
-        CommandOutcome::Transaction(t) => t,
-        other => panic!("expected a transaction, got {other:?}"),
-    }
-}
-
-fn money(text: &str) -> Money {
-    Money::parse(text, Currency::CNY).unwrap()
-}
-
-fn preauth(amount: &str) -> Command {
-    Command::PreAuth {
-        amount: money(amount),
-        card: CardInput::parse("6222021234567890128", "3012", SystemClock.now()).unwrap(),
-    }
-}
+use common::{money, preauth, txn};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_engine_over_real_tcp_and_8583() {

@@ -37,19 +37,19 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use poscore::card::CardInput;
 use poscore::ids::{RequestId, TraceNumber};
-use poscore::money::{Currency, Money};
 use poscore::txn::{ReversalReason, ReversalState, TxnKind, TxnState};
 use poscore::{Command, CommandError, CommandOutcome, Config, TxnRecord};
 use poscore_host::{HostSim, LinkConfig, SimConfig, SoftwareMacKey, TcpHostLink};
 use poscore_iso8583::{FrameReader, decode, unionpay_pos};
-use poscore_terminal::{Clock, SystemClock, Terminal, TerminalError, TerminalHandle};
+use poscore_terminal::{Terminal, TerminalError, TerminalHandle};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 
 mod common;
+
+use common::{money, preauth};
 
 // ---------------------------------------------------------------------------------------
 // The recording proxy.
@@ -352,17 +352,6 @@ async fn rig() -> Rig {
 
 fn id(text: &str) -> RequestId {
     RequestId::parse(text).unwrap()
-}
-
-fn money(text: &str) -> Money {
-    Money::parse(text, Currency::CNY).unwrap()
-}
-
-fn preauth(amount: &str) -> Command {
-    Command::PreAuth {
-        amount: money(amount),
-        card: CardInput::parse("6222021234567890128", "3012", SystemClock.now()).unwrap(),
-    }
 }
 
 fn txn(outcome: Result<CommandOutcome, TerminalError>) -> TxnRecord {

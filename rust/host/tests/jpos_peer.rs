@@ -16,18 +16,17 @@ use std::sync::Arc;
 use std::sync::mpsc;
 use std::time::Duration;
 
-use poscore::card::CardInput;
 use poscore::ids::{RequestId, TraceNumber};
-use poscore::money::{Currency, Money};
 use poscore::txn::TxnState;
 use poscore::{Command, CommandOutcome, Config, TxnRecord};
 use poscore_host::keys::check_value;
 use poscore_host::{LinkConfig, SimConfig, SoftwareMacKey, TcpHostLink};
 use poscore_iso8583::{Header, ProcessingRequirement, Tpdu};
-use poscore_terminal::{Clock, SystemClock};
 use serde_json::Value;
 
 mod common;
+
+use common::{money, preauth, txn};
 
 const BUILD_HINT: &str = "run `mvn -B -ntp -q -f tests/peers/jpos/pom.xml package` from the workspace root first (scripts/test-all.sh does), or set JPOS_PEER_CP to the peer's classpath";
 
@@ -145,24 +144,6 @@ fn position(ledger: &[Value], name: &str, trace: TraceNumber) -> Option<usize> {
     ledger
         .iter()
         .position(|e| e["event"] == name && e["trace"] == trace.to_string().as_str())
-}
-
-fn txn(outcome: CommandOutcome) -> TxnRecord {
-    match outcome {
-        CommandOutcome::Transaction(t) => t,
-        other => panic!("expected a transaction, got {other:?}"),
-    }
-}
-
-fn money(text: &str) -> Money {
-    Money::parse(text, Currency::CNY).unwrap()
-}
-
-fn preauth(amount: &str) -> Command {
-    Command::PreAuth {
-        amount: money(amount),
-        card: CardInput::parse("6222021234567890128", "3012", SystemClock.now()).unwrap(),
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -100,22 +100,13 @@ const ADVANCES_MS: [i64; 9] = [
 const NEXT_MIDNIGHT: i64 = -1;
 /// Backward jumps of the wall clock, in ms.
 const BACKWARD_MS: [i64; 3] = [1_000, 3_600_000, 86_400_000];
-/// The printer faults: every condition a slip cannot print in.
-const FAULTS: [Condition; 13] = [
-    Condition::Busy,
-    Condition::PaperOut,
-    Condition::CoverOpen,
-    Condition::Overheated,
-    Condition::CutterError,
-    Condition::PaperJam,
-    Condition::LowVoltage,
-    Condition::DataError,
-    Condition::CommunicationError,
-    Condition::NotFound,
-    Condition::Offline,
-    Condition::HardwareError,
-    Condition::Unknown,
-];
+/// The printer faults: every condition a slip cannot print in, in `Condition::ALL`'s order.
+static FAULTS: std::sync::LazyLock<Vec<Condition>> = std::sync::LazyLock::new(|| {
+    Condition::ALL
+        .into_iter()
+        .filter(|c| !c.can_print())
+        .collect()
+});
 
 fn start_time() -> Timestamp {
     Timestamp::from_civil(2026, 11, 26, 9, 0, 0)

@@ -100,25 +100,7 @@ pub fn slip_document(input: &SlipInput, config: &SlipConfig) -> Document {
     );
     doc = extend(doc, markers(lang, reprint, input.training));
 
-    doc = doc
-        .separator('-')
-        .row(
-            &config.label("商户名称", "MERCHANT NAME"),
-            &config.merchant_name,
-        )
-        .row(
-            &config.label("商户编号", "MERCHANT NO."),
-            &config.merchant_id,
-        )
-        .row(
-            &config.label("终端编号", "TERMINAL NO."),
-            &config.terminal_id,
-        )
-        .row(
-            &config.label("操作员号", "OPERATOR NO."),
-            &config.operator_id,
-        )
-        .separator('-');
+    doc = merchant_rows(doc.separator('-'), config).separator('-');
     if !config.acquirer.is_empty() {
         doc = doc.row(&config.label("收单行", "ACQUIRER"), &config.acquirer);
     }
@@ -257,6 +239,27 @@ fn signature_area(input: &SlipInput, config: &SlipConfig) -> Document {
         doc = doc.line(text);
     }
     doc
+}
+
+/// The merchant's and terminal's identity rows every slip starts with: merchant name and
+/// number, terminal number, operator.
+pub(super) fn merchant_rows(doc: Document, config: &SlipConfig) -> Document {
+    doc.row(
+        &config.label("商户名称", "MERCHANT NAME"),
+        &config.merchant_name,
+    )
+    .row(
+        &config.label("商户编号", "MERCHANT NO."),
+        &config.merchant_id,
+    )
+    .row(
+        &config.label("终端编号", "TERMINAL NO."),
+        &config.terminal_id,
+    )
+    .row(
+        &config.label("操作员号", "OPERATOR NO."),
+        &config.operator_id,
+    )
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 
 use poscore_escpos::{Align, Document, TextStyle};
 
-use super::layout::{TALL, kind_names, markers};
+use super::layout::{TALL, kind_names, markers, merchant_rows};
 use super::{SlipConfig, SlipLanguage, extend, format_datetime, format_minor};
 use crate::config::{FeeChannel, FeeRate};
 use crate::ids::BatchNumber;
@@ -96,24 +96,7 @@ pub fn settlement_document(s: &SettlementSlip, config: &SlipConfig) -> Document 
         SlipLanguage::English => doc.text("SETTLEMENT", TALL, Align::Center),
     };
     doc = extend(doc, markers(lang, false, s.training));
-    doc = doc
-        .separator('-')
-        .row(
-            &config.label("商户名称", "MERCHANT NAME"),
-            &config.merchant_name,
-        )
-        .row(
-            &config.label("商户编号", "MERCHANT NO."),
-            &config.merchant_id,
-        )
-        .row(
-            &config.label("终端编号", "TERMINAL NO."),
-            &config.terminal_id,
-        )
-        .row(
-            &config.label("操作员号", "OPERATOR NO."),
-            &config.operator_id,
-        )
+    doc = merchant_rows(doc.separator('-'), config)
         .row(&config.label("批次号", "BATCH NO."), &s.batch.to_string());
     if let Some(opened) = s.opened_at {
         doc = doc.row(

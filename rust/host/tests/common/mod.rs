@@ -1,11 +1,14 @@
 //! Shared by the host link's integration tests: the real engine and driver
-//! ([`poscore_terminal::Terminal`]) on a fresh journal, over a given host link.
+//! ([`poscore_terminal::Terminal`]) on a fresh journal, over a given host link, and the
+//! commands and outcomes the tests use. Each test file uses a part of it.
+#![allow(dead_code)]
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use poscore::card::PanHashKey;
-use poscore::{Config, Engine};
+use poscore::card::{CardInput, PanHashKey};
+use poscore::money::{Currency, Money};
+use poscore::{Command, CommandOutcome, Config, Engine, TxnRecord};
 use poscore_terminal::{
     Clock, DriverConfig, HostLink, MemoryPrinter, SystemClock, Terminal, TerminalHandle,
 };
@@ -44,5 +47,26 @@ pub fn start_terminal(link: Arc<dyn HostLink>, config: Config, host_timeout: Dur
         terminal,
         handle,
         dir,
+    }
+}
+
+/// An amount in CNY.
+pub fn money(text: &str) -> Money {
+    Money::parse(text, Currency::CNY).unwrap()
+}
+
+/// A pre-auth of `amount` on the test card.
+pub fn preauth(amount: &str) -> Command {
+    Command::PreAuth {
+        amount: money(amount),
+        card: CardInput::parse("6222021234567890128", "3012", SystemClock.now()).unwrap(),
+    }
+}
+
+/// The transaction of an outcome; anything else fails the test.
+pub fn txn(outcome: CommandOutcome) -> TxnRecord {
+    match outcome {
+        CommandOutcome::Transaction(t) => t,
+        other => panic!("expected a transaction, got {other:?}"),
     }
 }
